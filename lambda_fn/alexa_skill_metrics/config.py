@@ -1,0 +1,133 @@
+"""One frozen ``Settings`` object, resolved once: argument, then environment, then default.
+
+Endpoint, region and credentials are deliberately absent: boto3 resolves them from its standard
+configuration (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_DYNAMODB``, ``AWS_REGION``, profiles ...).
+
+Example
+-------
+>>> settings = Settings.from_env({"METRICS_TABLE": "skill-metrics", "METRICS_PSEUDONYM_KEY": "k" * 32})
+>>> settings.table_name, settings.stage, settings.retention_days
+('skill-metrics', 'live', 90)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from alexa_skill_metrics.exceptions import ConfigurationError
+
+# The environment variable names, in one place.
+ENV_TABLE = "METRICS_TABLE"
+ENV_STAGE = "METRICS_STAGE"
+ENV_PSEUDONYM_KEY = "METRICS_PSEUDONYM_KEY"
+ENV_RETENTION_DAYS = "METRICS_RETENTION_DAYS"
+ENV_TIMEOUT_MS = "METRICS_TIMEOUT_MS"
+
+STAGES = ("live", "development")
+SSM_PREFIX = "ssm:"
+MIN_KEY_BYTES = 16
+
+DEFAULT_STAGE = "live"
+DEFAULT_RETENTION_DAYS = 90
+# Connect and read timeout of one DynamoDB call from the skill. Two attempts at most, so the
+# recorder adds at most ~4 x this to a request whose write hangs (Alexa allows 8 s).
+DEFAULT_TIMEOUT_MS = 400
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the recorder, aggregator and reporting functions need to know.
+
+    Parameters
+    ----------
+    table_name:
+        DynamoDB table holding events and rollups (``METRICS_TABLE``).
+    pseudonym_key:
+        Secret for customer pseudonyms (``METRICS_PSEUDONYM_KEY``), either the secret itself
+        (at least 16 bytes) or ``ssm:<parameter name>`` / a name starting with ``/`` naming an
+        SSM SecureString parameter, read once per container.
+    stage:
+        ``live`` or ``development`` (``METRICS_STAGE``).
+    retention_days:
+        Raw events expire this many days after the request (``METRICS_RETENTION_DAYS``).
+    timeout_ms:
+        Connect and read timeout of the recorder's write (``METRICS_TIMEOUT_MS``).
+    """
+
+    table_name: str
+    pseudonym_key: str = ""
+    stage: str = DEFAULT_STAGE
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``environ`` (default ``os.environ``); keyword arguments win.
+
+        Raises ``ConfigurationError`` naming the setting when one is missing or invalid.
+        """
+        env = os.environ if environ is None else environ
+        known = {f.name for f in fields(cls)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values: dict[str, Any] = {
+            "table_name": given.get("table_name", env.get(ENV_TABLE, "")),
+            "pseudonym_key": given.get("pseudonym_key", env.get(ENV_PSEUDONYM_KEY, "")),
+            "stage": given.get("stage", env.get(ENV_STAGE, DEFAULT_STAGE)),
+            "retention_days": given.get(
+                "retention_days", _int_setting(env, ENV_RETENTION_DAYS, DEFAULT_RETENTION_DAYS)
+            ),
+            "timeout_ms": given.get("timeout_ms", _int_setting(env, ENV_TIMEOUT_MS, DEFAULT_TIMEOUT_MS)),
+        }
+        return cls(**values).validated()
+
+    def validated(self, *, need_key: bool = False) -> Settings:
+        """Return ``self`` when every setting is usable, else raise ``ConfigurationError``."""
+        if not self.table_name:
+            raise ConfigurationError(ENV_TABLE, "is not set; name the DynamoDB table for metrics")
+        if self.stage not in STAGES:
+            raise ConfigurationError(ENV_STAGE, f"is {self.stage!r}; use one of {', '.join(STAGES)}")
+        if not 1 <= self.retention_days <= 3650:
+            raise ConfigurationError(ENV_RETENTION_DAYS, f"is {self.retention_days}; use 1 to 3650 days")
+        if not 10 <= self.timeout_ms <= 5000:
+            raise ConfigurationError(ENV_TIMEOUT_MS, f"is {self.timeout_ms}; use 10 to 5000 ms")
+        if need_key:
+            self._check_key()
+        return self
+
+    @property
+    def key_parameter(self) -> str | None:
+        """The SSM parameter name when the pseudonym key is stored in SSM, else ``None``."""
+        key = self.pseudonym_key
+        if key.startswith(SSM_PREFIX):
+            return key[len(SSM_PREFIX) :]
+        if key.startswith("/"):
+            return key
+        return None
+
+    def _check_key(self) -> None:
+        if not self.pseudonym_key:
+            raise ConfigurationError(
+                ENV_PSEUDONYM_KEY, "is not set; give a secret of 16+ bytes or ssm:<parameter name>"
+            )
+        if self.key_parameter is None and len(self.pseudonym_key.encode()) < MIN_KEY_BYTES:
+            raise ConfigurationError(ENV_PSEUDONYM_KEY, f"is shorter than {MIN_KEY_BYTES} bytes")
+
+    def with_changes(self, **changes: Any) -> Settings:
+        """A copy with some settings changed, validated again."""
+        return replace(self, **changes).validated()
+
+
+def _int_setting(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(name, f"is {raw!r}; expected a whole number") from None

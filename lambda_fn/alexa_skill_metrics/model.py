@@ -1,0 +1,226 @@
+"""The plain domain model passed between recording, storage, aggregation and reporting.
+
+Every field and rule follows ``METRICS.md`` (the project's metric contract). Nothing here does I/O.
+
+Example
+-------
+>>> e = Event(skill_id="amzn1.ask.skill.1", request_id="r1", request_type="LaunchRequest",
+...           timestamp_ms=1_700_000_000_000, received_ms=1_700_000_000_050)
+>>> e.is_utterance, e.intent_key
+(True, 'LaunchRequest')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from alexa_skill_metrics.sketches import DistinctCounter, QuantileSummary
+
+UTTERANCE_TYPES = frozenset({"LaunchRequest", "IntentRequest"})
+SESSION_ENDED = "SessionEndedRequest"
+SKILL_ENABLED = "AlexaSkillEvent.SkillEnabled"
+FALLBACK_INTENT = "AMAZON.FallbackIntent"
+UNKNOWN_SKILL = "unknown"
+
+
+class Outcome(StrEnum):
+    """How the skill's dispatch of one request ended."""
+
+    RESPONSE = "response"  # normal response
+    HANDLED = "handled"  # an exception answered by an exception handler
+    ESCAPED = "escaped"  # an exception that escaped the skill (re-raised to Lambda)
+    UNPARSEABLE = "unparseable"  # the SDK could not parse the envelope
+
+    @property
+    def failed(self) -> bool:
+        return self is not Outcome.RESPONSE
+
+
+class EndType(StrEnum):
+    """How a tracked session ended (METRICS.md, Sessions)."""
+
+    SKILL_ENDED = "skill_ended"
+    USER_ENDED = "user_ended"
+    NO_RESPONSE = "no_response"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+    @property
+    def successful(self) -> bool:
+        return self in (EndType.SKILL_ENDED, EndType.USER_ENDED)
+
+    @property
+    def counts_drop_off(self) -> bool:
+        return self in (EndType.NO_RESPONSE, EndType.USER_ENDED, EndType.FAILED)
+
+
+_END_REASONS = {
+    "USER_INITIATED": EndType.USER_ENDED,
+    "EXCEEDED_MAX_REPROMPTS": EndType.NO_RESPONSE,
+    "ERROR": EndType.FAILED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One recorded request: what METRICS.md's "What is recorded per request" lists, nothing more.
+
+    Times are epoch milliseconds (UTC). ``session_start_ms``, ``previous_ms`` and
+    ``last_intent`` come from the recorder's stamp in the session attributes and are ``None`` for
+    untracked sessions.
+    """
+
+    skill_id: str
+    request_id: str
+    request_type: str
+    timestamp_ms: int  # request.timestamp (Alexa's clock), else the time received
+    received_ms: int
+    customer: str | None = None  # keyed pseudonym, never the raw id
+    session_id: str | None = None
+    intent: str | None = None
+    locale: str | None = None
+    timestamp_from_alexa: bool = True
+    new_session: bool | None = None
+    end_reason: str | None = None  # SessionEndedRequest request.reason
+    error_type: str | None = None  # SessionEndedRequest request.error.type
+    outcome: Outcome = Outcome.RESPONSE
+    exception: str | None = None  # exception class name, never its message
+    should_end_session: bool | None = None
+    handler_ms: float | None = None
+    stage: str = "live"
+    session_start_ms: int | None = None
+    previous_ms: int | None = None  # the session's previous answered utterance
+    last_intent: str | None = None  # intent key the skill answered before this request
+
+    @property
+    def is_utterance(self) -> bool:
+        return self.request_type in UTTERANCE_TYPES
+
+    @property
+    def intent_key(self) -> str | None:
+        """Intent name, ``LaunchRequest`` for a launch, ``None`` for non-utterances."""
+        if self.request_type == "LaunchRequest":
+            return "LaunchRequest"
+        if self.request_type == "IntentRequest":
+            return self.intent or "unknown"
+        return None
+
+    @property
+    def failed(self) -> bool:
+        """A failed utterance: dispatch raised anywhere, answered or not (METRICS.md)."""
+        return self.is_utterance and self.outcome.failed
+
+    @property
+    def starts_session(self) -> bool:
+        return self.is_utterance and bool(self.new_session) and self.session_id is not None
+
+    @property
+    def tracked(self) -> bool:
+        """The session's start was recorded (by this event or an earlier one)."""
+        return self.session_start_ms is not None and self.session_id is not None
+
+    @property
+    def end_type(self) -> EndType | None:
+        """The session end this event signals, if any (METRICS.md, Sessions table)."""
+        if not self.tracked:
+            return None
+        if self.request_type == SESSION_ENDED:
+            return _END_REASONS.get(self.end_reason or "", EndType.UNKNOWN)
+        if (
+            self.is_utterance
+            and self.outcome in (Outcome.RESPONSE, Outcome.HANDLED)
+            and self.should_end_session is True
+        ):
+            return EndType.SKILL_ENDED
+        return None
+
+    @property
+    def is_prompt(self) -> bool:
+        """A successful response to an utterance that kept the microphone open."""
+        return self.is_utterance and not self.failed and self.should_end_session is False
+
+    @property
+    def is_response_to_prompt(self) -> bool:
+        """The customer spoke again in a tracked session ("responded")."""
+        return self.is_utterance and self.tracked and self.new_session is False
+
+
+ALL_INTENTS = "*"  # the intent of a rollup covering every request of its bucket
+NO_LOCALE = "-"  # the locale of requests that carry none (skill events)
+
+
+@dataclass(frozen=True, slots=True)
+class RollupKey:
+    """One rollup: a skill, stage, granularity, clock-aligned bucket, locale and intent.
+
+    ``intent`` is ``ALL_INTENTS`` for the rollup of the whole bucket (every request type,
+    session and enablement figures), or an intent key for that intent's utterances only.
+    """
+
+    skill_id: str
+    stage: str
+    granularity: str  # PT15M | PT1H | P1D
+    bucket_ms: int
+    locale: str
+    intent: str = ALL_INTENTS
+
+
+@dataclass(slots=True)
+class Rollup:
+    """Counters and summaries for one ``RollupKey``; rollups of any keys merge into one.
+
+    Session figures are attributed to the bucket (and locale) in which the session started.
+    ``open_sessions`` maps the epoch minute of a still-open tracked session's last answered
+    utterance to how many such sessions started in this bucket: a report at time ``now`` counts
+    those older than an hour as ``incomplete`` and the rest as ``active`` (METRICS.md).
+    """
+
+    customers: DistinctCounter
+    latency: QuantileSummary  # handler ms of utterances
+    utterances: int = 0
+    failed_utterances: int = 0
+    prompts: int = 0
+    responded: int = 0  # utterances of tracked sessions with session.new false
+    tracked_utterances: int = 0  # utterances of tracked sessions
+    new_customers: int = 0
+    # The following are kept on ALL_INTENTS rollups only.
+    requests_by_type: dict[str, int] = field(default_factory=dict)
+    sessions_started: int = 0
+    session_ends: dict[str, int] = field(default_factory=dict)  # EndType value -> count
+    open_sessions: dict[int, int] = field(default_factory=dict)  # epoch minute -> open sessions
+    drop_off: dict[str, int] = field(default_factory=dict)  # last intent answered -> ended sessions
+    enablements: int = 0
+
+    def merge(self, other: Rollup) -> None:
+        """Add ``other`` into this rollup (counters add, summaries merge)."""
+        self.customers.merge(other.customers)
+        self.latency.merge(other.latency)
+        for name in _COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in _COUNTER_MAPS:
+            mine: dict[Any, int] = getattr(self, name)
+            for key, value in getattr(other, name).items():
+                total = mine.get(key, 0) + value
+                if total:
+                    mine[key] = total
+                else:
+                    mine.pop(key, None)
+
+    def open_split(self, now_ms: int) -> tuple[int, int]:
+        """``(active, incomplete)`` open sessions as seen at ``now_ms``."""
+        active = incomplete = 0
+        for minute, count in self.open_sessions.items():
+            if now_ms - (minute + 1) * 60_000 >= 3_600_000:
+                incomplete += count
+            else:
+                active += count
+        return active, incomplete
+
+
+_COUNTERS = (
+    "utterances", "failed_utterances", "prompts", "responded", "tracked_utterances",
+    "new_customers", "sessions_started", "enablements",
+)  # fmt: skip
+_COUNTER_MAPS = ("requests_by_type", "session_ends", "open_sessions", "drop_off")

@@ -1,0 +1,38 @@
+"""Clock-aligned UTC time buckets (METRICS.md: Periods, filters, time).
+
+Example
+-------
+>>> floor_ms(1_767_608_123_456, "PT15M") == 1_767_607_200_000 + 15 * 60_000
+True
+>>> list(buckets(0, 2 * 3_600_000, "PT1H"))
+[0, 3600000]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+Granularity = Literal["PT15M", "PT1H", "P1D"]
+Period = Literal["SINGLE", "PT15M", "PT1H", "P1D"]
+
+GRANULARITIES: tuple[Granularity, ...] = ("PT15M", "PT1H", "P1D")
+PERIODS: tuple[Period, ...] = ("SINGLE", "PT15M", "PT1H", "P1D")
+BUCKET_MS: dict[str, int] = {"PT15M": 900_000, "PT1H": 3_600_000, "P1D": 86_400_000}
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+
+
+def floor_ms(timestamp_ms: int, granularity: str) -> int:
+    """Start of the bucket holding ``timestamp_ms``."""
+    size = BUCKET_MS[granularity]
+    return timestamp_ms - timestamp_ms % size
+
+
+def buckets(start_ms: int, end_ms: int, granularity: str) -> Iterator[int]:
+    """Starts of the buckets that intersect the half-open range [start_ms, end_ms)."""
+    size = BUCKET_MS[granularity]
+    bucket = floor_ms(start_ms, granularity)
+    while bucket < end_ms:
+        yield bucket
+        bucket += size

@@ -1,0 +1,135 @@
+"""Read what METRICS.md records from a raw request envelope, tolerating anything Alexa may send.
+
+Works on the Lambda event dict, not on ask_sdk_model objects, so that envelopes the SDK cannot
+parse are still recorded. Never raises on bad input.
+
+Example
+-------
+>>> f = read_envelope({"request": {"type": "LaunchRequest", "requestId": "r1",
+...                    "timestamp": "2026-01-05T10:00:00Z", "locale": "en-US"},
+...                    "session": {"new": True, "sessionId": "s1",
+...                                "application": {"applicationId": "amzn1.ask.skill.x"}}},
+...                   received_ms=1_767_607_200_500)
+>>> f.skill_id, f.request_type, f.timestamp_ms, f.new_session
+('amzn1.ask.skill.x', 'LaunchRequest', 1767607200000, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from alexa_skill_metrics.model import UNKNOWN_SKILL
+
+# The recorder's reserved session-attribute key (METRICS.md: session start, last intent answered).
+STAMP_KEY = "_skill_metrics"
+_MAX_TEXT = 200  # longer identifiers are cut so one event always fits one write unit
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What the recorder keeps in the session attributes between requests of one session."""
+
+    start_ms: int
+    last_ms: int
+    intent: str | None
+
+    def to_attribute(self) -> dict[str, Any]:
+        return {"s": self.start_ms, "t": self.last_ms, "i": self.intent}
+
+    @classmethod
+    def from_attributes(cls, attributes: Any) -> Stamp | None:
+        raw = attributes.get(STAMP_KEY) if isinstance(attributes, dict) else None
+        if not isinstance(raw, dict):
+            return None
+        start, last, intent = raw.get("s"), raw.get("t"), raw.get("i")
+        if not (_is_int(start) and _is_int(last)):
+            return None
+        return cls(int(start), int(last), _text(intent))
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeFields:
+    """The recordable fields of one envelope; raw user ids stay in ``user_id`` only in memory."""
+
+    skill_id: str
+    request_id: str
+    request_type: str
+    timestamp_ms: int
+    timestamp_from_alexa: bool
+    user_id: str | None
+    session_id: str | None
+    new_session: bool | None
+    intent: str | None
+    locale: str | None
+    end_reason: str | None
+    error_type: str | None
+    stamp: Stamp | None
+
+
+def read_envelope(event: Any, received_ms: int) -> EnvelopeFields:
+    """Extract the recordable fields from a raw Lambda event; missing parts become ``None``."""
+    envelope = event if isinstance(event, dict) else {}
+    request = _dict(envelope.get("request"))
+    session = _dict(envelope.get("session"))
+    system = _dict(_dict(envelope.get("context")).get("System"))
+
+    skill_id = _text(_dict(system.get("application")).get("applicationId")) or _text(
+        _dict(session.get("application")).get("applicationId")
+    )
+    user_id = _text(_dict(system.get("user")).get("userId"), limit=None) or _text(
+        _dict(session.get("user")).get("userId"), limit=None
+    )
+    timestamp_ms = parse_timestamp(request.get("timestamp"))
+    request_type = _text(request.get("type")) or "unknown"
+    new = session.get("new")
+    return EnvelopeFields(
+        skill_id=skill_id or UNKNOWN_SKILL,
+        request_id=_text(request.get("requestId")) or f"unidentified-{received_ms}",
+        request_type=request_type,
+        timestamp_ms=timestamp_ms if timestamp_ms is not None else received_ms,
+        timestamp_from_alexa=timestamp_ms is not None,
+        user_id=user_id,
+        session_id=_text(session.get("sessionId")),
+        new_session=new if isinstance(new, bool) else None,
+        intent=_text(_dict(request.get("intent")).get("name")) if request_type == "IntentRequest" else None,
+        locale=_text(request.get("locale")),
+        end_reason=_text(request.get("reason")),
+        error_type=_text(_dict(request.get("error")).get("type")),
+        stamp=Stamp.from_attributes(session.get("attributes")),
+    )
+
+
+def parse_timestamp(value: Any) -> int | None:
+    """Alexa's ``request.timestamp`` as epoch ms: ISO 8601, or epoch seconds/ms as some tools send."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        # Epoch seconds until the year 2286, milliseconds above that.
+        return int(value if value > 1e10 else value * 1000)
+    if not isinstance(value, str) or not value:
+        return None
+    if value.isdigit():
+        return parse_timestamp(int(value))
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return int(parsed.timestamp() * 1000)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any, limit: int | None = _MAX_TEXT) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    return value if limit is None else value[:limit]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,0 +1,44 @@
+"""ASK SDK interceptors that feed the recorder.
+
+The dispatcher passes arguments by keyword, so the parameter names are the SDK's own.
+
+Example
+-------
+>>> from alexa_skill_metrics.config import Settings
+>>> from alexa_skill_metrics.recording.recorder import Recorder
+>>> recorder = Recorder(Settings(table_name="t", pseudonym_key="k" * 16))
+>>> RecordingRequestInterceptor(recorder).__class__.__mro__[1].__name__
+'AbstractRequestInterceptor'
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ask_sdk_core.dispatch_components import AbstractRequestInterceptor, AbstractResponseInterceptor
+
+if TYPE_CHECKING:
+    from ask_sdk_core.handler_input import HandlerInput
+    from ask_sdk_model import Response
+
+    from alexa_skill_metrics.recording.recorder import Recorder
+
+
+class RecordingRequestInterceptor(AbstractRequestInterceptor):  # type: ignore[misc]
+    """Register first among global request interceptors: handler time starts here."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self._recorder = recorder
+
+    def process(self, handler_input: HandlerInput) -> None:
+        self._recorder.on_request(handler_input)
+
+
+class RecordingResponseInterceptor(AbstractResponseInterceptor):  # type: ignore[misc]
+    """Register last among global response interceptors: it marks a normal reply."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self._recorder = recorder
+
+    def process(self, handler_input: HandlerInput, response: Response | None) -> None:
+        self._recorder.on_response(handler_input, response)

@@ -1,0 +1,115 @@
+"""``SkillMetrics``: the whole integration of the recorder into an ASK SDK skill.
+
+Example
+-------
+>>> from ask_sdk_core.skill_builder import SkillBuilder
+>>> sb = SkillBuilder()
+>>> metrics = SkillMetrics(table_name="skill-metrics", pseudonym_key="a-secret-of-16-bytes-or-more")
+>>> lambda_handler = metrics.lambda_handler(sb)
+>>> callable(lambda_handler)
+True
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from alexa_skill_metrics import telemetry
+from alexa_skill_metrics.config import Settings
+from alexa_skill_metrics.exceptions import ConfigurationError
+from alexa_skill_metrics.recording.interceptors import RecordingRequestInterceptor, RecordingResponseInterceptor
+from alexa_skill_metrics.recording.recorder import Recorder
+
+if TYPE_CHECKING:
+    from ask_sdk_core.skill_builder import SkillBuilder
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+LambdaHandler = Callable[[Any, Any], Any]
+H = TypeVar("H", bound=LambdaHandler)
+
+
+class SkillMetrics:
+    """Records every request of a skill as one event in DynamoDB.
+
+    Configuration comes from the environment (``METRICS_TABLE``, ``METRICS_STAGE``,
+    ``METRICS_PSEUDONYM_KEY``, ``METRICS_RETENTION_DAYS``, ``METRICS_TIMEOUT_MS``); keyword
+    arguments override it. A missing or invalid setting is logged once, as an error naming the
+    setting, and recording is switched off: the skill keeps answering.
+
+    Parameters
+    ----------
+    settings:
+        A complete ``Settings``; when given, the environment is not read.
+    client:
+        A boto3 DynamoDB client to write with; by default one is built on the first request.
+    environ:
+        Where to read the environment from (tests); defaults to ``os.environ``.
+    **overrides:
+        Any ``Settings`` field: ``table_name``, ``stage``, ``pseudonym_key``, ``retention_days``,
+        ``timeout_ms``.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        client: DynamoDBClient | None = None,
+        environ: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> None:
+        resolved: Settings | None
+        try:
+            base = settings if settings is not None else Settings.from_env(environ, **overrides)
+            resolved = base.validated(need_key=True)
+        except ConfigurationError as exc:
+            telemetry.error("skill metrics recording is off", setting=exc.setting, problem=str(exc))
+            resolved = None
+        writer = None
+        if resolved is not None and client is not None:
+            from alexa_skill_metrics.storage.writer import EventWriter
+
+            writer = EventWriter(resolved, client)
+        self.settings = resolved
+        self.recorder = Recorder(resolved, writer=writer)
+        self.request_interceptor = RecordingRequestInterceptor(self.recorder)
+        self.response_interceptor = RecordingResponseInterceptor(self.recorder)
+
+    @property
+    def enabled(self) -> bool:
+        return self.recorder.enabled
+
+    def lambda_handler(self, skill_builder: SkillBuilder) -> LambdaHandler:
+        """Register the interceptors on ``skill_builder`` and return its wrapped Lambda handler.
+
+        Call it after the skill's own interceptors are added: the request interceptor goes
+        first and the response interceptor last, so handler time spans the whole dispatch.
+        """
+        config = skill_builder.runtime_configuration_builder
+        if self.request_interceptor not in config.global_request_interceptors:
+            config.global_request_interceptors.insert(0, self.request_interceptor)
+        if self.response_interceptor not in config.global_response_interceptors:
+            config.global_response_interceptors.append(self.response_interceptor)
+        return self.wrap(skill_builder.lambda_handler())
+
+    def wrap(self, handler: H) -> H:
+        """Wrap any Lambda handler so that exception paths are recorded too.
+
+        Exceptions are re-raised unchanged; the reply is returned as the handler made it, apart
+        from the recorder's reserved session attribute.
+        """
+        recorder = self.recorder
+
+        @functools.wraps(handler)
+        def wrapped(event: Any, context: Any) -> Any:
+            invocation = recorder.begin(event)
+            try:
+                response = handler(event, context)
+            except BaseException as exc:
+                recorder.finish(invocation, error=exc)
+                raise
+            recorder.finish(invocation, response=response)
+            return response
+
+        return wrapped  # type: ignore[return-value]

@@ -1,0 +1,87 @@
+"""Events to DynamoDB items and back, in the low-level attribute-value form.
+
+Streams deliver images in the same form, so the aggregator reads events with ``item_to_event``.
+
+Example
+-------
+>>> from alexa_skill_metrics.model import Event
+>>> e = Event(skill_id="amzn1.ask.skill.1", request_id="r1", request_type="LaunchRequest",
+...           timestamp_ms=1_767_607_200_000, received_ms=1_767_607_200_040, customer="c1")
+>>> item = event_to_item(e, retention_days=90)
+>>> item["pk"]["S"], item_to_event(item) == e
+('EVT#amzn1.ask.skill.1#20260105T10#1', True)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alexa_skill_metrics.model import Event, Outcome
+from alexa_skill_metrics.storage.keys import PK, SK, TTL_ATTRIBUTE, event_pk, event_sk
+
+SCHEMA_VERSION = 1
+KIND = "event"
+
+Item = dict[str, dict[str, Any]]
+
+# Event field -> (attribute name, DynamoDB type). Names stay readable for people querying their table.
+_STRINGS = (
+    "skill_id", "request_id", "request_type", "customer", "session_id", "intent", "locale",
+    "end_reason", "error_type", "exception", "stage", "last_intent",
+)  # fmt: skip
+_NUMBERS = ("timestamp_ms", "received_ms", "session_start_ms", "previous_ms")
+_BOOLS = ("timestamp_from_alexa", "new_session", "should_end_session")
+
+
+def event_to_item(event: Event, retention_days: int) -> Item:
+    """The one item written per request; ``None`` fields are left out to keep it small."""
+    item: Item = {
+        PK: {"S": event_pk(event.skill_id, event.timestamp_ms, event.request_id)},
+        SK: {"S": event_sk(event.timestamp_ms, event.request_id)},
+        "kind": {"S": KIND},
+        "v": {"N": str(SCHEMA_VERSION)},
+        "outcome": {"S": event.outcome.value},
+        TTL_ATTRIBUTE: {"N": str(event.received_ms // 1000 + retention_days * 86_400)},
+    }
+    for name in _STRINGS:
+        value = getattr(event, name)
+        if value is not None:
+            item[name] = {"S": value}
+    for name in _NUMBERS:
+        value = getattr(event, name)
+        if value is not None:
+            item[name] = {"N": str(value)}
+    for name in _BOOLS:
+        value = getattr(event, name)
+        if value is not None:
+            item[name] = {"BOOL": value}
+    if event.handler_ms is not None:
+        item["handler_ms"] = {"N": f"{event.handler_ms:.3f}"}
+    return item
+
+
+def is_event_item(item: Item) -> bool:
+    return item.get("kind", {}).get("S") == KIND
+
+
+def item_to_event(item: Item) -> Event:
+    """Rebuild an ``Event``; raises ``ValueError`` naming what is wrong with a malformed item."""
+    if not is_event_item(item):
+        raise ValueError("not an event item (kind != 'event')")
+    values: dict[str, Any] = {}
+    try:
+        for name in _STRINGS:
+            if name in item:
+                values[name] = item[name]["S"]
+        for name in _NUMBERS:
+            if name in item:
+                values[name] = int(item[name]["N"])
+        for name in _BOOLS:
+            if name in item:
+                values[name] = bool(item[name]["BOOL"])
+        if "handler_ms" in item:
+            values["handler_ms"] = float(item["handler_ms"]["N"])
+        values["outcome"] = Outcome(item["outcome"]["S"])
+        return Event(**values)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"malformed event item: {type(exc).__name__}: {exc}") from None

@@ -1,0 +1,143 @@
+"""Dice Coach: the sample skill the demo, the tests and ``sam local invoke`` drive.
+
+Its intents cover every path METRICS.md distinguishes: a launch and a help intent that keep the
+session open with a reprompt, ``RollDiceIntent`` that answers and asks again, ``RollDiceIntent``
+with a bad number that raises and is answered by the exception handler, ``CheckScoreIntent``
+whose backend outage escapes the skill, ``AMAZON.StopIntent`` that ends the session, and the
+fallback intent.
+
+The integration is the three lines marked below; ``build_handler`` exists so tests and the demo
+can build the same skill with or without the recorder.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_core.skill_builder import SkillBuilder
+from ask_sdk_core.utils import get_slot_value, is_intent_name, is_request_type
+from ask_sdk_model import Response
+
+from alexa_skill_metrics import SkillMetrics
+
+REPROMPT = "Say roll a die, or ask for help."
+
+
+class BackendOutage(Exception):
+    """The score service is down; the skill lets this escape so Lambda reports an error."""
+
+
+class LaunchHandler(AbstractRequestHandler):  # type: ignore[misc]
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_request_type("LaunchRequest")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        attributes = handler_input.attributes_manager.session_attributes
+        attributes["rolls"] = 0
+        speech = "Welcome to Dice Coach. How many sides should your die have?"
+        return handler_input.response_builder.speak(speech).ask(REPROMPT).response
+
+
+class RollDiceHandler(AbstractRequestHandler):  # type: ignore[misc]
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("RollDiceIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        raw = get_slot_value(handler_input, "sides") or "6"
+        sides = int(raw)  # a ValueError here is answered by the exception handler
+        if sides < 2:
+            raise ValueError("a die needs at least two sides")
+        attributes = handler_input.attributes_manager.session_attributes
+        attributes["rolls"] = int(attributes.get("rolls", 0)) + 1
+        roll = random.Random(f"{handler_input.request_envelope.request.request_id}").randint(1, sides)
+        speech = f"You rolled a {roll}. Roll again?"
+        return handler_input.response_builder.speak(speech).ask(REPROMPT).response
+
+
+class CheckScoreHandler(AbstractRequestHandler):  # type: ignore[misc]
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("CheckScoreIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        rolls = int(handler_input.attributes_manager.session_attributes.get("rolls", 0))
+        if rolls == 0:
+            raise BackendOutage("score service unavailable")
+        speech = f"You have rolled {rolls} times. Roll again?"
+        return handler_input.response_builder.speak(speech).ask(REPROMPT).response
+
+
+class HelpHandler(AbstractRequestHandler):  # type: ignore[misc]
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("AMAZON.HelpIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        speech = "Tell me how many sides your die has, like roll a twenty sided die."
+        return handler_input.response_builder.speak(speech).ask(REPROMPT).response
+
+
+class FallbackHandler(AbstractRequestHandler):  # type: ignore[misc]
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("AMAZON.FallbackIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return handler_input.response_builder.speak("Sorry, I can only roll dice.").ask(REPROMPT).response
+
+
+class StopHandler(AbstractRequestHandler):  # type: ignore[misc]
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(
+            is_intent_name("AMAZON.StopIntent")(handler_input)
+            or is_intent_name("AMAZON.CancelIntent")(handler_input)
+        )
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return handler_input.response_builder.speak("Goodbye!").set_should_end_session(True).response
+
+
+class SessionEndedHandler(AbstractRequestHandler):  # type: ignore[misc]
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_request_type("SessionEndedRequest")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return handler_input.response_builder.response
+
+
+class ApologyExceptionHandler(AbstractExceptionHandler):  # type: ignore[misc]
+    """Answers every failure except a backend outage, which escapes to Lambda."""
+
+    def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
+        return not isinstance(exception, BackendOutage)
+
+    def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
+        speech = "Sorry, I had trouble doing that. Please try again."
+        return handler_input.response_builder.speak(speech).ask(REPROMPT).response
+
+
+def build_skill() -> SkillBuilder:
+    sb = SkillBuilder()
+    for handler in (
+        LaunchHandler(),
+        RollDiceHandler(),
+        CheckScoreHandler(),
+        HelpHandler(),
+        FallbackHandler(),
+        StopHandler(),
+        SessionEndedHandler(),
+    ):
+        sb.add_request_handler(handler)
+    sb.add_exception_handler(ApologyExceptionHandler())
+    return sb
+
+
+def build_handler(metrics: SkillMetrics | None) -> Any:
+    """The skill's Lambda handler, with the recorder when ``metrics`` is given."""
+    sb = build_skill()
+    return sb.lambda_handler() if metrics is None else metrics.lambda_handler(sb)
+
+
+# The integration, exactly as a skill developer writes it: configured from the environment.
+metrics = SkillMetrics()
+lambda_handler = metrics.lambda_handler(build_skill())

@@ -1,0 +1,136 @@
+"""Build Alexa request envelopes shaped like the ones Alexa sends, for the demo and the tests.
+
+Ids are made up (``amzn1.ask.account.DEMO...``); nothing here is real customer data.
+
+Example
+-------
+>>> env = Envelopes(skill_id="amzn1.ask.skill.00000000-0000-4000-8000-000000000001")
+>>> req = env.intent("RollDiceIntent", user="u1", session="s1", at_ms=1_767_607_200_000, new=False,
+...                  slots={"sides": "6"})
+>>> req["request"]["intent"]["name"], req["session"]["new"], req["request"]["timestamp"]
+('RollDiceIntent', False, '2026-01-05T10:00:00Z')
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+DEMO_SKILL_ID = "amzn1.ask.skill.00000000-0000-4000-8000-00000000d1ce"
+
+
+def iso(at_ms: int) -> str:
+    return datetime.fromtimestamp(at_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Envelopes:
+    """A factory of envelopes for one skill; request ids are unique and deterministic."""
+
+    skill_id: str = DEMO_SKILL_ID
+    locale: str = "en-US"
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    def launch(
+        self, *, user: str, session: str, at_ms: int, attributes: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return self._envelope({"type": "LaunchRequest"}, user, session, at_ms, True, attributes)
+
+    def intent(
+        self,
+        name: str,
+        *,
+        user: str,
+        session: str,
+        at_ms: int,
+        new: bool = False,
+        slots: dict[str, str] | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        request = {
+            "type": "IntentRequest",
+            "dialogState": "COMPLETED",
+            "intent": {
+                "name": name,
+                "confirmationStatus": "NONE",
+                "slots": {
+                    k: {"name": k, "value": v, "confirmationStatus": "NONE", "source": "USER"}
+                    for k, v in (slots or {}).items()
+                },
+            },
+        }
+        return self._envelope(request, user, session, at_ms, new, attributes)
+
+    def session_ended(
+        self,
+        reason: str | None,
+        *,
+        user: str,
+        session: str,
+        at_ms: int,
+        attributes: dict[str, Any] | None = None,
+        error_type: str | None = None,
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {"type": "SessionEndedRequest"}
+        if reason is not None:
+            request["reason"] = reason
+        if error_type is not None:
+            request["error"] = {"type": error_type, "message": "An exception occurred while dispatching"}
+        return self._envelope(request, user, session, at_ms, False, attributes)
+
+    def skill_event(self, event_type: str, *, user: str, at_ms: int) -> dict[str, Any]:
+        """``AlexaSkillEvent.*`` (enable, disable, permission changes): no session, no locale."""
+        envelope = self._envelope({"type": event_type, "body": {}}, user, None, at_ms, False, None)
+        envelope["request"].pop("locale")
+        envelope["request"]["eventCreationTime"] = iso(at_ms)
+        envelope["request"]["eventPublishingTime"] = iso(at_ms)
+        return envelope
+
+    def can_fulfill(self, name: str, *, user: str, at_ms: int) -> dict[str, Any]:
+        request = {"type": "CanFulfillIntentRequest", "intent": {"name": name, "slots": {}}}
+        return self._envelope(request, user, f"cfir-{next(self._ids)}", at_ms, True, None)
+
+    def audio_player(self, event_type: str, *, user: str, at_ms: int) -> dict[str, Any]:
+        request = {"type": event_type, "token": "track-1", "offsetInMilliseconds": 0}
+        return self._envelope(request, user, None, at_ms, False, None)
+
+    def _envelope(
+        self,
+        request: dict[str, Any],
+        user: str,
+        session: str | None,
+        at_ms: int,
+        new: bool,
+        attributes: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        user_id = f"amzn1.ask.account.DEMO{user}"
+        application = {"applicationId": self.skill_id}
+        envelope: dict[str, Any] = {
+            "version": "1.0",
+            "context": {
+                "System": {
+                    "application": application,
+                    "user": {"userId": user_id},
+                    "device": {"deviceId": "amzn1.ask.device.DEMO", "supportedInterfaces": {}},
+                    "apiEndpoint": "https://api.amazonalexa.com",
+                    "apiAccessToken": "DEMO-ACCESS-TOKEN",
+                }
+            },
+            "request": {
+                "requestId": f"amzn1.echo-api.request.demo-{next(self._ids):08d}",
+                "timestamp": iso(at_ms),
+                "locale": self.locale,
+                **request,
+            },
+        }
+        if session is not None:
+            envelope["session"] = {
+                "new": new,
+                "sessionId": f"amzn1.echo-api.session.demo-{session}",
+                "application": application,
+                "attributes": dict(attributes or {}),
+                "user": {"userId": user_id},
+            }
+        return envelope
