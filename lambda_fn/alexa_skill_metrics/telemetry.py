@@ -7,7 +7,9 @@ data: callers pass counts, names and exception class names only.
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +21,26 @@ METRIC_NAMESPACE = "AlexaSkillMetrics"
 DROPS_METRIC = "RecorderDrops"
 
 
+class _CurrentStdout(io.TextIOBase):
+    """Writes to whatever ``sys.stdout`` is at write time (Lambda's, or a test's capture)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 @cache
 def logger() -> Logger:
+    import logging
+
     from aws_lambda_powertools import Logger
 
-    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE), child=False)
+    return Logger(
+        service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE),
+        logger_handler=logging.StreamHandler(_CurrentStdout()),
+    )
 
 
 def count(metric: str, value: float = 1, **dimensions: str) -> None:

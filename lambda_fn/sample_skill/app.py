@@ -18,7 +18,7 @@ from typing import Any
 from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.skill_builder import SkillBuilder
-from ask_sdk_core.utils import get_slot_value, is_intent_name, is_request_type
+from ask_sdk_core.utils import get_slot, is_intent_name, is_request_type
 from ask_sdk_model import Response
 
 from alexa_skill_metrics import SkillMetrics
@@ -46,7 +46,8 @@ class RollDiceHandler(AbstractRequestHandler):  # type: ignore[misc]
         return bool(is_intent_name("RollDiceIntent")(handler_input))
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        raw = get_slot_value(handler_input, "sides") or "6"
+        slot = get_slot(handler_input, "sides")
+        raw = (slot.value if slot is not None else None) or "6"
         sides = int(raw)  # a ValueError here is answered by the exception handler
         if sides < 2:
             raise ValueError("a die needs at least two sides")

@@ -24,7 +24,7 @@ from alexa_skill_metrics.model import UNKNOWN_SKILL
 
 # The recorder's reserved session-attribute key (METRICS.md: session start, last intent answered).
 STAMP_KEY = "_skill_metrics"
-_MAX_TEXT = 200  # longer identifiers are cut so one event always fits one write unit
+_MAX_TEXT = 100  # longer identifiers are cut so one event always fits one write unit
 
 
 @dataclass(frozen=True, slots=True)

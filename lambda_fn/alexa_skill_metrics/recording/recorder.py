@@ -105,6 +105,8 @@ class Recorder:
 
     def on_request(self, handler_input: HandlerInput) -> None:
         """First request interceptor: start the clock and stamp the session attributes."""
+        if not self.enabled:
+            return
         try:
             inv = _current.get()
             if inv is None:  # interceptors registered by hand, no wrapper
@@ -168,7 +170,7 @@ class Recorder:
             end_reason=f.end_reason,
             error_type=f.error_type,
             outcome=outcome,
-            exception=type(error).__name__ if error is not None else None,
+            exception=type(error).__name__[:100] if error is not None else None,
             should_end_session=should_end if f.request_type in UTTERANCE_TYPES else None,
             handler_ms=round((end - inv.started) * 1000, 3) if inv.started is not None else None,
             stage=self._settings.stage if self._settings else "live",

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from alexa_skill_metrics.model import Event, Outcome
-from alexa_skill_metrics.storage.keys import PK, SK, TTL_ATTRIBUTE, event_pk, event_sk
+from alexa_skill_metrics.storage.keys import PK, SK, TTL_ATTRIBUTE, event_pk, event_sk, skill_of
 
 SCHEMA_VERSION = 1
 KIND = "event"
@@ -25,8 +25,9 @@ KIND = "event"
 Item = dict[str, dict[str, Any]]
 
 # Event field -> (attribute name, DynamoDB type). Names stay readable for people querying their table.
+# skill_id and request_id live in the keys only: repeating them would cost a second write unit.
 _STRINGS = (
-    "skill_id", "request_id", "request_type", "customer", "session_id", "intent", "locale",
+    "request_type", "customer", "session_id", "intent", "locale",
     "end_reason", "error_type", "exception", "stage", "last_intent",
 )  # fmt: skip
 _NUMBERS = ("timestamp_ms", "received_ms", "session_start_ms", "previous_ms")
@@ -70,6 +71,8 @@ def item_to_event(item: Item) -> Event:
         raise ValueError("not an event item (kind != 'event')")
     values: dict[str, Any] = {}
     try:
+        values["skill_id"] = skill_of(item[PK]["S"])
+        values["request_id"] = item[SK]["S"].split("#", 1)[1]
         for name in _STRINGS:
             if name in item:
                 values[name] = item[name]["S"]
@@ -83,5 +86,5 @@ def item_to_event(item: Item) -> Event:
             values["handler_ms"] = float(item["handler_ms"]["N"])
         values["outcome"] = Outcome(item["outcome"]["S"])
         return Event(**values)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ValueError(f"malformed event item: {type(exc).__name__}: {exc}") from None

@@ -57,5 +57,12 @@ def event_partitions(skill_id: str, hour_start_ms: int) -> list[str]:
     return [f"{EVENT_PREFIX}{skill_id}#{hour}#{shard}" for shard in range(EVENT_WRITE_SHARDS)]
 
 
+def skill_of(pk: str) -> str:
+    """The skill id inside an event partition key (skill ids contain no ``#``)."""
+    if not pk.startswith(EVENT_PREFIX):
+        raise ValueError(f"not an event partition key: {pk[:40]!r}")
+    return pk[len(EVENT_PREFIX) :].rsplit("#", 2)[0]
+
+
 def is_event_key(pk: str) -> bool:
     return pk.startswith(EVENT_PREFIX)

@@ -1,0 +1,258 @@
+"""The pure fold from events to rollups: every rule of METRICS.md that turns requests into numbers.
+
+The aggregator (stream consumer) and the recomputation from raw events both use these functions,
+so the two can only differ in what they are fed, never in how they count.
+
+What one event contributes, at every granularity (``PT15M``, ``PT1H``, ``P1D``), under its stage
+and its locale (``NO_LOCALE`` when it has none):
+
+* the ``ALL_INTENTS`` rollup of the event's own bucket: ``requests_by_type``; for an utterance
+  also utterances, failed utterances, prompts, responded, tracked utterances, the customer and
+  the handler latency, which the intent's own rollup of that bucket gets as well; enablements
+  for ``AlexaSkillEvent.SkillEnabled``;
+* the ``ALL_INTENTS`` rollup of the bucket in which its (tracked) session **started**: the
+  session figures. A start opens the session (``open_sessions`` at the minute of the start) or
+  ends it at once when the skill ended it; each later answered utterance moves the open count
+  from the minute of the previous answered utterance to its own, or ends the session; a
+  SessionEndedRequest takes it out of ``open_sessions`` and counts the end and the drop-off.
+
+A reply that never went out (an exception escaped the skill) changes no session figure: Alexa
+follows it with a SessionEndedRequest of reason ``ERROR``, which carries the session's stamp
+and ends the session as ``failed``. The one exception is a session whose *first* utterance
+escaped: Alexa's SessionEndedRequest then carries no stamp (no reply ever set one), so the
+session's ``failed`` end is counted with its start, and its drop-off goes to ``unknown``.
+
+New customers are not a property of one event but of a customer's history: a customer is new
+in the bucket, locale and intent of their first utterance ever recorded (ordered by
+``(timestamp_ms, request_id)``). ``fold`` decides it over the events it is given; the aggregator
+keeps one first-seen item per customer for it.
+
+Example
+-------
+>>> from alexa_skill_metrics.model import Event
+>>> launch = Event(skill_id="amzn1.ask.skill.1", request_id="r1", request_type="LaunchRequest",
+...                timestamp_ms=1_767_607_200_000, received_ms=1_767_607_200_000, customer="c1",
+...                session_id="s1", new_session=True, should_end_session=False, locale="en-US",
+...                session_start_ms=1_767_607_200_000, handler_ms=12.5)
+>>> rollups = fold([launch], exact=True)
+>>> hour = rollups[RollupKey("amzn1.ask.skill.1", "live", "PT1H", 1_767_607_200_000, "en-US")]
+>>> hour.utterances, hour.sessions_started, hour.new_customers, hour.customers.count()
+(1, 1, 1, 1)
+>>> hour.open_sessions
+{29460120: 1}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from alexa_skill_metrics.model import (
+    ALL_INTENTS,
+    NO_LOCALE,
+    SESSION_ENDED,
+    SKILL_ENABLED,
+    EndType,
+    Event,
+    Outcome,
+    Rollup,
+    RollupKey,
+)
+from alexa_skill_metrics.periods import GRANULARITIES, MINUTE_MS, floor_ms
+
+__all__ = [
+    "GRANULARITIES",
+    "FirstUtterance",
+    "apply_event",
+    "fold",
+    "new_customer_keys",
+    "new_rollup",
+    "rollup_keys",
+]
+
+UNKNOWN_INTENT = "unknown"  # drop-off of a session whose last answered intent is not known
+_ANSWERED = (Outcome.RESPONSE, Outcome.HANDLED)  # outcomes whose reply reached Alexa
+K = TypeVar("K", str, int)
+
+
+def new_rollup(*, exact: bool = False) -> Rollup:
+    """An empty rollup with sketches, or with the exact reference summaries when ``exact``."""
+    from alexa_skill_metrics import sketches
+
+    if exact:
+        return Rollup(customers=sketches.ExactCustomers(), latency=sketches.ExactLatency())
+    return Rollup(customers=sketches.CustomerSketch(), latency=sketches.LatencySketch())
+
+
+@dataclass(frozen=True, slots=True)
+class FirstUtterance:
+    """Where a customer's first utterance falls: what makes them new in a bucket."""
+
+    timestamp_ms: int
+    request_id: str
+    locale: str
+    intent: str
+
+    @classmethod
+    def of(cls, event: Event) -> FirstUtterance | None:
+        """The candidate an event offers: only utterances with a customer make a customer."""
+        intent = event.intent_key
+        if event.customer is None or intent is None:
+            return None
+        return cls(event.timestamp_ms, event.request_id, event.locale or NO_LOCALE, intent)
+
+    @property
+    def order(self) -> tuple[int, str]:
+        """Earlier is smaller; the request id breaks ties between equal timestamps."""
+        return (self.timestamp_ms, self.request_id)
+
+
+def rollup_keys(event: Event, granularities: Sequence[str] = GRANULARITIES) -> list[RollupKey]:
+    """Every rollup ``event`` contributes to (new-customer counts aside), without duplicates."""
+    locale = event.locale or NO_LOCALE
+    intent = event.intent_key
+    session_bucket_of = event.session_start_ms if _changes_session(event) else None
+    keys: list[RollupKey] = []
+    for granularity in granularities:
+        bucket = floor_ms(event.timestamp_ms, granularity)
+        keys.append(RollupKey(event.skill_id, event.stage, granularity, bucket, locale))
+        if intent is not None:
+            keys.append(RollupKey(event.skill_id, event.stage, granularity, bucket, locale, intent))
+        if session_bucket_of is not None:
+            start = floor_ms(session_bucket_of, granularity)
+            if start != bucket:
+                keys.append(RollupKey(event.skill_id, event.stage, granularity, start, locale))
+    return keys
+
+
+def apply_event(rollup: Rollup, key: RollupKey, event: Event) -> None:
+    """Add what ``event`` contributes to the rollup of ``key`` (one of ``rollup_keys(event)``)."""
+    locale = event.locale or NO_LOCALE
+    if key.locale != locale or key.skill_id != event.skill_id or key.stage != event.stage:
+        return
+    own_bucket = key.bucket_ms == floor_ms(event.timestamp_ms, key.granularity)
+    if key.intent == ALL_INTENTS:
+        if own_bucket:
+            _add_request(rollup, event)
+        start = event.session_start_ms
+        in_start_bucket = start is not None and key.bucket_ms == floor_ms(start, key.granularity)
+        if in_start_bucket and _changes_session(event):
+            _add_session(rollup, event)
+    elif own_bucket and key.intent == event.intent_key:
+        _add_utterance(rollup, event)
+
+
+def new_customer_keys(
+    skill_id: str, stage: str, first: FirstUtterance, granularities: Sequence[str] = GRANULARITIES
+) -> list[RollupKey]:
+    """The rollups counting a customer whose first utterance is ``first`` as new."""
+    keys: list[RollupKey] = []
+    for granularity in granularities:
+        bucket = floor_ms(first.timestamp_ms, granularity)
+        keys.append(RollupKey(skill_id, stage, granularity, bucket, first.locale))
+        keys.append(RollupKey(skill_id, stage, granularity, bucket, first.locale, first.intent))
+    return keys
+
+
+def fold(
+    events: Iterable[Event], *, exact: bool = False, granularities: Sequence[str] = GRANULARITIES
+) -> dict[RollupKey, Rollup]:
+    """All rollups of ``events``, as the aggregator would store them after processing exactly these.
+
+    A customer is new in the bucket of their earliest utterance among ``events``: right for the
+    recomputation path, which folds every event from the beginning of the recording.
+    """
+    rollups: dict[RollupKey, Rollup] = {}
+    firsts: dict[tuple[str, str, str], FirstUtterance] = {}
+    for event in events:
+        for key in rollup_keys(event, granularities):
+            rollup = rollups.get(key)
+            if rollup is None:
+                rollup = rollups[key] = new_rollup(exact=exact)
+            apply_event(rollup, key, event)
+        candidate = FirstUtterance.of(event)
+        if candidate is not None and event.customer is not None:
+            customer = (event.skill_id, event.stage, event.customer)
+            known = firsts.get(customer)
+            if known is None or candidate.order < known.order:
+                firsts[customer] = candidate
+    for (skill_id, stage, _), first in firsts.items():
+        for key in new_customer_keys(skill_id, stage, first, granularities):
+            rollup = rollups.get(key)
+            if rollup is None:
+                rollup = rollups[key] = new_rollup(exact=exact)
+            rollup.new_customers += 1
+    return rollups
+
+
+# --- the rules ------------------------------------------------------------------------------------
+
+
+def _add_request(rollup: Rollup, event: Event) -> None:
+    rollup.requests_by_type[event.request_type] = rollup.requests_by_type.get(event.request_type, 0) + 1
+    if event.request_type == SKILL_ENABLED:
+        rollup.enablements += 1
+    if event.is_utterance:
+        _add_utterance(rollup, event)
+
+
+def _add_utterance(rollup: Rollup, event: Event) -> None:
+    rollup.utterances += 1
+    if event.failed:
+        rollup.failed_utterances += 1
+    if event.is_prompt:
+        rollup.prompts += 1
+    if event.is_response_to_prompt:
+        rollup.responded += 1
+    if event.tracked:
+        rollup.tracked_utterances += 1
+    if event.customer is not None:
+        rollup.customers.add(event.customer)
+    if event.handler_ms is not None:
+        rollup.latency.add(event.handler_ms)
+
+
+def _changes_session(event: Event) -> bool:
+    """Whether the event moves a session figure (in the bucket where its session started)."""
+    if event.session_start_ms is None:
+        return False
+    if event.starts_session:
+        return True
+    if event.request_type == SESSION_ENDED:
+        return event.tracked
+    return event.is_utterance and event.tracked and event.outcome in _ANSWERED
+
+
+def _add_session(rollup: Rollup, event: Event) -> None:
+    end = event.end_type
+    if event.starts_session:
+        rollup.sessions_started += 1
+        if event.outcome not in _ANSWERED:
+            # No reply went out, so the SessionEndedRequest that follows carries no stamp.
+            _add_end(rollup, EndType.FAILED, None)
+        elif end is not None:
+            _add_end(rollup, end, event.last_intent)
+        else:
+            _bump(rollup.open_sessions, event.timestamp_ms // MINUTE_MS, 1)
+        return
+    if event.previous_ms is not None:
+        _bump(rollup.open_sessions, event.previous_ms // MINUTE_MS, -1)
+    if end is not None:
+        _add_end(rollup, end, event.last_intent)
+    elif event.request_type != SESSION_ENDED:
+        _bump(rollup.open_sessions, event.timestamp_ms // MINUTE_MS, 1)
+
+
+def _add_end(rollup: Rollup, end: EndType, last_intent: str | None) -> None:
+    _bump(rollup.session_ends, end.value, 1)
+    if end.counts_drop_off:
+        _bump(rollup.drop_off, last_intent or UNKNOWN_INTENT, 1)
+
+
+def _bump(counts: dict[K, int], key: K, delta: int) -> None:
+    total = counts.get(key, 0) + delta
+    if total:
+        counts[key] = total
+    else:
+        counts.pop(key, None)  # zero entries are dropped, as Rollup.merge does

@@ -1,0 +1,169 @@
+"""Seeded, realistic traffic for the sample skill, sent the way Alexa sends it.
+
+Customers return over the days of the simulation, in three locales, mostly in the evening.
+A session launches (or opens with a one-shot intent), rolls dice, sometimes says a number the
+skill cannot parse (answered by the exception handler), sometimes asks for the score before
+rolling (the outage escapes, and Alexa ends the session with reason ``ERROR``), hits the fallback
+intent, and ends by ``AMAZON.StopIntent`` (the skill ends it), by the customer leaving
+(``USER_INITIATED``) or by not answering (``EXCEEDED_MAX_REPROMPTS``). Session attributes are
+carried from each reply into the next request, as Alexa does. New customers enable the skill.
+
+Example
+-------
+>>> sent = []
+>>> sim = Simulation(customers=5, days=1, seed=7)
+>>> stats = sim.run(lambda event, context: sent.append(event) or {"sessionAttributes": {}, "response": {}})
+>>> stats.requests == len(sent) > 0
+True
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sample_skill.envelopes import DEMO_SKILL_ID, Envelopes
+
+DAY_MS = 86_400_000
+LOCALES = (("en-US", 0.6), ("en-GB", 0.25), ("de-DE", 0.15))
+# Share of sessions starting in each hour of the day (UTC), evening-heavy.
+_HOURLY = [1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 9, 11, 12, 11, 8, 4, 2]
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class Stats:
+    """What the simulation sent, by request type and by what happened."""
+
+    requests: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
+    escaped: int = 0
+    sessions: int = 0
+
+    def note(self, request: dict[str, Any]) -> None:
+        self.requests += 1
+        self.by_type[request["request"]["type"]] += 1
+
+
+@dataclass
+class Simulation:
+    """``customers`` people over ``days`` days from ``start_ms`` (default: the week before now)."""
+
+    customers: int = 200
+    days: int = 7
+    seed: int = 42
+    start_ms: int | None = None
+    skill_id: str = DEMO_SKILL_ID
+
+    def run(self, handler: Handler, progress: Callable[[int], None] | None = None) -> Stats:
+        """Send every request of the simulation to ``handler``, in time order per session."""
+        rng = random.Random(self.seed)
+        start = self.start_ms if self.start_ms is not None else _week_start(self.days)
+        stats = Stats()
+        envelopes = {locale: Envelopes(skill_id=self.skill_id, locale=locale) for locale, _ in LOCALES}
+        sessions = sorted(self._sessions(rng, start), key=lambda s: s[0])
+        for number, (at_ms, customer, locale, first) in enumerate(sessions):
+            env = envelopes[locale]
+            if first:
+                self._send(handler, env.skill_event("AlexaSkillEvent.SkillEnabled", user=customer,
+                                                    at_ms=at_ms - 60_000), stats)  # fmt: skip
+            self._session(handler, env, rng, customer, f"{customer}-{number}", at_ms, stats)
+            if progress is not None:
+                progress(number + 1)
+        return stats
+
+    def session_count(self) -> int:
+        return sum(1 for _ in self._sessions(random.Random(self.seed), 0))
+
+    def _sessions(self, rng: random.Random, start: int) -> Iterator[tuple[int, str, str, bool]]:
+        """(start time, customer, locale, first session?) for every session of the simulation."""
+        hours = list(range(24))
+        for c in range(self.customers):
+            customer = f"{self.seed:04d}{c:06d}"
+            locale = rng.choices([loc for loc, _ in LOCALES], [w for _, w in LOCALES])[0]
+            first_day = rng.randrange(self.days)
+            loyalty = rng.random()  # the chance of coming back on a later day
+            first = True
+            for day in range(first_day, self.days):
+                if not first and rng.random() > loyalty * 0.8:
+                    continue
+                for _ in range(1 + (rng.random() < 0.2)):
+                    hour = rng.choices(hours, _HOURLY)[0]
+                    at = start + day * DAY_MS + hour * 3_600_000 + rng.randrange(3_600_000)
+                    yield at, customer, locale, first
+                    first = False
+
+    def _session(
+        self, handler: Handler, env: Envelopes, rng: random.Random, user: str, session: str, t: int,
+        stats: Stats,
+    ) -> None:  # fmt: skip
+        stats.sessions += 1
+        attributes: dict[str, Any] = {}
+        if rng.random() < 0.25:  # a one-shot: "ask dice coach to roll a twenty sided die"
+            request = env.intent("RollDiceIntent", user=user, session=session, at_ms=t, new=True,
+                                 slots={"sides": str(rng.choice([6, 12, 20]))})  # fmt: skip
+        else:
+            request = env.launch(user=user, session=session, at_ms=t)
+        for turn in range(12):
+            reply = self._send(handler, request, stats)
+            if reply is None:  # the skill failed: Alexa ends the session with an error
+                t += 1_000
+                self._send(handler, env.session_ended("ERROR", user=user, session=session, at_ms=t,
+                                                      attributes=attributes,
+                                                      error_type="INVALID_RESPONSE"), stats)  # fmt: skip
+                return
+            attributes = reply.get("sessionAttributes") or {}
+            if reply.get("response", {}).get("shouldEndSession") is not False:
+                return
+            t += rng.randrange(3_000, 15_000)
+            roll = rng.random()
+            if roll < 0.08 + 0.04 * turn:
+                self._send(handler, env.session_ended("EXCEEDED_MAX_REPROMPTS", user=user, session=session,
+                                                      at_ms=t + 16_000, attributes=attributes), stats)  # fmt: skip
+                return
+            if roll < 0.15 + 0.05 * turn:
+                self._send(handler, env.session_ended("USER_INITIATED", user=user, session=session, at_ms=t,
+                                                      attributes=attributes), stats)  # fmt: skip
+                return
+            request = self._next_utterance(env, rng, user, session, t, attributes, turn)
+
+    @staticmethod
+    def _next_utterance(
+        env: Envelopes, rng: random.Random, user: str, session: str, t: int, attributes: dict[str, Any],
+        turn: int,
+    ) -> dict[str, Any]:  # fmt: skip
+        choice = rng.random()
+        common = {"user": user, "session": session, "at_ms": t, "attributes": attributes}
+        if choice < 0.5:
+            return env.intent("RollDiceIntent", slots={"sides": str(rng.choice([4, 6, 8, 10, 12, 20]))}, **common)
+        if choice < 0.58:
+            return env.intent("RollDiceIntent", slots={"sides": rng.choice(["lots", "one", "a hundred"])}, **common)
+        if choice < 0.66:
+            return env.intent("CheckScoreIntent", **common)
+        if choice < 0.74:
+            return env.intent("AMAZON.HelpIntent", **common)
+        if choice < 0.82:
+            return env.intent("AMAZON.FallbackIntent", **common)
+        return env.intent("AMAZON.StopIntent" if turn > 0 or choice < 0.95 else "AMAZON.CancelIntent", **common)
+
+    @staticmethod
+    def _send(handler: Handler, request: dict[str, Any], stats: Stats) -> dict[str, Any] | None:
+        stats.note(request)
+        try:
+            reply: dict[str, Any] = handler(request, None)
+        except Exception:
+            stats.escaped += 1
+            return None
+        return reply
+
+
+def _week_start(days: int) -> int:
+    """Midnight UTC ``days`` days before today's midnight, so the simulated week ends today."""
+    import time
+
+    today = int(time.time() * 1000) // DAY_MS * DAY_MS
+    return today - days * DAY_MS

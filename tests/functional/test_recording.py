@@ -1,0 +1,206 @@
+"""Recording through the real ASK SDK dispatch of the sample skill, into in-process moto."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections import Counter
+from typing import Any
+
+import pytest
+from ask_sdk_core.exceptions import SerializationException
+
+from alexa_skill_metrics import SkillMetrics
+from alexa_skill_metrics.model import Outcome
+from alexa_skill_metrics.recording.classify import STAMP_KEY
+from alexa_skill_metrics.storage.codec import item_to_event
+from sample_skill.app import BackendOutage, build_handler
+from tests.conftest import KEY, TABLE, load_event, table_items
+
+
+def api_calls(client: Any) -> Counter[str]:
+    calls: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    client.meta.events.register("before-call.dynamodb", count)
+    return calls
+
+
+def recorded(client: Any) -> list[Any]:
+    return [item_to_event(item) for item in table_items(client)]
+
+
+@pytest.fixture
+def metrics(dynamodb: Any) -> SkillMetrics:
+    return SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=dynamodb)
+
+
+def test_normal_reply_is_one_put_item_and_no_read(dynamodb: Any, metrics: SkillMetrics) -> None:
+    # Given the sample skill with the recorder
+    handler = build_handler(metrics)
+    calls = api_calls(dynamodb)
+    # When Alexa sends a launch
+    response = handler(load_event("alexa-launch"), None)
+    # Then exactly one PutItem was made, nothing was read, and the event says what happened
+    assert dict(calls) == {"PutItem": 1}
+    (event,) = recorded(dynamodb)
+    assert event.request_type == "LaunchRequest"
+    assert event.outcome is Outcome.RESPONSE
+    assert event.should_end_session is False
+    assert event.session_start_ms == event.timestamp_ms
+    assert event.handler_ms is not None and event.handler_ms >= 0
+    assert response["sessionAttributes"][STAMP_KEY] == {"s": event.timestamp_ms, "t": event.timestamp_ms,
+                                                        "i": "LaunchRequest"}  # fmt: skip
+
+
+def test_exception_answered_by_exception_handler_is_a_failed_utterance(
+    dynamodb: Any, metrics: SkillMetrics
+) -> None:
+    # Given a RollDiceIntent with a number of sides the handler cannot parse
+    handler = build_handler(metrics)
+    response = handler(load_event("alexa-intent-roll-dice-bad-number"), None)
+    # Then the customer got the apology and the event records a handled failure
+    assert "trouble" in response["response"]["outputSpeech"]["ssml"]
+    (event,) = recorded(dynamodb)
+    assert (event.outcome, event.failed, event.intent) == (Outcome.HANDLED, True, "RollDiceIntent")
+    # And the stamp still went out, so the session's end can be attributed
+    assert response["sessionAttributes"][STAMP_KEY]["i"] == "RollDiceIntent"
+
+
+def test_escaping_exception_is_reraised_unchanged_and_recorded(dynamodb: Any, metrics: SkillMetrics) -> None:
+    handler = build_handler(metrics)
+    with pytest.raises(BackendOutage, match="score service unavailable"):
+        handler(load_event("alexa-intent-check-score-outage"), None)
+    (event,) = recorded(dynamodb)
+    assert (event.outcome, event.exception, event.failed) == (Outcome.ESCAPED, "BackendOutage", True)
+    assert event.end_type is None  # not a session end: Alexa follows with SessionEndedRequest ERROR
+
+
+def test_no_matching_handler_is_recorded_as_handled_failure(dynamodb: Any, metrics: SkillMetrics) -> None:
+    # Given an intent the sample skill has no handler for
+    request = load_event("alexa-intent-roll-dice")
+    request["request"]["intent"]["name"] = "OrderPizzaIntent"
+    build_handler(metrics)(request, None)
+    (event,) = recorded(dynamodb)
+    assert (event.outcome, event.failed, event.intent_key) == (Outcome.HANDLED, True, "OrderPizzaIntent")
+
+
+def test_envelope_the_sdk_rejects_reaches_caller_as_same_exception(dynamodb: Any, metrics: SkillMetrics) -> None:
+    handler = build_handler(metrics)
+    bare = build_handler(None)
+    request = load_event("alexa-unknown-type")
+    with pytest.raises(SerializationException) as bare_error:
+        bare(copy.deepcopy(request), None)
+    with pytest.raises(SerializationException) as recorded_error:
+        handler(request, None)
+    assert str(recorded_error.value) == str(bare_error.value)
+    (event,) = recorded(dynamodb)
+    assert (event.outcome, event.request_type) == (Outcome.UNPARSEABLE, "Alexa.NewRequestTypeFromTheFuture")
+    assert event.handler_ms is None
+
+
+def test_session_ended_request_carries_last_answered_intent(dynamodb: Any, metrics: SkillMetrics) -> None:
+    build_handler(metrics)(load_event("alexa-session-ended-no-response"), None)
+    (event,) = recorded(dynamodb)
+    assert event.end_type is not None and event.end_type.value == "no_response"
+    assert (event.last_intent, event.previous_ms) == ("RollDiceIntent", event.session_start_ms + 20_000)
+
+
+def test_skill_ending_reply_ends_the_session(dynamodb: Any, metrics: SkillMetrics) -> None:
+    response = build_handler(metrics)(load_event("alexa-intent-stop"), None)
+    assert response["response"]["shouldEndSession"] is True
+    (event,) = recorded(dynamodb)
+    assert event.end_type is not None and event.end_type.value == "skill_ended"
+
+
+def test_retried_request_is_written_once(dynamodb: Any, metrics: SkillMetrics) -> None:
+    handler = build_handler(metrics)
+    request = load_event("alexa-launch")
+    handler(copy.deepcopy(request), None)
+    handler(copy.deepcopy(request), None)
+    assert len(table_items(dynamodb)) == 1
+    assert (metrics.recorder.writer.written, metrics.recorder.writer.duplicates) == (1, 1)
+
+
+def test_interceptors_registered_by_hand_record_normal_replies(dynamodb: Any, metrics: SkillMetrics) -> None:
+    # Given a skill that registers the interceptors itself and uses the SDK's own handler
+    from sample_skill.app import build_skill
+
+    sb = build_skill()
+    sb.add_global_request_interceptor(metrics.request_interceptor)
+    sb.add_global_response_interceptor(metrics.response_interceptor)
+    response = sb.lambda_handler()(load_event("alexa-intent-roll-dice"), None)
+    (event,) = recorded(dynamodb)
+    assert (event.outcome, event.intent, event.previous_ms) == (Outcome.RESPONSE, "RollDiceIntent",
+                                                                event.session_start_ms)  # fmt: skip
+    assert response["sessionAttributes"][STAMP_KEY]["i"] == "RollDiceIntent"
+
+
+def test_missing_configuration_switches_recording_off_and_skill_answers(
+    dynamodb: Any, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given no METRICS_TABLE in the environment
+    metrics = SkillMetrics(environ={})
+    # Then one error names the setting
+    logged = capsys.readouterr().out
+    assert "METRICS_TABLE" in logged and '"level":"ERROR"' in logged
+    # And the skill answers exactly as without the recorder, writing nothing
+    with_recorder = build_handler(metrics)(load_event("alexa-launch"), None)
+    without = build_handler(None)(load_event("alexa-launch"), None)
+    assert with_recorder == without
+    assert not metrics.enabled and table_items(dynamodb) == []
+
+
+def test_unreadable_ssm_key_switches_recording_off_once(dynamodb: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a key parameter that does not exist in SSM
+    metrics = SkillMetrics(table_name=TABLE, pseudonym_key="ssm:/missing/key", client=dynamodb)
+    handler = build_handler(metrics)
+    first = handler(load_event("alexa-launch"), None)
+    second = handler(load_event("alexa-intent-one-shot"), None)
+    # Then both requests are answered, nothing is written, and the problem is logged once
+    assert first["response"]["outputSpeech"] and second["response"]["outputSpeech"]
+    assert table_items(dynamodb) == []
+    assert capsys.readouterr().out.count("recording is off") == 1
+
+
+def test_key_is_read_from_ssm_securestring(dynamodb: Any) -> None:
+    import boto3
+
+    boto3.client("ssm").put_parameter(Name="/dice/metrics-key", Value="s" * 32, Type="SecureString")
+    via_ssm = SkillMetrics(table_name=TABLE, pseudonym_key="ssm:/dice/metrics-key", client=dynamodb)
+    build_handler(via_ssm)(load_event("alexa-launch"), None)
+    (event,) = recorded(dynamodb)
+    from alexa_skill_metrics.recording.pseudonym import Pseudonymizer
+
+    user = load_event("alexa-launch")["context"]["System"]["user"]["userId"]
+    assert event.customer == Pseudonymizer(b"s" * 32)(user)
+
+
+def test_nothing_private_reaches_the_table_or_the_logs(
+    dynamodb: Any, metrics: SkillMetrics, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    handler = build_handler(metrics)
+    samples = ["alexa-launch", "alexa-intent-roll-dice", "alexa-intent-roll-dice-bad-number",
+               "alexa-session-ended-error", "alexa-skill-enabled"]  # fmt: skip
+    secrets: set[str] = set()
+    for name in samples:
+        request = load_event(name)
+        system = request["context"]["System"]
+        secrets |= {system["user"]["userId"], system["device"]["deviceId"], system["apiAccessToken"]}
+        for slot in request["request"].get("intent", {}).get("slots", {}).values():
+            slot["value"] = f"slot-value-{name}"  # distinctive, so a leak cannot hide among numbers
+            secrets.add(slot["value"])
+        response = handler(request, None)
+        if speech := response.get("response", {}).get("outputSpeech"):
+            secrets.add(speech["ssml"])
+    with pytest.raises(BackendOutage):
+        handler(load_event("alexa-intent-check-score-outage"), None)
+    stored = json.dumps(table_items(dynamodb))
+    logs = capsys.readouterr().out + caplog.text
+    for secret in secrets:
+        assert secret not in stored, secret
+        assert secret not in logs, secret

@@ -1,0 +1,88 @@
+"""Event items: one write unit, readable attribute names, exact round trip, clear errors."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from alexa_skill_metrics.model import Event, Outcome
+from alexa_skill_metrics.storage.codec import event_to_item, item_to_event
+from alexa_skill_metrics.storage.keys import EVENT_WRITE_SHARDS, event_partitions, event_pk, event_shard
+
+T = 1_767_607_200_000
+
+
+def largest_event(request_type: str = "IntentRequest") -> Event:
+    """Every field set, identifiers at the 100-character cut the recorder applies.
+
+    Real ids are shorter (a skill id has 52 characters, a request id 59). An intent and a session
+    end reason never come together, so the two largest real events are checked separately.
+    """
+    long = "x" * 100
+    return Event(
+        skill_id="amzn1.ask.skill." + "0" * 84, request_id=long, request_type=request_type,
+        timestamp_ms=T, received_ms=T + 40, customer="c" * 22, session_id=long,
+        intent=long if request_type == "IntentRequest" else None,
+        locale="en-US", timestamp_from_alexa=True, new_session=False,
+        end_reason="EXCEEDED_MAX_REPROMPTS" if request_type == "SessionEndedRequest" else None,
+        error_type="INVALID_RESPONSE" if request_type == "SessionEndedRequest" else None, outcome=Outcome.ESCAPED, exception="E" * 100,
+        should_end_session=False, handler_ms=1234.567, stage="development", session_start_ms=T - 1,
+        previous_ms=T - 2, last_intent=long,
+    )  # fmt: skip
+
+
+def item_size(item: dict[str, dict[str, object]]) -> int:
+    """DynamoDB's item size: attribute name lengths plus value sizes (strings/numbers approximated)."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode())
+        (kind, raw), = value.items()
+        size += 1 if kind == "BOOL" else len(str(raw).encode())
+    return size
+
+
+def test_round_trip_is_exact() -> None:
+    event = largest_event()
+    assert item_to_event(event_to_item(event, 90)) == event
+
+
+@pytest.mark.parametrize("request_type", ["IntentRequest", "SessionEndedRequest"])
+def test_largest_event_fits_one_write_unit(request_type: str) -> None:
+    item = event_to_item(largest_event(request_type), 90)
+    assert item_size(item) < 1024, json.dumps(item)[:200]
+
+
+def test_ttl_counts_from_the_time_received() -> None:
+    event = Event(skill_id="s", request_id="r", request_type="LaunchRequest", timestamp_ms=0, received_ms=T)
+    assert int(event_to_item(event, 30)["expires_at"]["N"]) == T // 1000 + 30 * 86_400
+
+
+def test_missing_fields_are_left_out() -> None:
+    event = Event(skill_id="s", request_id="r", request_type="AudioPlayer.PlaybackStarted",
+                  timestamp_ms=T, received_ms=T)  # fmt: skip
+    item = event_to_item(event, 90)
+    assert "customer" not in item and "session_id" not in item and "handler_ms" not in item
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"kind": {"S": "rollup"}},
+        {"kind": {"S": "event"}},  # no outcome, no keys
+        {"kind": {"S": "event"}, "outcome": {"S": "exploded"}, "skill_id": {"S": "s"}},
+        {"kind": {"S": "event"}, "outcome": {"S": "response"}, "timestamp_ms": {"N": "soon"}},
+    ],
+)
+def test_malformed_items_raise_value_error(broken: dict[str, dict[str, str]]) -> None:
+    with pytest.raises(ValueError):
+        item_to_event(broken)
+
+
+def test_write_shards_spread_and_partitions_cover_them() -> None:
+    shards = Counter(event_shard(f"amzn1.echo-api.request.{i}") for i in range(8000))
+    assert set(shards) == set(range(EVENT_WRITE_SHARDS))
+    assert max(shards.values()) < 1.2 * 8000 / EVENT_WRITE_SHARDS
+    assert event_pk("s", T + 59 * 60_000, "r9") in event_partitions("s", T)
+    assert event_pk("s", T + 60 * 60_000, "r9") not in event_partitions("s", T)
