@@ -44,7 +44,9 @@ def shared_fixture_files() -> list[Path]:
 @pytest.fixture
 def shared_fixtures() -> Iterator[Path]:
     if not SHARED_FIXTURES.is_dir():
-        pytest.skip(f"{SHARED_FIXTURES} is absent: the shared fixture envelopes come with CI, not with a clone")
+        pytest.skip(
+            f"{SHARED_FIXTURES} is absent: the shared fixture envelopes come with CI, not with a clone"
+        )
     yield SHARED_FIXTURES
 
 

@@ -79,8 +79,14 @@ def create_table_command(context: Context, table: str | None) -> None:
 @click.option("--customers", default=200, show_default=True, help="Simulated customers.")
 @click.option("--days", default=7, show_default=True, help="Simulated days, ending today (UTC).")
 @click.option("--seed", default=42, show_default=True, help="Random seed: same seed, same traffic.")
-@click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the JSON (and HTML) results.")  # fmt: skip
+@click.option(
+    "--out",
+    "out_dir",
+    default="out",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the JSON (and HTML) results.",
+)
 def demo(customers: int, days: int, seed: int, out_dir: str) -> None:
     """Simulate a week of a skill's traffic against an embedded DynamoDB and show what was recorded.
 

@@ -57,16 +57,22 @@ def _sample_skill_handler() -> Any:
     import importlib
     import sys
 
-    os.environ.update({"METRICS_TABLE": DEMO_TABLE, "METRICS_PSEUDONYM_KEY": DEMO_KEY, "METRICS_STAGE": "live"})
+    os.environ.update(
+        {"METRICS_TABLE": DEMO_TABLE, "METRICS_PSEUDONYM_KEY": DEMO_KEY, "METRICS_STAGE": "live"}
+    )
     sys.modules.pop("sample_skill.app", None)
     return importlib.import_module("sample_skill.app").lambda_handler
 
 
 def _progress(console: Console) -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=False,
-    )  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def _scan(client: Any) -> list[dict[str, Any]]:

@@ -220,7 +220,13 @@ class Rollup:
 
 
 _COUNTERS = (
-    "utterances", "failed_utterances", "prompts", "responded", "tracked_utterances",
-    "new_customers", "sessions_started", "enablements",
-)  # fmt: skip
+    "utterances",
+    "failed_utterances",
+    "prompts",
+    "responded",
+    "tracked_utterances",
+    "new_customers",
+    "sessions_started",
+    "enablements",
+)
 _COUNTER_MAPS = ("requests_by_type", "session_ends", "open_sessions", "drop_off")

@@ -94,9 +94,8 @@ class CustomerSketch(DistinctCounter):
 
     def count(self) -> int:
         theta, hll = self._parts()
-        if not theta.is_estimation_mode():
-            return round(theta.get_estimate())
-        return round(hll.get_estimate())
+        estimate: float = hll.get_estimate() if theta.is_estimation_mode() else theta.get_estimate()
+        return round(estimate)
 
     def _parts(self) -> tuple[Any, Any]:
         self._theta.update(self._pending_theta)
@@ -109,7 +108,7 @@ class CustomerSketch(DistinctCounter):
         theta, hll = self._parts()
         theta_bytes = theta.serialize()
         hll_bytes = hll.serialize_compact() if not hll.is_empty() else b""
-        return _HEADER.pack(len(theta_bytes)) + theta_bytes + hll_bytes
+        return bytes(_HEADER.pack(len(theta_bytes)) + theta_bytes + hll_bytes)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CustomerSketch:

@@ -15,11 +15,13 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
+from ask_sdk_core.dispatch_components.exception_components import AbstractExceptionHandler
+from ask_sdk_core.dispatch_components.request_components import AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.skill_builder import SkillBuilder
-from ask_sdk_core.utils import get_slot, is_intent_name, is_request_type
-from ask_sdk_model import Response
+from ask_sdk_core.utils.predicate import is_intent_name, is_request_type
+from ask_sdk_core.utils.request_util import get_slot
+from ask_sdk_model.response import Response
 
 from alexa_skill_metrics import SkillMetrics
 
@@ -30,18 +32,25 @@ class BackendOutage(Exception):
     """The score service is down; the skill lets this escape so Lambda reports an error."""
 
 
-class LaunchHandler(AbstractRequestHandler):  # type: ignore[misc]
+def _attributes(handler_input: HandlerInput) -> dict[str, Any]:
+    manager = handler_input.attributes_manager
+    attributes = manager.session_attributes
+    if attributes is None:
+        attributes = manager.session_attributes = {}
+    return attributes
+
+
+class LaunchHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(is_request_type("LaunchRequest")(handler_input))
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        attributes = handler_input.attributes_manager.session_attributes
-        attributes["rolls"] = 0
+        _attributes(handler_input)["rolls"] = 0
         speech = "Welcome to Dice Coach. How many sides should your die have?"
         return handler_input.response_builder.speak(speech).ask(REPROMPT).response
 
 
-class RollDiceHandler(AbstractRequestHandler):  # type: ignore[misc]
+class RollDiceHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(is_intent_name("RollDiceIntent")(handler_input))
 
@@ -51,26 +60,27 @@ class RollDiceHandler(AbstractRequestHandler):  # type: ignore[misc]
         sides = int(raw)  # a ValueError here is answered by the exception handler
         if sides < 2:
             raise ValueError("a die needs at least two sides")
-        attributes = handler_input.attributes_manager.session_attributes
+        attributes = _attributes(handler_input)
         attributes["rolls"] = int(attributes.get("rolls", 0)) + 1
-        roll = random.Random(f"{handler_input.request_envelope.request.request_id}").randint(1, sides)
+        request = handler_input.request_envelope.request
+        roll = random.Random(request.request_id if request else None).randint(1, sides)
         speech = f"You rolled a {roll}. Roll again?"
         return handler_input.response_builder.speak(speech).ask(REPROMPT).response
 
 
-class CheckScoreHandler(AbstractRequestHandler):  # type: ignore[misc]
+class CheckScoreHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(is_intent_name("CheckScoreIntent")(handler_input))
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        rolls = int(handler_input.attributes_manager.session_attributes.get("rolls", 0))
+        rolls = int(_attributes(handler_input).get("rolls", 0))
         if rolls == 0:
             raise BackendOutage("score service unavailable")
         speech = f"You have rolled {rolls} times. Roll again?"
         return handler_input.response_builder.speak(speech).ask(REPROMPT).response
 
 
-class HelpHandler(AbstractRequestHandler):  # type: ignore[misc]
+class HelpHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(is_intent_name("AMAZON.HelpIntent")(handler_input))
 
@@ -79,7 +89,7 @@ class HelpHandler(AbstractRequestHandler):  # type: ignore[misc]
         return handler_input.response_builder.speak(speech).ask(REPROMPT).response
 
 
-class FallbackHandler(AbstractRequestHandler):  # type: ignore[misc]
+class FallbackHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(is_intent_name("AMAZON.FallbackIntent")(handler_input))
 
@@ -87,7 +97,7 @@ class FallbackHandler(AbstractRequestHandler):  # type: ignore[misc]
         return handler_input.response_builder.speak("Sorry, I can only roll dice.").ask(REPROMPT).response
 
 
-class StopHandler(AbstractRequestHandler):  # type: ignore[misc]
+class StopHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(
             is_intent_name("AMAZON.StopIntent")(handler_input)
@@ -98,7 +108,7 @@ class StopHandler(AbstractRequestHandler):  # type: ignore[misc]
         return handler_input.response_builder.speak("Goodbye!").set_should_end_session(True).response
 
 
-class SessionEndedHandler(AbstractRequestHandler):  # type: ignore[misc]
+class SessionEndedHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(is_request_type("SessionEndedRequest")(handler_input))
 
@@ -106,7 +116,7 @@ class SessionEndedHandler(AbstractRequestHandler):  # type: ignore[misc]
         return handler_input.response_builder.response
 
 
-class ApologyExceptionHandler(AbstractExceptionHandler):  # type: ignore[misc]
+class ApologyExceptionHandler(AbstractExceptionHandler):
     """Answers every failure except a backend outage, which escapes to Lambda."""
 
     def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:

@@ -69,8 +69,11 @@ class Simulation:
         for number, (at_ms, customer, locale, first) in enumerate(sessions):
             env = envelopes[locale]
             if first:
-                self._send(handler, env.skill_event("AlexaSkillEvent.SkillEnabled", user=customer,
-                                                    at_ms=at_ms - 60_000), stats)  # fmt: skip
+                self._send(
+                    handler,
+                    env.skill_event("AlexaSkillEvent.SkillEnabled", user=customer, at_ms=at_ms - 60_000),
+                    stats,
+                )
             self._session(handler, env, rng, customer, f"{customer}-{number}", at_ms, stats)
             if progress is not None:
                 progress(number + 1)
@@ -98,23 +101,44 @@ class Simulation:
                     first = False
 
     def _session(
-        self, handler: Handler, env: Envelopes, rng: random.Random, user: str, session: str, t: int,
+        self,
+        handler: Handler,
+        env: Envelopes,
+        rng: random.Random,
+        user: str,
+        session: str,
+        t: int,
         stats: Stats,
-    ) -> None:  # fmt: skip
+    ) -> None:
         stats.sessions += 1
         attributes: dict[str, Any] = {}
         if rng.random() < 0.25:  # a one-shot: "ask dice coach to roll a twenty sided die"
-            request = env.intent("RollDiceIntent", user=user, session=session, at_ms=t, new=True,
-                                 slots={"sides": str(rng.choice([6, 12, 20]))})  # fmt: skip
+            request = env.intent(
+                "RollDiceIntent",
+                user=user,
+                session=session,
+                at_ms=t,
+                new=True,
+                slots={"sides": str(rng.choice([6, 12, 20]))},
+            )
         else:
             request = env.launch(user=user, session=session, at_ms=t)
         for turn in range(12):
             reply = self._send(handler, request, stats)
             if reply is None:  # the skill failed: Alexa ends the session with an error
                 t += 1_000
-                self._send(handler, env.session_ended("ERROR", user=user, session=session, at_ms=t,
-                                                      attributes=attributes,
-                                                      error_type="INVALID_RESPONSE"), stats)  # fmt: skip
+                self._send(
+                    handler,
+                    env.session_ended(
+                        "ERROR",
+                        user=user,
+                        session=session,
+                        at_ms=t,
+                        attributes=attributes,
+                        error_type="INVALID_RESPONSE",
+                    ),
+                    stats,
+                )
                 return
             attributes = reply.get("sessionAttributes") or {}
             if reply.get("response", {}).get("shouldEndSession") is not False:
@@ -122,33 +146,54 @@ class Simulation:
             t += rng.randrange(3_000, 15_000)
             roll = rng.random()
             if roll < 0.08 + 0.04 * turn:
-                self._send(handler, env.session_ended("EXCEEDED_MAX_REPROMPTS", user=user, session=session,
-                                                      at_ms=t + 16_000, attributes=attributes), stats)  # fmt: skip
+                self._send(
+                    handler,
+                    env.session_ended(
+                        "EXCEEDED_MAX_REPROMPTS",
+                        user=user,
+                        session=session,
+                        at_ms=t + 16_000,
+                        attributes=attributes,
+                    ),
+                    stats,
+                )
                 return
             if roll < 0.15 + 0.05 * turn:
-                self._send(handler, env.session_ended("USER_INITIATED", user=user, session=session, at_ms=t,
-                                                      attributes=attributes), stats)  # fmt: skip
+                self._send(
+                    handler,
+                    env.session_ended(
+                        "USER_INITIATED", user=user, session=session, at_ms=t, attributes=attributes
+                    ),
+                    stats,
+                )
                 return
             request = self._next_utterance(env, rng, user, session, t, attributes, turn)
 
     @staticmethod
     def _next_utterance(
-        env: Envelopes, rng: random.Random, user: str, session: str, t: int, attributes: dict[str, Any],
+        env: Envelopes,
+        rng: random.Random,
+        user: str,
+        session: str,
+        t: int,
+        attributes: dict[str, Any],
         turn: int,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         choice = rng.random()
-        common = {"user": user, "session": session, "at_ms": t, "attributes": attributes}
+        slots: dict[str, str] = {}
         if choice < 0.5:
-            return env.intent("RollDiceIntent", slots={"sides": str(rng.choice([4, 6, 8, 10, 12, 20]))}, **common)
-        if choice < 0.58:
-            return env.intent("RollDiceIntent", slots={"sides": rng.choice(["lots", "one", "a hundred"])}, **common)
-        if choice < 0.66:
-            return env.intent("CheckScoreIntent", **common)
-        if choice < 0.74:
-            return env.intent("AMAZON.HelpIntent", **common)
-        if choice < 0.82:
-            return env.intent("AMAZON.FallbackIntent", **common)
-        return env.intent("AMAZON.StopIntent" if turn > 0 or choice < 0.95 else "AMAZON.CancelIntent", **common)
+            name, slots = "RollDiceIntent", {"sides": str(rng.choice([4, 6, 8, 10, 12, 20]))}
+        elif choice < 0.58:
+            name, slots = "RollDiceIntent", {"sides": rng.choice(["lots", "one", "a hundred"])}
+        elif choice < 0.66:
+            name = "CheckScoreIntent"
+        elif choice < 0.74:
+            name = "AMAZON.HelpIntent"
+        elif choice < 0.82:
+            name = "AMAZON.FallbackIntent"
+        else:
+            name = "AMAZON.StopIntent" if turn > 0 or choice < 0.95 else "AMAZON.CancelIntent"
+        return env.intent(name, user=user, session=session, at_ms=t, slots=slots, attributes=attributes)
 
     @staticmethod
     def _send(handler: Handler, request: dict[str, Any], stats: Stats) -> dict[str, Any] | None:

@@ -1,69 +1,115 @@
-"""DynamoDB errors, throttling and hangs never change the skill's reply; drops are counted and logged."""
+"""DynamoDB errors, throttling and hangs never change the skill's reply; drops are counted and logged.
+
+The recorder's default transport is real HTTP, so these tests put a small DynamoDB stand-in on a
+loopback port (reached through ``AWS_ENDPOINT_URL``, as any endpoint would be) that answers
+with the error under test.
+"""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from alexa_skill_metrics import SkillMetrics
 from alexa_skill_metrics.config import Settings
-from alexa_skill_metrics.storage.writer import EventWriter, recorder_client
+from alexa_skill_metrics.storage.writer import EventWriter
 from sample_skill.app import build_handler
 from tests.conftest import KEY, TABLE, load_event
 
 
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
+class FakeDynamoDB:
+    """Answers every request with ``status`` and a DynamoDB error body for ``code``; keeps the requests."""
 
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
+    def __init__(self) -> None:
+        self.status = 200
+        self.code = ""
+        self.requests: list[dict[str, Any]] = []
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                fake.requests.append({"headers": dict(self.headers), "body": json.loads(body)})
+                reply = (
+                    b"{}"
+                    if fake.status == 200
+                    else json.dumps(
+                        {"__type": f"com.amazonaws.dynamodb.v20120810#{fake.code}", "message": "injected"}
+                    ).encode()
+                )
+                self.send_response(fake.status)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        return Handler
 
 
-def failing_client(settings: Settings, status: int, code: str) -> tuple[Any, list[int]]:
-    """The recorder's own client, with every HTTP attempt answered by ``status``/``code``."""
-    client = recorder_client(settings)
-    attempts: list[int] = []
+@pytest.fixture
+def fake_dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDynamoDB]:
+    fake = FakeDynamoDB()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), fake.handler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    yield fake
+    server.shutdown()
+    thread.join()
 
-    def answer(request: Any, **_: Any) -> AWSResponse:
-        attempts.append(1)
-        body = f'{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"injected"}}'.encode()
-        return AWSResponse(request.url, status, {"x-amzn-errortype": code}, _Raw(body))  # type: ignore[arg-type]
 
-    client.meta.events.register("before-send.dynamodb.PutItem", answer)
-    return client, attempts
+def answer_launch(metrics: SkillMetrics) -> dict[str, Any]:
+    reply: dict[str, Any] = build_handler(metrics)(load_event("alexa-launch"), None)
+    return reply
+
+
+def test_default_transport_sends_one_signed_put_item(fake_dynamodb: FakeDynamoDB) -> None:
+    metrics = SkillMetrics(table_name=TABLE, pseudonym_key=KEY)
+    answer_launch(metrics)
+    (request,) = fake_dynamodb.requests
+    assert request["headers"]["X-Amz-Target"] == "DynamoDB_20120810.PutItem"
+    assert request["headers"]["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=testing/")
+    assert request["body"]["TableName"] == TABLE
+    assert request["body"]["ConditionExpression"] == "attribute_not_exists(pk)"
+    assert metrics.recorder.writer.written == 1
 
 
 @pytest.mark.parametrize(
-    ("status", "code"),
+    ("status", "code", "attempts"),
     [
-        (400, "ProvisionedThroughputExceededException"),
-        (400, "ThrottlingException"),
-        (500, "InternalServerError"),
-        (400, "ResourceNotFoundException"),
-        (400, "AccessDeniedException"),
+        (400, "ProvisionedThroughputExceededException", 2),
+        (400, "ThrottlingException", 2),
+        (500, "InternalServerError", 2),
+        (503, "ServiceUnavailable", 2),
+        (400, "ResourceNotFoundException", 1),
+        (400, "AccessDeniedException", 1),
+        (400, "ValidationException", 1),
     ],
 )
 def test_write_errors_leave_the_reply_unchanged_and_are_counted(
-    status: int, code: str, capsys: pytest.CaptureFixture[str]
+    fake_dynamodb: FakeDynamoDB, status: int, code: str, attempts: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given a recorder whose every write fails
-    settings = Settings(table_name=TABLE, pseudonym_key=KEY)
-    client, attempts = failing_client(settings, status, code)
-    metrics = SkillMetrics(settings, client=client)
+    # Given a DynamoDB that fails every write with this error
+    fake_dynamodb.status, fake_dynamodb.code = status, code
+    metrics = SkillMetrics(table_name=TABLE, pseudonym_key=KEY)
     # When a request is answered
-    reply = build_handler(metrics)(load_event("alexa-launch"), None)
+    reply = answer_launch(metrics)
     # Then the reply is the one the skill gives without the recorder (but for the stamp)
-    bare = build_handler(None)(load_event("alexa-launch"), None)
     reply["sessionAttributes"].pop("_skill_metrics")
-    assert reply == bare
-    # And the write was tried at most twice, then dropped, counted and logged without customer data
-    assert 1 <= len(attempts) <= 2
+    assert reply == build_handler(None)(load_event("alexa-launch"), None)
+    # And throttling and server errors were tried twice, others once; then dropped, counted, logged
+    assert len(fake_dynamodb.requests) == attempts
     assert metrics.recorder.writer.dropped == 1
     out = capsys.readouterr().out
     assert "metrics event dropped" in out and code in out
@@ -71,16 +117,16 @@ def test_write_errors_leave_the_reply_unchanged_and_are_counted(
     assert "amzn1.ask.account" not in out
 
 
-def test_retryable_errors_are_tried_exactly_twice() -> None:
-    settings = Settings(table_name=TABLE, pseudonym_key=KEY)
-    client, attempts = failing_client(settings, 400, "ThrottlingException")
-    metrics = SkillMetrics(settings, client=client)
-    build_handler(metrics)(load_event("alexa-launch"), None)
-    assert len(attempts) == 2
+def test_duplicate_is_not_an_error(fake_dynamodb: FakeDynamoDB) -> None:
+    fake_dynamodb.status, fake_dynamodb.code = 400, "ConditionalCheckFailedException"
+    metrics = SkillMetrics(table_name=TABLE, pseudonym_key=KEY)
+    answer_launch(metrics)
+    writer = metrics.recorder.writer
+    assert (len(fake_dynamodb.requests), writer.duplicates, writer.dropped) == (1, 1, 0)
 
 
 @pytest.fixture
-def silent_server() -> Iterator[str]:
+def silent_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[socket.socket]]:
     """A loopback TCP server that accepts connections and never answers."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -89,7 +135,7 @@ def silent_server() -> Iterator[str]:
     stop = threading.Event()
 
     def accept() -> None:
-        server.settimeout(0.1)
+        server.settimeout(0.05)
         while not stop.is_set():
             try:
                 held.append(server.accept()[0])
@@ -98,7 +144,8 @@ def silent_server() -> Iterator[str]:
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.getsockname()[1]}")
+    yield held
     stop.set()
     thread.join()
     for conn in held:
@@ -106,26 +153,16 @@ def silent_server() -> Iterator[str]:
     server.close()
 
 
-def test_a_hanging_endpoint_is_dropped_not_waited_for(
-    silent_server: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given DynamoDB reached through AWS_ENDPOINT_URL at a server that never answers
-    monkeypatch.setenv("AWS_ENDPOINT_URL", silent_server)
-    settings = Settings(table_name=TABLE, pseudonym_key=KEY, timeout_ms=50)
-    metrics = SkillMetrics(settings)
+def test_a_hanging_endpoint_is_dropped_after_two_attempts(silent_server: list[socket.socket]) -> None:
+    # Given DynamoDB reached at a server that never answers
+    metrics = SkillMetrics(Settings(table_name=TABLE, pseudonym_key=KEY, timeout_ms=50))
     # When a request is answered, Then the reply still goes out and the event is dropped
-    reply = build_handler(metrics)(load_event("alexa-launch"), None)
+    reply = answer_launch(metrics)
     assert reply["response"]["outputSpeech"]
     assert metrics.recorder.writer.dropped == 1
+    assert len(silent_server) <= 2  # one connection per attempt at most
 
 
-def test_recorder_client_is_bounded() -> None:
-    client = recorder_client(Settings(table_name=TABLE, timeout_ms=300))
-    config = client.meta.config
-    assert (config.connect_timeout, config.read_timeout) == (0.3, 0.3)
-    assert config.retries == {"mode": "standard", "total_max_attempts": 2}
-
-
-def test_writer_builds_no_client_until_first_write() -> None:
+def test_writer_connects_nowhere_until_first_write() -> None:
     writer = EventWriter(Settings(table_name=TABLE))
-    assert writer._client is None
+    assert writer._transport is None

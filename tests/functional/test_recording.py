@@ -52,8 +52,11 @@ def test_normal_reply_is_one_put_item_and_no_read(dynamodb: Any, metrics: SkillM
     assert event.should_end_session is False
     assert event.session_start_ms == event.timestamp_ms
     assert event.handler_ms is not None and event.handler_ms >= 0
-    assert response["sessionAttributes"][STAMP_KEY] == {"s": event.timestamp_ms, "t": event.timestamp_ms,
-                                                        "i": "LaunchRequest"}  # fmt: skip
+    assert response["sessionAttributes"][STAMP_KEY] == {
+        "s": event.timestamp_ms,
+        "t": event.timestamp_ms,
+        "i": "LaunchRequest",
+    }
 
 
 def test_exception_answered_by_exception_handler_is_a_failed_utterance(
@@ -88,7 +91,9 @@ def test_no_matching_handler_is_recorded_as_handled_failure(dynamodb: Any, metri
     assert (event.outcome, event.failed, event.intent_key) == (Outcome.HANDLED, True, "OrderPizzaIntent")
 
 
-def test_envelope_the_sdk_rejects_reaches_caller_as_same_exception(dynamodb: Any, metrics: SkillMetrics) -> None:
+def test_envelope_the_sdk_rejects_reaches_caller_as_same_exception(
+    dynamodb: Any, metrics: SkillMetrics
+) -> None:
     handler = build_handler(metrics)
     bare = build_handler(None)
     request = load_event("alexa-unknown-type")
@@ -134,8 +139,11 @@ def test_interceptors_registered_by_hand_record_normal_replies(dynamodb: Any, me
     sb.add_global_response_interceptor(metrics.response_interceptor)
     response = sb.lambda_handler()(load_event("alexa-intent-roll-dice"), None)
     (event,) = recorded(dynamodb)
-    assert (event.outcome, event.intent, event.previous_ms) == (Outcome.RESPONSE, "RollDiceIntent",
-                                                                event.session_start_ms)  # fmt: skip
+    assert (event.outcome, event.intent, event.previous_ms) == (
+        Outcome.RESPONSE,
+        "RollDiceIntent",
+        event.session_start_ms,
+    )
     assert response["sessionAttributes"][STAMP_KEY]["i"] == "RollDiceIntent"
 
 
@@ -154,7 +162,9 @@ def test_missing_configuration_switches_recording_off_and_skill_answers(
     assert not metrics.enabled and table_items(dynamodb) == []
 
 
-def test_unreadable_ssm_key_switches_recording_off_once(dynamodb: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreadable_ssm_key_switches_recording_off_once(
+    dynamodb: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Given a key parameter that does not exist in SSM
     metrics = SkillMetrics(table_name=TABLE, pseudonym_key="ssm:/missing/key", client=dynamodb)
     handler = build_handler(metrics)
@@ -184,8 +194,13 @@ def test_nothing_private_reaches_the_table_or_the_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     handler = build_handler(metrics)
-    samples = ["alexa-launch", "alexa-intent-roll-dice", "alexa-intent-roll-dice-bad-number",
-               "alexa-session-ended-error", "alexa-skill-enabled"]  # fmt: skip
+    samples = [
+        "alexa-launch",
+        "alexa-intent-roll-dice",
+        "alexa-intent-roll-dice-bad-number",
+        "alexa-session-ended-error",
+        "alexa-skill-enabled",
+    ]
     secrets: set[str] = set()
     for name in samples:
         request = load_event(name)

@@ -35,7 +35,9 @@ def test_parse_timestamp(value: Any, expected: int | None) -> None:
 def test_context_preferred_over_session_for_skill_and_user() -> None:
     # Given an envelope whose context and session disagree
     envelope = {
-        "context": {"System": {"application": {"applicationId": "ctx-skill"}, "user": {"userId": "ctx-user"}}},
+        "context": {
+            "System": {"application": {"applicationId": "ctx-skill"}, "user": {"userId": "ctx-user"}}
+        },
         "session": {"application": {"applicationId": "s-skill"}, "user": {"userId": "s-user"}},
         "request": {"type": "LaunchRequest", "requestId": "r", "timestamp": "2026-01-05T10:00:00Z"},
     }
@@ -47,14 +49,21 @@ def test_context_preferred_over_session_for_skill_and_user() -> None:
 
 def test_session_used_when_context_is_missing() -> None:
     envelope = {
-        "session": {"new": False, "sessionId": "s1", "application": {"applicationId": "s-skill"},
-                    "user": {"userId": "s-user"}},
+        "session": {
+            "new": False,
+            "sessionId": "s1",
+            "application": {"applicationId": "s-skill"},
+            "user": {"userId": "s-user"},
+        },
         "request": {"type": "SessionEndedRequest", "requestId": "r", "timestamp": "2026-01-05T10:00:00Z"},
-    }  # fmt: skip
+    }
     fields = read_envelope(envelope, RECEIVED)
     assert (fields.skill_id, fields.user_id, fields.session_id, fields.new_session) == (
-        "s-skill", "s-user", "s1", False,
-    )  # fmt: skip
+        "s-skill",
+        "s-user",
+        "s1",
+        False,
+    )
     assert fields.end_reason is None
 
 
@@ -73,8 +82,13 @@ def test_intent_only_read_for_intent_requests() -> None:
 
 
 def test_session_end_reason_and_error() -> None:
-    envelope = {"request": {"type": "SessionEndedRequest", "reason": "ERROR",
-                            "error": {"type": "INVALID_RESPONSE", "message": "free text is not read"}}}  # fmt: skip
+    envelope = {
+        "request": {
+            "type": "SessionEndedRequest",
+            "reason": "ERROR",
+            "error": {"type": "INVALID_RESPONSE", "message": "free text is not read"},
+        }
+    }
     fields = read_envelope(envelope, RECEIVED)
     assert (fields.end_reason, fields.error_type) == ("ERROR", "INVALID_RESPONSE")
 

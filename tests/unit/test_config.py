@@ -21,8 +21,9 @@ def test_arguments_override_environment() -> None:
 
 
 def test_environment_values_are_read() -> None:
-    s = Settings.from_env({**BASE, "METRICS_STAGE": "development", "METRICS_RETENTION_DAYS": "30",
-                           "METRICS_TIMEOUT_MS": "250"})  # fmt: skip
+    s = Settings.from_env(
+        {**BASE, "METRICS_STAGE": "development", "METRICS_RETENTION_DAYS": "30", "METRICS_TIMEOUT_MS": "250"}
+    )
     assert (s.stage, s.retention_days, s.timeout_ms) == ("development", 30, 250)
 
 

@@ -22,15 +22,28 @@ def largest_event(request_type: str = "IntentRequest") -> Event:
     """
     long = "x" * 100
     return Event(
-        skill_id="amzn1.ask.skill." + "0" * 84, request_id=long, request_type=request_type,
-        timestamp_ms=T, received_ms=T + 40, customer="c" * 22, session_id=long,
+        skill_id="amzn1.ask.skill." + "0" * 84,
+        request_id=long,
+        request_type=request_type,
+        timestamp_ms=T,
+        received_ms=T + 40,
+        customer="c" * 22,
+        session_id=long,
         intent=long if request_type == "IntentRequest" else None,
-        locale="en-US", timestamp_from_alexa=True, new_session=False,
+        locale="en-US",
+        timestamp_from_alexa=True,
+        new_session=False,
         end_reason="EXCEEDED_MAX_REPROMPTS" if request_type == "SessionEndedRequest" else None,
-        error_type="INVALID_RESPONSE" if request_type == "SessionEndedRequest" else None, outcome=Outcome.ESCAPED, exception="E" * 100,
-        should_end_session=False, handler_ms=1234.567, stage="development", session_start_ms=T - 1,
-        previous_ms=T - 2, last_intent=long,
-    )  # fmt: skip
+        error_type="INVALID_RESPONSE" if request_type == "SessionEndedRequest" else None,
+        outcome=Outcome.ESCAPED,
+        exception="E" * 100,
+        should_end_session=False,
+        handler_ms=1234.567,
+        stage="development",
+        session_start_ms=T - 1,
+        previous_ms=T - 2,
+        last_intent=long,
+    )
 
 
 def item_size(item: dict[str, dict[str, object]]) -> int:
@@ -38,7 +51,7 @@ def item_size(item: dict[str, dict[str, object]]) -> int:
     size = 0
     for name, value in item.items():
         size += len(name.encode())
-        (kind, raw), = value.items()
+        ((kind, raw),) = value.items()
         size += 1 if kind == "BOOL" else len(str(raw).encode())
     return size
 
@@ -60,8 +73,13 @@ def test_ttl_counts_from_the_time_received() -> None:
 
 
 def test_missing_fields_are_left_out() -> None:
-    event = Event(skill_id="s", request_id="r", request_type="AudioPlayer.PlaybackStarted",
-                  timestamp_ms=T, received_ms=T)  # fmt: skip
+    event = Event(
+        skill_id="s",
+        request_id="r",
+        request_type="AudioPlayer.PlaybackStarted",
+        timestamp_ms=T,
+        received_ms=T,
+    )
     item = event_to_item(event, 90)
     assert "customer" not in item and "session_id" not in item and "handler_ms" not in item
 

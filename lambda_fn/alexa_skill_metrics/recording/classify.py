@@ -43,10 +43,14 @@ class Stamp:
         raw = attributes.get(STAMP_KEY) if isinstance(attributes, dict) else None
         if not isinstance(raw, dict):
             return None
-        start, last, intent = raw.get("s"), raw.get("t"), raw.get("i")
-        if not (_is_int(start) and _is_int(last)):
+        start, last = raw.get("s"), raw.get("t")
+        if (
+            not (isinstance(start, int) and isinstance(last, int))
+            or isinstance(start, bool)
+            or isinstance(last, bool)
+        ):
             return None
-        return cls(int(start), int(last), _text(intent))
+        return cls(start, last, _text(raw.get("i")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +133,3 @@ def _text(value: Any, limit: int | None = _MAX_TEXT) -> str | None:
     if not isinstance(value, str) or not value:
         return None
     return value if limit is None else value[:limit]
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

@@ -15,16 +15,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ask_sdk_core.dispatch_components import AbstractRequestInterceptor, AbstractResponseInterceptor
+from ask_sdk_core.dispatch_components.request_components import (
+    AbstractRequestInterceptor,
+    AbstractResponseInterceptor,
+)
 
 if TYPE_CHECKING:
     from ask_sdk_core.handler_input import HandlerInput
-    from ask_sdk_model import Response
+    from ask_sdk_model.response import Response
 
     from alexa_skill_metrics.recording.recorder import Recorder
 
 
-class RecordingRequestInterceptor(AbstractRequestInterceptor):  # type: ignore[misc]
+class RecordingRequestInterceptor(AbstractRequestInterceptor):
     """Register first among global request interceptors: handler time starts here."""
 
     def __init__(self, recorder: Recorder) -> None:
@@ -34,7 +37,7 @@ class RecordingRequestInterceptor(AbstractRequestInterceptor):  # type: ignore[m
         self._recorder.on_request(handler_input)
 
 
-class RecordingResponseInterceptor(AbstractResponseInterceptor):  # type: ignore[misc]
+class RecordingResponseInterceptor(AbstractResponseInterceptor):
     """Register last among global response interceptors: it marks a normal reply."""
 
     def __init__(self, recorder: Recorder) -> None:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ask_sdk_core.handler_input import HandlerInput
-    from ask_sdk_model import Response
+    from ask_sdk_model.response import Response
 
     from alexa_skill_metrics.recording.pseudonym import Pseudonymizer
     from alexa_skill_metrics.storage.writer import EventWriter
@@ -117,7 +117,7 @@ class Recorder:
             inv.started = time.perf_counter()
             inv.stamp = _next_stamp(inv.fields)
             if inv.stamp is not None:
-                handler_input.attributes_manager.session_attributes[STAMP_KEY] = inv.stamp.to_attribute()
+                _put_stamp(handler_input, inv.stamp)
         except Exception as exc:
             self._internal_error(exc)
 
@@ -130,7 +130,7 @@ class Recorder:
             inv.responded = time.perf_counter()
             inv.should_end_session = getattr(response, "should_end_session", None)
             if inv.stamp is not None:  # the handler may have replaced the attribute dict
-                handler_input.attributes_manager.session_attributes[STAMP_KEY] = inv.stamp.to_attribute()
+                _put_stamp(handler_input, inv.stamp)
             if not inv.wrapped:
                 _current.set(None)
                 if self.enabled:
@@ -224,7 +224,8 @@ def resolve_key(settings: Settings) -> bytes:
         value = get_parameter(name, decrypt=True, max_age=365 * 86_400)
     except Exception as exc:
         raise ConfigurationError(
-            "METRICS_PSEUDONYM_KEY", f"names SSM parameter {name!r}, which could not be read ({type(exc).__name__})"
+            "METRICS_PSEUDONYM_KEY",
+            f"names SSM parameter {name!r}, which could not be read ({type(exc).__name__})",
         ) from None
     key = value.encode() if isinstance(value, str) else bytes(value)
     if len(key) < 16:
@@ -244,6 +245,15 @@ def _next_stamp(f: EnvelopeFields) -> Stamp | None:
         return None  # untracked session: recorder installed mid-session
     intent = "LaunchRequest" if f.request_type == "LaunchRequest" else (f.intent or "unknown")
     return Stamp(start_ms=start, last_ms=f.timestamp_ms, intent=intent)
+
+
+def _put_stamp(handler_input: HandlerInput, stamp: Stamp) -> None:
+    manager = handler_input.attributes_manager
+    attributes = manager.session_attributes
+    if attributes is None:
+        manager.session_attributes = {STAMP_KEY: stamp.to_attribute()}
+    else:
+        attributes[STAMP_KEY] = stamp.to_attribute()
 
 
 def _stamp_envelope(response: Any, stamp: Stamp) -> None:

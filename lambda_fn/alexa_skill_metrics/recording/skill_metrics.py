@@ -19,7 +19,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from alexa_skill_metrics import telemetry
 from alexa_skill_metrics.config import Settings
 from alexa_skill_metrics.exceptions import ConfigurationError
-from alexa_skill_metrics.recording.interceptors import RecordingRequestInterceptor, RecordingResponseInterceptor
+from alexa_skill_metrics.recording.interceptors import (
+    RecordingRequestInterceptor,
+    RecordingResponseInterceptor,
+)
 from alexa_skill_metrics.recording.recorder import Recorder
 
 if TYPE_CHECKING:

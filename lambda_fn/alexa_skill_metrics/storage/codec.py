@@ -27,9 +27,17 @@ Item = dict[str, dict[str, Any]]
 # Event field -> (attribute name, DynamoDB type). Names stay readable for people querying their table.
 # skill_id and request_id live in the keys only: repeating them would cost a second write unit.
 _STRINGS = (
-    "request_type", "customer", "session_id", "intent", "locale",
-    "end_reason", "error_type", "exception", "stage", "last_intent",
-)  # fmt: skip
+    "request_type",
+    "customer",
+    "session_id",
+    "intent",
+    "locale",
+    "end_reason",
+    "error_type",
+    "exception",
+    "stage",
+    "last_intent",
+)
 _NUMBERS = ("timestamp_ms", "received_ms", "session_start_ms", "previous_ms")
 _BOOLS = ("timestamp_from_alexa", "new_session", "should_end_session")
 

@@ -12,12 +12,33 @@ Raw events
     before any throttling. The request id in the key makes Alexa's and Lambda's retries of one
     request land on the same item, written once.
 
+Rollups (written by the aggregator, read by reporting)
+    ``pk = ROLL#<skill id>#<stage>#<granularity>#ALL`` for the rollups of every request of a
+    bucket, ``...#INTENT`` for the per-intent ones; ``sk = <bucket epoch ms, 13 digits>#<locale>#<intent>``.
+    A report is one key-range Query per granularity (``rollup_sk_range``) and reads per-intent
+    items only when it asks for them.
+
+Customers (the aggregator's first-seen state)
+    ``pk = CUST#<skill id>#<stage>#<customer pseudonym>``, ``sk = CUSTOMER_SK``: one item per
+    customer, read in batches by key, so no partition key is hot.
+
+Watermarks
+    Rollup items remember, per event partition key, the last stream record applied from it;
+    ``watermark_key`` is that partition key without its ``EVT#<skill id>#`` prefix (the rollup
+    already names the skill), e.g. ``20260105T10#5``.
+
 Example
 -------
 >>> event_pk("amzn1.ask.skill.1", 1_767_607_200_000, "amzn1.echo-api.request.1")
 'EVT#amzn1.ask.skill.1#20260105T10#5'
 >>> event_sk(1_767_607_200_000, "amzn1.echo-api.request.1")
 '1767607200000#amzn1.echo-api.request.1'
+>>> rollup_pk("amzn1.ask.skill.1", "live", "PT1H", intents=False)
+'ROLL#amzn1.ask.skill.1#live#PT1H#ALL'
+>>> rollup_sk(1_767_607_200_000, "en-US", "*")
+'1767607200000#en-US#*'
+>>> watermark_key("EVT#amzn1.ask.skill.1#20260105T10#5")
+'20260105T10#5'
 """
 
 from __future__ import annotations
@@ -66,3 +87,54 @@ def skill_of(pk: str) -> str:
 
 def is_event_key(pk: str) -> bool:
     return pk.startswith(EVENT_PREFIX)
+
+
+# --- rollups and customer state (aggregation) -------------------------------------------------------
+
+ROLLUP_PREFIX = "ROLL#"
+ROLLUP_ALL = "ALL"
+ROLLUP_INTENT = "INTENT"
+CUSTOMER_PREFIX = "CUST#"
+CUSTOMER_SK = "first"
+
+
+def rollup_pk(skill_id: str, stage: str, granularity: str, *, intents: bool) -> str:
+    """Partition of a skill's rollups of one stage and granularity: all-intents or per-intent ones."""
+    return f"{ROLLUP_PREFIX}{skill_id}#{stage}#{granularity}#{ROLLUP_INTENT if intents else ROLLUP_ALL}"
+
+
+def rollup_sk(bucket_ms: int, locale: str, intent: str) -> str:
+    return f"{bucket_ms:013d}#{locale}#{intent}"
+
+
+def rollup_sk_range(first_bucket_ms: int, end_ms: int) -> tuple[str, str]:
+    """Inclusive ``BETWEEN`` bounds of the sort keys of buckets in ``[first_bucket_ms, end_ms)``.
+
+    ``first_bucket_ms`` is the floor of the range start; every sort key starts with 13 digits and
+    ``#``, which sorts below ``~``.
+    """
+    return f"{first_bucket_ms:013d}", f"{max(end_ms - 1, 0):013d}~"
+
+
+def parse_rollup_key(pk: str, sk: str) -> tuple[str, str, str, int, str, str]:
+    """``(skill id, stage, granularity, bucket ms, locale, intent)`` of a rollup item's keys."""
+    if not pk.startswith(ROLLUP_PREFIX):
+        raise ValueError(f"not a rollup partition key: {pk[:40]!r}")
+    skill_id, stage, granularity, _kind = pk[len(ROLLUP_PREFIX) :].rsplit("#", 3)
+    bucket, locale, intent = sk.split("#", 2)
+    return skill_id, stage, granularity, int(bucket), locale, intent
+
+
+def is_rollup_key(pk: str) -> bool:
+    return pk.startswith(ROLLUP_PREFIX)
+
+
+def customer_pk(skill_id: str, stage: str, customer: str) -> str:
+    return f"{CUSTOMER_PREFIX}{skill_id}#{stage}#{customer}"
+
+
+def watermark_key(pk: str) -> str:
+    """Short, per-skill-unique name of an event partition key (its hour and write shard)."""
+    if not pk.startswith(EVENT_PREFIX):
+        raise ValueError(f"not an event partition key: {pk[:40]!r}")
+    return pk[len(EVENT_PREFIX) :].split("#", 1)[-1]

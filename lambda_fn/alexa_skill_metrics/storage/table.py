@@ -8,7 +8,7 @@ Example
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from alexa_skill_metrics.storage.keys import PK, SK, TTL_ATTRIBUTE
 
@@ -24,7 +24,7 @@ ATTRIBUTE_DEFINITIONS: list[dict[str, Any]] = [
     {"AttributeName": SK, "AttributeType": "S"},
 ]
 STREAM_SPECIFICATION: dict[str, Any] = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
-BILLING_MODE = "PAY_PER_REQUEST"
+BILLING_MODE: Final = "PAY_PER_REQUEST"
 
 
 def create_table(client: DynamoDBClient, table_name: str) -> bool:

@@ -1,20 +1,27 @@
 """The recorder's one write per request: bounded in time, never raising into the skill.
 
+By default the write goes through ``SignedDynamoDB`` (one signed HTTP POST, at most two
+attempts, short timeouts). A boto3 client passed in is used as it is instead, with its own
+retry configuration (for instrumented clients, or in-process moto in tests).
+
 Example
 -------
 >>> from alexa_skill_metrics.config import Settings
->>> writer = EventWriter(Settings(table_name="skill-metrics"))   # no client built yet
+>>> writer = EventWriter(Settings(table_name="skill-metrics"))   # no connection made yet
 >>> writer.dropped
 0
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import random
+import time
+from typing import TYPE_CHECKING, Any, Protocol
 
 from alexa_skill_metrics import telemetry
 from alexa_skill_metrics.storage.codec import event_to_item
 from alexa_skill_metrics.storage.keys import PK
+from alexa_skill_metrics.storage.signed_http import RETRYABLE, DynamoDBError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -24,28 +31,33 @@ if TYPE_CHECKING:
 
 # First write wins: a retried request (same request id, same key) is not recorded twice.
 _FIRST_WRITE = f"attribute_not_exists({PK})"
+_DUPLICATE = "ConditionalCheckFailedException"
+ATTEMPTS = 2
+_RETRY_PAUSE_S = (0.005, 0.025)  # jittered, so a throttled burst does not retry in lockstep
 
 
-def recorder_client(settings: Settings) -> DynamoDBClient:
-    """A DynamoDB client for the skill's hot path.
+class Transport(Protocol):
+    def call(self, operation: str, payload: dict[str, Any]) -> dict[str, Any]: ...
 
-    Short connect and read timeouts, two attempts in all, and the ``standard`` retry mode in
-    place of botocore's legacy DynamoDB policy (ten attempts, ~25 s of back-off). Parameter
-    validation is off: the item is built by our own codec, and validation is most of botocore's
-    per-call CPU. Endpoint, region and credentials come from boto3's standard configuration.
-    """
-    import boto3
-    from botocore.config import Config
 
-    timeout = settings.timeout_ms / 1000
-    config = Config(
-        connect_timeout=timeout,
-        read_timeout=timeout,
-        retries={"mode": "standard", "total_max_attempts": 2},
-        parameter_validation=False,
-        tcp_keepalive=True,
-    )
-    return boto3.session.Session().client("dynamodb", config=config)
+class BotocoreTransport:
+    """A caller's boto3 client, its errors mapped onto ``DynamoDBError``."""
+
+    def __init__(self, client: DynamoDBClient) -> None:
+        self._client = client
+
+    def call(self, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        method = getattr(self._client, _snake(operation))
+        try:
+            result: dict[str, Any] = method(**payload)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
+            raise DynamoDBError(code, retryable=False) from None
+        except Exception as exc:
+            raise DynamoDBError(type(exc).__name__, retryable=False) from None
+        return result
 
 
 class EventWriter:
@@ -53,56 +65,60 @@ class EventWriter:
 
     def __init__(self, settings: Settings, client: DynamoDBClient | None = None) -> None:
         self._settings = settings
-        self._client = client  # built on first write: importing or configuring costs nothing
+        self._transport: Transport | None = BotocoreTransport(client) if client is not None else None
+        self._attempts = 1 if client is not None else ATTEMPTS
         self.written = 0
         self.duplicates = 0
         self.dropped = 0
 
     @property
-    def client(self) -> DynamoDBClient:
-        if self._client is None:
-            self._client = recorder_client(self._settings)
-        return self._client
+    def transport(self) -> Transport:
+        if self._transport is None:  # first write: importing and configuring cost nothing
+            from alexa_skill_metrics.storage.signed_http import SignedDynamoDB
+
+            self._transport = SignedDynamoDB(timeout_s=self._settings.timeout_ms / 1000)
+        return self._transport
 
     def put(self, event: Event) -> bool:
         """Write ``event``; return whether it is now stored (a duplicate counts as stored)."""
-        try:
-            self.client.put_item(
-                TableName=self._settings.table_name,
-                Item=event_to_item(event, self._settings.retention_days),
-                ConditionExpression=_FIRST_WRITE,
-            )
-        except Exception as exc:  # fail-open: the skill's reply must not depend on metrics
-            if _is_duplicate(exc):
-                self.duplicates += 1
-                return True
-            self._drop(exc, event)
-            return False
-        self.written += 1
-        return True
+        payload = {
+            "TableName": self._settings.table_name,
+            "Item": event_to_item(event, self._settings.retention_days),
+            "ConditionExpression": _FIRST_WRITE,
+        }
+        for attempt in range(1, self._attempts + 1):
+            try:
+                self.transport.call("PutItem", payload)
+            except DynamoDBError as exc:
+                if exc.code == _DUPLICATE:
+                    self.duplicates += 1
+                    return True
+                if exc.retryable and attempt < self._attempts:
+                    time.sleep(random.uniform(*_RETRY_PAUSE_S))
+                    continue
+                self._drop(exc.code, event)
+                return False
+            except Exception as exc:  # fail-open: a bug here must not reach the customer
+                self._drop(type(exc).__name__, event)
+                return False
+            self.written += 1
+            return True
+        return False  # not reached: every attempt returns or continues
 
-    def _drop(self, exc: Exception, event: Event) -> None:
+    def _drop(self, code: str, event: Event) -> None:
         self.dropped += 1
         try:
             telemetry.warn(
                 "metrics event dropped",
-                error=type(exc).__name__,
-                error_code=_error_code(exc),
+                error_code=code,
+                retryable=code in RETRYABLE,
                 request_type=event.request_type,
                 dropped_in_container=self.dropped,
             )
             telemetry.count(telemetry.DROPS_METRIC, stage=self._settings.stage)
-        except Exception:  # noqa: S110 - reporting a drop must not become a failure itself
+        except Exception:
             pass
 
 
-def _error_code(exc: Exception) -> str | None:
-    response: Any = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        return code if isinstance(code, str) else None
-    return None
-
-
-def _is_duplicate(exc: Exception) -> bool:
-    return _error_code(exc) == "ConditionalCheckFailedException"
+def _snake(operation: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")

@@ -1,0 +1,194 @@
+"""What the recorder adds to a skill: CPU per request and import time. Prints figures; asserts nothing.
+
+Run: ``python bench/bench_recorder.py [--requests 2000]``
+
+1. The sample skill's bare ASK SDK dispatch against the same dispatch with the recorder, with the
+   DynamoDB transport stubbed at the HTTP layer (botocore's ``before-send`` returns a canned 200),
+   so only the CPU our code and botocore spend is counted.
+2. The same against moto's DynamoDB server on loopback (real HTTP; moto's own time included).
+3. The import time ``alexa_skill_metrics`` adds over ``ask_sdk_core`` and ``boto3``, in fresh
+   interpreters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gc
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "lambda_fn"))
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+from botocore.awsrequest import AWSResponse  # noqa: E402
+from botocore.httpsession import URLLib3Session  # noqa: E402
+
+from alexa_skill_metrics import SkillMetrics  # noqa: E402
+from sample_skill.app import build_handler  # noqa: E402
+from sample_skill.envelopes import Envelopes  # noqa: E402
+
+TABLE = "bench-metrics"
+KEY = "bench-pseudonym-key-0123456789"
+
+
+class _Body:
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield b"{}"
+
+
+def stub_http() -> None:
+    """Answer every HTTP send of botocore's connection pool with DynamoDB's empty PutItem reply.
+
+    Both the recorder's signed transport and a boto3 client send through ``URLLib3Session``, so
+    stubbing it counts everything up to the socket and nothing beyond it.
+    """
+
+    def send(self: Any, request: Any) -> AWSResponse:
+        return AWSResponse(request.url, 200, {"x-amzn-requestid": "bench"}, _Body())  # type: ignore[arg-type]
+
+    URLLib3Session.send = send  # type: ignore[method-assign]
+
+
+def requests(n: int) -> list[dict[str, Any]]:
+    """A realistic mix: launches, rolls, help and stops, in sessions with attributes."""
+    env = Envelopes()
+    t = 1_767_607_200_000
+    out: list[dict[str, Any]] = []
+    for i in range(n):
+        kind = i % 4
+        user, session = f"u{i % 97}", f"s{i // 4}"
+        if kind == 0:
+            out.append(env.launch(user=user, session=session, at_ms=t + i))
+        elif kind == 3:
+            out.append(env.intent("AMAZON.StopIntent", user=user, session=session, at_ms=t + i))
+        else:
+            out.append(
+                env.intent(
+                    "RollDiceIntent",
+                    user=user,
+                    session=session,
+                    at_ms=t + i,
+                    slots={"sides": "20"},
+                    attributes={"rolls": 1},
+                )
+            )
+    return out
+
+
+def per_request_us(handler: Callable[[Any, Any], Any], batch: list[dict[str, Any]]) -> list[float]:
+    copies = [copy.deepcopy(r) for r in batch]
+    samples = []
+    gc.disable()
+    try:
+        for request in copies:
+            start = time.perf_counter_ns()
+            handler(request, None)
+            samples.append((time.perf_counter_ns() - start) / 1000)
+    finally:
+        gc.enable()
+    return samples
+
+
+def compare(label: str, recorded: Callable[[Any, Any], Any], n: int, rounds: int = 5) -> None:
+    bare = build_handler(None)
+    batch = requests(n)
+    per_request_us(bare, batch[:200])  # warm both paths: imports, clients, connections
+    per_request_us(recorded, batch[:200])
+    bare_medians, recorded_medians = [], []
+    for _ in range(rounds):  # interleaved, so drift on a shared machine hits both alike
+        bare_medians.append(statistics.median(per_request_us(bare, batch)))
+        recorded_medians.append(statistics.median(per_request_us(recorded, batch)))
+    b, r = statistics.median(bare_medians), statistics.median(recorded_medians)
+    print(f"{label}")
+    print(f"  bare dispatch        median {b:8.1f} us/request")
+    print(f"  with recorder        median {r:8.1f} us/request")
+    print(f"  added                median {r - b:8.1f} us/request   ratio added/bare = {(r - b) / b:.2f}")
+
+
+def import_time_ms(statement: str, runs: int = 15) -> float:
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    env = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "lambda_fn")}
+    times = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+            ).stdout
+        )
+        for _ in range(runs)
+    ]
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--skip-moto", action="store_true")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.requests} requests x 5 rounds\n")
+
+    real_send = URLLib3Session.send
+    stub_http()
+    metrics = SkillMetrics(table_name=TABLE, pseudonym_key=KEY)
+    compare(
+        "1. CPU only, the recorder's default signed transport (HTTP send stubbed)",
+        build_handler(metrics),
+        args.requests,
+    )
+    writer = metrics.recorder.writer
+    print(f"  events written {writer.written}, dropped {writer.dropped}\n")
+
+    import boto3
+    from botocore.config import Config
+
+    plain = boto3.client("dynamodb", config=Config(retries={"mode": "standard", "total_max_attempts": 2}))
+    via_boto = SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=plain)
+    compare(
+        "   for comparison: the same through boto3's put_item (HTTP send stubbed)",
+        build_handler(via_boto),
+        args.requests,
+    )
+    URLLib3Session.send = real_send  # type: ignore[method-assign]
+    print()
+
+    if not args.skip_moto:
+        from alexa_skill_metrics.local import embedded_dynamodb
+        from alexa_skill_metrics.storage.table import create_table
+
+        with embedded_dynamodb():
+            import boto3
+
+            create_table(boto3.client("dynamodb"), TABLE)
+            moto_metrics = SkillMetrics(table_name=TABLE, pseudonym_key=KEY)
+            compare(
+                "2. moto's DynamoDB server on loopback (real HTTP, moto's time included)",
+                build_handler(moto_metrics),
+                min(args.requests, 500),
+                rounds=3,
+            )
+            print(
+                f"  events written {moto_metrics.recorder.writer.written}, "
+                f"dropped {moto_metrics.recorder.writer.dropped}\n"
+            )
+
+    base = import_time_ms("import ask_sdk_core.skill_builder, boto3")
+    full = import_time_ms(
+        "import ask_sdk_core.skill_builder, boto3; from alexa_skill_metrics import SkillMetrics; "
+        "SkillMetrics(table_name='t', pseudonym_key='k' * 16)"
+    )
+    print("3. Import time (median of 15 fresh interpreters)")
+    print(f"  ask_sdk_core + boto3                          {base:6.1f} ms")
+    print(f"  ... + alexa_skill_metrics + SkillMetrics()    {full:6.1f} ms")
+    print(f"  added by alexa_skill_metrics                  {full - base:6.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,377 @@
+"""Apply a batch of event stream records to the stored rollups, with an exactly-once effect.
+
+Lambda delivers DynamoDB stream records at least once: it retries failed batches, bisects them,
+and may hand the same record over again. The effect on the rollups is still exactly once:
+
+Watermarks
+    DynamoDB Streams keeps the records of one item key in order, and Lambda processes the
+    records of one partition key in order (also with ``ParallelizationFactor`` > 1). Every
+    event partition key (``EVT#<skill>#<hour>#<shard>``) thus delivers its records in increasing
+    ``SequenceNumber`` order. Each rollup item keeps, per event partition key that contributed
+    to it, the highest sequence number applied (``wm``). A contribution is applied to an item
+    only if its record's sequence number is above the item's watermark for that partition key,
+    and the watermark moves in the same conditional write as the counters. Invariant, per item
+    and partition key: the records applied are exactly those contributing records with a
+    sequence number up to the watermark.
+
+One write per touched item per batch
+    Contributions are grouped by rollup item; the touched items are read with one strongly
+    consistent BatchGetItem per 100, and each item is written once with a ``PutItem``
+    conditioned on the ``ver`` it was read at (optimistic locking: another writer, e.g. a
+    parallel batch of another shard, makes it re-read that one item and redo it, a bounded
+    number of times). A replayed batch writes nothing: every contribution is under the marks.
+
+Failures
+    An item whose write fails (throttling, timeouts, too many conflicts) fails exactly the
+    records that contribute to it; they are reported as batch item failures. Lambda delivers
+    them again (from the lowest failed sequence number), the items written meanwhile skip them
+    by their watermarks, the failed item applies them. Since an item applies all of a batch's
+    contributions or none, the invariant holds.
+
+New customers
+    A customer is new where their first utterance ever recorded falls, so events of one
+    customer arriving out of order (across partition keys, shards, batches) can move their
+    "+1 new customer" to an earlier bucket. One customer item per skill, stage and customer
+    (``storage.customers``) holds the first utterance and a log of the *moves* that set it,
+    each naming the stream record that caused it. Per batch: read the customers of the batch's
+    utterances, write each customer whose earliest utterance in the batch is earlier than the
+    stored one (conditioned on its version), and only then derive the rollup changes from the
+    logged moves of the batch's records: +1 new customer at the new first utterance's buckets
+    (all intents and its intent), -1 at the old one's. Those changes are contributions of the
+    record that caused the move, so the watermarks make them exactly-once too. Writing the
+    customer first and re-deriving from the log is what makes a crash between the customer
+    write and the rollup writes harmless: the next delivery finds the move logged and applies
+    what is missing. If a customer write fails, every record of that customer in the batch,
+    and every later record of the same partition keys, is reported failed without touching any
+    rollup, so no watermark can pass a change that was not applied.
+
+What this relies on, and what remains
+    * Sequence numbers of one event partition key increase in stream order, also across stream
+      shard splits (DynamoDB documents them as reflecting publication order); records of an
+      event partition key are all written within about an hour, by the recorder.
+    * A record that Lambda gives up on (after ``MaximumRetryAttempts``, or older than
+      ``MaximumRecordAgeInSeconds``) goes to the on-failure destination and is not counted;
+      later records of its partition key are, and their watermarks then pass it for good.
+    * Day rollups carry up to a few hundred watermarks (24 hours x 8 write shards, plus session
+      ends and new-customer moves from neighbouring hours), about 40 bytes each.
+
+Example
+-------
+>>> record = {"eventName": "MODIFY", "dynamodb": {"SequenceNumber": "7", "Keys": {}}}
+>>> decode_record(record) is None   # not an event insert: ignored
+True
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from alexa_skill_metrics import telemetry
+from alexa_skill_metrics.aggregation.rollup import (
+    FirstUtterance,
+    apply_event,
+    new_customer_keys,
+    new_rollup,
+    rollup_keys,
+)
+from alexa_skill_metrics.periods import GRANULARITIES
+from alexa_skill_metrics.storage.codec import is_event_item, item_to_event
+from alexa_skill_metrics.storage.customers import MOVE_RETENTION_MS, CustomerState, CustomerStore, Move
+from alexa_skill_metrics.storage.keys import PK, is_event_key, watermark_key
+from alexa_skill_metrics.storage.rollups import RollupStore, StoredRollup, VersionConflict, analytics_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from alexa_skill_metrics.model import Event, RollupKey
+
+DEFAULT_MAX_ATTEMPTS = 5  # conditional-write attempts per item before its records are failed
+RecordId = tuple[str, int]  # (watermark key of the event partition key, sequence number)
+Customer = tuple[str, str, str]  # (skill id, stage, pseudonym)
+
+
+class MalformedRecord(ValueError):
+    """A stream record that claims to be an event insert but cannot be read as one."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRecord:
+    """One event insert from the stream: its identity for failures and watermarks, and the event."""
+
+    sequence_number: str  # as delivered: the batch item failure's itemIdentifier
+    seq: int
+    source: str  # keys.watermark_key of the event's partition key
+    event: Event
+
+    @property
+    def id(self) -> RecordId:
+        return (self.source, self.seq)
+
+
+def decode_record(raw: Mapping[str, Any]) -> StreamRecord | None:
+    """The event insert in a DynamoDB stream record (Lambda's or ``GetRecords``' shape).
+
+    Returns ``None`` for records that are not event inserts (rollup and customer writes, TTL
+    deletions, anything else in the table); raises ``MalformedRecord`` for an event insert that
+    cannot be read, so it is reported rather than dropped.
+    """
+    if raw.get("eventName") != "INSERT":
+        return None
+    dynamodb = raw.get("dynamodb")
+    if not isinstance(dynamodb, Mapping):
+        raise MalformedRecord("stream record without a 'dynamodb' section")
+    image = dynamodb.get("NewImage")
+    keys = dynamodb.get("Keys")
+    pk = _string(image, PK) or _string(keys, PK)
+    if pk is None or not is_event_key(pk):
+        if isinstance(image, dict) and is_event_item(image):
+            raise MalformedRecord("event item outside the event key space")
+        return None
+    if not isinstance(image, dict):
+        raise MalformedRecord("event insert without a NewImage; the stream view type must be NEW_IMAGE")
+    sequence_number = dynamodb.get("SequenceNumber")
+    if not isinstance(sequence_number, str) or not sequence_number.isdigit():
+        raise MalformedRecord("event insert without a numeric SequenceNumber")
+    try:
+        event = item_to_event(image)
+    except ValueError as exc:
+        raise MalformedRecord(f"{pk}: {exc}") from None
+    return StreamRecord(sequence_number, int(sequence_number), watermark_key(pk), event)
+
+
+def _string(image: Any, name: str) -> str | None:
+    if not isinstance(image, Mapping):
+        return None
+    attr = image.get(name)
+    value = attr.get("S") if isinstance(attr, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What one batch did; ``failed`` lists the sequence numbers to report as batch item failures."""
+
+    failed: list[str] = field(default_factory=list)
+    events: int = 0
+    rollups_written: int = 0
+    customers_written: int = 0
+    conflicts: int = 0
+
+
+class Aggregator:
+    """Applies batches of event stream records to one table's rollups (see the module docstring).
+
+    Parameters
+    ----------
+    table_name:
+        The metrics table (events, rollups and customer items).
+    client:
+        A boto3 DynamoDB client; by default one is built on first use.
+    granularities:
+        Which bucket sizes to maintain (all of ``PT15M``, ``PT1H``, ``P1D`` by default).
+    max_attempts:
+        Conditional-write attempts per item before its records are reported failed.
+    clock:
+        Wall clock in seconds (when moves are logged; tests pass a fixed one).
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient | None = None,
+        *,
+        granularities: Sequence[str] = GRANULARITIES,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.table_name = table_name
+        self._client = client  # built on first use, shared by both stores
+        self._rollups: RollupStore | None = None
+        self._customers: CustomerStore | None = None
+        self.granularities = tuple(granularities)
+        self.max_attempts = max_attempts
+        self._clock = clock
+
+    @property
+    def rollups(self) -> RollupStore:
+        if self._rollups is None:
+            self._rollups = RollupStore(self.table_name, self._shared_client())
+        return self._rollups
+
+    @property
+    def customers(self) -> CustomerStore:
+        if self._customers is None:
+            self._customers = CustomerStore(self.table_name, self._shared_client())
+        return self._customers
+
+    def _shared_client(self) -> DynamoDBClient:
+        if self._client is None:
+            self._client = analytics_client()
+        return self._client
+
+    def process(self, records: Sequence[StreamRecord]) -> BatchResult:
+        """Apply ``records`` (one batch, in stream order); report the ones not applied."""
+        unique: dict[RecordId, StreamRecord] = {}
+        for record in records:
+            unique.setdefault(record.id, record)  # the same record twice in a batch counts once
+        batch = list(unique.values())
+        result = BatchResult(events=len(batch))
+        moves, failed = self._settle_customers(batch, result)
+        # A failed record holds back the later records of its partition key: their watermarks
+        # would otherwise pass it.
+        first_failed: dict[str, int] = {}
+        for source, seq in failed:
+            first_failed[source] = min(seq, first_failed.get(source, seq))
+        active = [r for r in batch if r.seq < first_failed.get(r.source, r.seq + 1)]
+        failed.update(r.id for r in batch if r.seq >= first_failed.get(r.source, r.seq + 1))
+        failed.update(self._apply_rollups(active, moves, result))
+        result.failed = [r.sequence_number for r in batch if r.id in failed]
+        return result
+
+    # --- customers ----------------------------------------------------------------------------------
+
+    def _settle_customers(
+        self, batch: Sequence[StreamRecord], result: BatchResult
+    ) -> tuple[dict[RecordId, list[Move]], set[RecordId]]:
+        """Write customers' earlier first utterances; return the logged moves of this batch's records."""
+        earliest: dict[Customer, tuple[FirstUtterance, StreamRecord]] = {}
+        members: dict[Customer, list[RecordId]] = defaultdict(list)
+        for record in batch:
+            candidate = FirstUtterance.of(record.event)
+            customer = record.event.customer
+            if candidate is None or customer is None:
+                continue
+            who = (record.event.skill_id, record.event.stage, customer)
+            members[who].append(record.id)
+            known = earliest.get(who)
+            if known is None or candidate.order < known[0].order:
+                earliest[who] = (candidate, record)
+        moves: dict[RecordId, list[Move]] = defaultdict(list)
+        failed: set[RecordId] = set()
+        if not earliest:
+            return moves, failed
+        in_batch = {r.id for r in batch}
+        states = self.customers.get_many(earliest)
+        now_ms = int(self._clock() * 1000)
+        for who, (candidate, record) in earliest.items():
+            state = self._settle(states[who], candidate, record, now_ms, result)
+            if state is None:
+                failed.update(members[who])  # any of them may own a logged move of this customer
+                continue
+            for move in state.moves:
+                if (move.source, move.seq) in in_batch:
+                    moves[(move.source, move.seq)].append(move)
+        return moves, failed
+
+    def _settle(
+        self,
+        state: CustomerState,
+        candidate: FirstUtterance,
+        record: StreamRecord,
+        now_ms: int,
+        result: BatchResult,
+    ) -> CustomerState | None:
+        """The customer's state after making ``candidate`` their first utterance if it is earlier."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        for _ in range(self.max_attempts):
+            if state.first is not None and state.first.order <= candidate.order:
+                return state
+            move = Move(record.source, record.seq, now_ms, candidate, state.first)
+            kept = [m for m in state.moves if now_ms - m.at_ms < MOVE_RETENTION_MS]
+            updated = CustomerState(
+                state.skill_id, state.stage, state.customer, candidate, [*kept, move], state.version
+            )
+            try:
+                self.customers.put(updated)
+            except VersionConflict:
+                result.conflicts += 1
+                state = self.customers.get(state.skill_id, state.stage, state.customer)
+                continue
+            except (ClientError, BotoCoreError) as exc:
+                _warn_write_failed("customer", exc)
+                return None
+            result.customers_written += 1
+            return updated
+        _warn_write_failed("customer", None)
+        return None
+
+    # --- rollups ------------------------------------------------------------------------------------
+
+    def _apply_rollups(
+        self, active: Sequence[StreamRecord], moves: Mapping[RecordId, list[Move]], result: BatchResult
+    ) -> set[RecordId]:
+        """Write every rollup the active records touch, once each; return the records of failed items."""
+        events: dict[RollupKey, list[StreamRecord]] = defaultdict(list)
+        deltas: dict[RollupKey, list[tuple[StreamRecord, int]]] = defaultdict(list)
+        for record in active:
+            for key in rollup_keys(record.event, self.granularities):
+                events[key].append(record)
+            skill_id, stage = record.event.skill_id, record.event.stage
+            for move in moves.get(record.id, ()):
+                for key in new_customer_keys(skill_id, stage, move.to, self.granularities):
+                    deltas[key].append((record, 1))
+                if move.from_ is not None:
+                    for key in new_customer_keys(skill_id, stage, move.from_, self.granularities):
+                        deltas[key].append((record, -1))
+        keys = list(events.keys() | deltas.keys())
+        stored = self.rollups.get_many(keys)
+        failed: set[RecordId] = set()
+        for key in keys:
+            if not self._write_rollup(key, stored.get(key), events.get(key, []), deltas.get(key, []), result):
+                failed.update(r.id for r in events.get(key, ()))
+                failed.update(r.id for r, _ in deltas.get(key, ()))
+        return failed
+
+    def _write_rollup(
+        self,
+        key: RollupKey,
+        current: StoredRollup | None,
+        events: Sequence[StreamRecord],
+        deltas: Sequence[tuple[StreamRecord, int]],
+        result: BatchResult,
+    ) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        for _ in range(self.max_attempts):
+            if current is None:
+                current = StoredRollup(key, new_rollup())
+            marks = current.watermarks
+            fresh = [r for r in events if r.seq > marks.get(r.source, -1)]
+            fresh_deltas = [(r, d) for r, d in deltas if r.seq > marks.get(r.source, -1)]
+            if not fresh and not fresh_deltas:
+                return True  # all of it applied before: a redelivery
+            for record in fresh:
+                apply_event(current.rollup, key, record.event)
+            current.rollup.new_customers += sum(delta for _, delta in fresh_deltas)
+            for record in (*fresh, *(r for r, _ in fresh_deltas)):
+                if record.seq > marks.get(record.source, -1):
+                    marks[record.source] = record.seq
+            try:
+                self.rollups.put(current)
+            except VersionConflict:
+                result.conflicts += 1
+                current = self.rollups.get(key)
+                continue
+            except (ClientError, BotoCoreError) as exc:
+                _warn_write_failed("rollup", exc)
+                return False
+            result.rollups_written += 1
+            return True
+        _warn_write_failed("rollup", None)
+        return False
+
+
+def _warn_write_failed(kind: str, exc: Exception | None) -> None:
+    from alexa_skill_metrics.storage.rollups import error_code
+
+    telemetry.warn(
+        "aggregator write failed; its records are reported for redelivery",
+        item_kind=kind,
+        error=type(exc).__name__ if exc is not None else "TooManyConflicts",
+        error_code=error_code(exc) if exc is not None else None,
+    )

@@ -1,0 +1,185 @@
+"""Request parameters of the reporting API: parsed, validated, and turned into typed requests.
+
+Every problem becomes a ``BadRequest`` naming the parameter. The rules, which the OpenAPI document
+repeats:
+
+* ``startTime`` and ``endTime`` are ISO 8601 (``2026-01-05T00:00:00Z``; an offset is converted to
+  UTC, a time without one is read as UTC), between 2015 and 2100, ``startTime`` before ``endTime``,
+  at most ``MAX_RANGE_DAYS`` apart.
+* Non-aligned times are not an error: a report covers every bucket that *intersects*
+  ``[startTime, endTime)``, so ``startTime`` is floored and ``endTime`` ceiled to the report's
+  bucket (the period's, 15 minutes for ``SINGLE``, at least an hour for the overview). Views echo
+  that effective range; metric ``timestamps`` are bucket starts.
+* ``skillId`` is ``amzn1.ask.skill.<uuid>``; ``stage`` is ``live`` (default) or ``development``;
+  ``locale`` looks like ``en-US``; ``intent`` is an intent name or ``LaunchRequest``.
+* An empty value counts as absent; an unknown parameter is an error (a typo would otherwise
+  silently widen the report).
+
+Example
+-------
+>>> r = ReportRequest.from_params("amzn1.ask.skill.00000000-0000-4000-8000-00000000d1ce",
+...                               {"startTime": "2026-01-05T10:20:00Z", "endTime": "2026-01-05T12:00:00Z"})
+>>> r.period, r.stage, format_time(r.aligned("PT1H").start_ms)
+('P1D', 'live', '2026-01-05T10:00:00Z')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import cast
+
+from alexa_skill_metrics.config import STAGES
+from alexa_skill_metrics.periods import BUCKET_MS, PERIODS, Period, floor_ms
+from alexa_skill_metrics.reporting.errors import BadRequest
+
+SKILL_ID = re.compile(r"amzn1\.ask\.skill\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+LOCALE = re.compile(r"[a-z]{2,3}-(?:[A-Z]{2}|[0-9]{3})")
+INTENT = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,99}")
+SKILL_TYPES = ("custom",)  # the only skill type whose requests this project records
+
+DAY_MS = 86_400_000
+MAX_RANGE_DAYS = 366
+MAX_VIEW_POINTS = 3_000  # points in one view's series: 31 days of PT15M, 125 days of PT1H
+MAX_RESULTS = 200  # SMAPI's upper limit of maxResults, and its default here
+MAX_TOKEN_CHARS = 200
+EARLIEST_MS = 1_420_070_400_000  # 2015-01-01: no Alexa skill ran before it
+LATEST_MS = 4_102_444_800_000  # 2100-01-01
+
+VIEW_DEFAULT_PERIOD: Period = "P1D"
+REPORT_PARAMS = ("startTime", "endTime", "period", "stage", "locale", "intent")
+METRIC_PARAMS = (*REPORT_PARAMS, "metric", "skillType", "maxResults", "nextToken")
+
+
+def format_time(ms: int) -> str:
+    """Epoch milliseconds as ISO 8601 UTC with a ``Z``, to the second (buckets never split seconds)."""
+    return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(name: str, raw: str | None) -> int:
+    """An ISO 8601 time as epoch milliseconds, or ``BadRequest`` naming ``name``."""
+    if not raw:
+        raise BadRequest(name, "is required: an ISO 8601 time such as 2026-01-05T00:00:00Z")
+    try:
+        parsed = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise BadRequest(name, f"is {raw[:40]!r}, not an ISO 8601 time such as 2026-01-05T00:00:00Z") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    ms = int(parsed.timestamp() * 1000)
+    if not EARLIEST_MS <= ms < LATEST_MS:
+        raise BadRequest(name, f"is {raw[:40]!r}; use a time from 2015-01-01 to 2100-01-01")
+    return ms
+
+
+def ceil_ms(timestamp_ms: int, granularity: str) -> int:
+    """End of the bucket holding ``timestamp_ms - 1``: the smallest bucket boundary >= ``timestamp_ms``."""
+    floor = floor_ms(timestamp_ms, granularity)
+    return floor if floor == timestamp_ms else floor + BUCKET_MS[granularity]
+
+
+def check_skill_id(skill_id: str) -> str:
+    if not SKILL_ID.fullmatch(skill_id or ""):
+        raise BadRequest(
+            "skillId", f"is {skill_id[:80]!r}, not an Alexa skill id (amzn1.ask.skill.<uuid>, lower case)"
+        )
+    return skill_id
+
+
+def check_known(params: Mapping[str, str], allowed: tuple[str, ...]) -> None:
+    for name in params:
+        if name not in allowed:
+            raise BadRequest(name[:40], f"is not a parameter of this endpoint; use {', '.join(allowed)}")
+
+
+def choice(name: str, raw: str | None, options: tuple[str, ...], default: str | None = None) -> str:
+    if not raw:
+        if default is None:
+            raise BadRequest(name, f"is required; use one of {', '.join(options)}")
+        return default
+    if raw not in options:
+        raise BadRequest(name, f"is {raw[:40]!r}; use one of {', '.join(options)}")
+    return raw
+
+
+def pattern(name: str, raw: str | None, regex: re.Pattern[str], example: str) -> str | None:
+    if not raw:
+        return None
+    if not regex.fullmatch(raw):
+        raise BadRequest(name, f"is {raw[:40]!r}; expected something like {example}")
+    return raw
+
+
+def whole_number(name: str, raw: str | None, low: int, high: int, default: int) -> int:
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(name, f"is {raw[:40]!r}, not a whole number from {low} to {high}") from None
+    if not low <= value <= high:
+        raise BadRequest(name, f"is {value}; use {low} to {high}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRequest:
+    """What one report covers: a skill, a half-open UTC range, a period and filters.
+
+    ``start_ms``/``end_ms`` are as asked; ``aligned`` gives the effective range a report reads.
+    """
+
+    skill_id: str
+    start_ms: int
+    end_ms: int
+    period: Period = VIEW_DEFAULT_PERIOD
+    stage: str = "live"
+    locale: str | None = None
+    intent: str | None = None
+
+    @classmethod
+    def from_params(
+        cls,
+        skill_id: str,
+        params: Mapping[str, str],
+        *,
+        allowed: tuple[str, ...] = REPORT_PARAMS,
+        default_period: Period | None = VIEW_DEFAULT_PERIOD,
+    ) -> ReportRequest:
+        """Validate query parameters (HTTP API payload 2.0 ``queryStringParameters``)."""
+        check_skill_id(skill_id)
+        check_known(params, allowed)
+        start = parse_time("startTime", params.get("startTime"))
+        end = parse_time("endTime", params.get("endTime"))
+        if end <= start:
+            raise BadRequest("endTime", f"({params.get('endTime')}) must be after startTime")
+        if end - start > MAX_RANGE_DAYS * DAY_MS:
+            raise BadRequest("endTime", f"is more than {MAX_RANGE_DAYS} days after startTime; ask for less")
+        period = choice("period", params.get("period"), PERIODS, default_period)
+        return cls(
+            skill_id=skill_id,
+            start_ms=start,
+            end_ms=end,
+            period=cast(Period, period),
+            stage=choice("stage", params.get("stage"), STAGES, "live"),
+            locale=pattern("locale", params.get("locale"), LOCALE, "en-US"),
+            intent=pattern("intent", params.get("intent"), INTENT, "AMAZON.StopIntent or LaunchRequest"),
+        )
+
+    def aligned(self, granularity: str) -> ReportRequest:
+        """The same request over every ``granularity`` bucket that intersects its range."""
+        return replace(self, start_ms=floor_ms(self.start_ms, granularity), end_ms=ceil_ms(self.end_ms, granularity))
+
+    @property
+    def bucket(self) -> str:
+        """The granularity a report's points (and its range alignment) follow: 15 minutes for ``SINGLE``."""
+        return "PT15M" if self.period == "SINGLE" else self.period
+
+    def points(self) -> int:
+        """How many series points the (aligned) range holds at this period."""
+        if self.period == "SINGLE":
+            return 1
+        size = BUCKET_MS[self.period]
+        return (ceil_ms(self.end_ms, self.period) - floor_ms(self.start_ms, self.period)) // size

@@ -1,0 +1,341 @@
+"""Rollup items: the codec between ``Rollup`` and DynamoDB, and ``RollupStore`` to read and write them.
+
+One item per ``RollupKey`` (keys in ``storage/keys.py``). Counters are numbers and counter maps
+are maps, both left out when zero or empty; the customer and latency sketches are binary
+attributes (``CustomerSketch.to_bytes`` / ``LatencySketch.to_bytes``). Two attributes serve the
+aggregator's exactly-once writes and are never returned by ``query``: ``ver``, a version number
+for optimistic locking, and ``wm``, the watermarks (event partition key, shortened by
+``keys.watermark_key`` -> last stream sequence number applied from it).
+
+Example
+-------
+>>> from alexa_skill_metrics.aggregation.rollup import new_rollup
+>>> from alexa_skill_metrics.model import RollupKey
+>>> key = RollupKey("amzn1.ask.skill.1", "live", "PT1H", 1_767_607_200_000, "en-US")
+>>> stored = StoredRollup(key, new_rollup())
+>>> stored.rollup.utterances = 3
+>>> stored.rollup.customers.add("c1")
+>>> item = rollup_to_item(stored)
+>>> item["pk"]["S"], item["sk"]["S"], item["utterances"]["N"]
+('ROLL#amzn1.ask.skill.1#live#PT1H#ALL', '1767607200000#en-US#*', '3')
+>>> back = item_to_rollup(item)
+>>> back.key == key, back.rollup.utterances, back.rollup.customers.count()
+(True, 3, 1)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from alexa_skill_metrics.exceptions import SkillMetricsError
+from alexa_skill_metrics.model import ALL_INTENTS, Rollup, RollupKey
+from alexa_skill_metrics.periods import floor_ms
+from alexa_skill_metrics.storage.keys import PK, SK, parse_rollup_key, rollup_pk, rollup_sk, rollup_sk_range
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+Item = dict[str, dict[str, Any]]
+
+KIND = "rollup"
+SCHEMA_VERSION = 1
+VERSION = "ver"
+WATERMARKS = "wm"
+CUSTOMERS = "customers"
+LATENCY = "latency"
+_COUNTERS = (
+    "utterances", "failed_utterances", "prompts", "responded", "tracked_utterances",
+    "new_customers", "sessions_started", "enablements",
+)  # fmt: skip
+_MAPS = ("requests_by_type", "session_ends", "drop_off")
+_OPEN = "open_sessions"  # epoch minute (a number) -> count
+_REPORTED = (PK, SK, *_COUNTERS, *_MAPS, _OPEN, CUSTOMERS, LATENCY)  # everything but ver and wm
+BATCH_GET_LIMIT = 100
+
+
+class VersionConflict(SkillMetricsError):
+    """The item changed since it was read (optimistic locking); read it again and redo the change."""
+
+
+@dataclass(slots=True)
+class StoredRollup:
+    """A rollup as stored: its key, counters and summaries, version and watermarks.
+
+    ``version`` 0 means the item does not exist yet.
+    """
+
+    key: RollupKey
+    rollup: Rollup
+    version: int = 0
+    watermarks: dict[str, int] = field(default_factory=dict)
+
+
+def rollup_to_item(stored: StoredRollup) -> Item:
+    """The full item for ``stored`` (``ver`` is ``stored.version + 1``: the version it writes)."""
+    from alexa_skill_metrics.sketches import CustomerSketch, LatencySketch
+
+    key, rollup = stored.key, stored.rollup
+    customers, latency = rollup.customers, rollup.latency
+    if not isinstance(customers, CustomerSketch) or not isinstance(latency, LatencySketch):
+        raise TypeError("only rollups with sketches are stored (new_rollup(exact=False))")
+    item: Item = {
+        PK: {"S": rollup_pk(key.skill_id, key.stage, key.granularity, intents=key.intent != ALL_INTENTS)},
+        SK: {"S": rollup_sk(key.bucket_ms, key.locale, key.intent)},
+        "kind": {"S": KIND},
+        "v": {"N": str(SCHEMA_VERSION)},
+        VERSION: {"N": str(stored.version + 1)},
+        CUSTOMERS: {"B": customers.to_bytes()},
+        LATENCY: {"B": latency.to_bytes()},
+    }
+    for name in _COUNTERS:
+        value = getattr(rollup, name)
+        if value:
+            item[name] = {"N": str(value)}
+    for name in _MAPS:
+        counts: dict[str, int] = getattr(rollup, name)
+        if counts:
+            item[name] = {"M": {k: {"N": str(v)} for k, v in counts.items()}}
+    if rollup.open_sessions:
+        item[_OPEN] = {"M": {str(k): {"N": str(v)} for k, v in rollup.open_sessions.items()}}
+    if stored.watermarks:
+        item[WATERMARKS] = {"M": {k: {"S": str(v)} for k, v in stored.watermarks.items()}}
+    return item
+
+
+def item_to_key(item: Item) -> RollupKey:
+    skill_id, stage, granularity, bucket_ms, locale, intent = parse_rollup_key(item[PK]["S"], item[SK]["S"])
+    return RollupKey(skill_id, stage, granularity, bucket_ms, locale, intent)
+
+
+def item_to_rollup(item: Item) -> StoredRollup:
+    """Rebuild a stored rollup; raises ``ValueError`` when the item is not a readable rollup."""
+    from alexa_skill_metrics.sketches import CustomerSketch, LatencySketch
+
+    try:
+        rollup = Rollup(
+            customers=CustomerSketch.from_bytes(_bytes(item[CUSTOMERS]["B"])),
+            latency=LatencySketch.from_bytes(_bytes(item[LATENCY]["B"])),
+        )
+        for name in _COUNTERS:
+            if name in item:
+                setattr(rollup, name, int(item[name]["N"]))
+        for name in _MAPS:
+            if name in item:
+                setattr(rollup, name, {k: int(v["N"]) for k, v in item[name]["M"].items()})
+        if _OPEN in item:
+            rollup.open_sessions = {int(k): int(v["N"]) for k, v in item[_OPEN]["M"].items()}
+        watermarks = {k: int(v["S"]) for k, v in item.get(WATERMARKS, {}).get("M", {}).items()}
+        version = int(item[VERSION]["N"]) if VERSION in item else 0
+        return StoredRollup(item_to_key(item), rollup, version, watermarks)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"unreadable rollup item: {type(exc).__name__}: {exc}") from None
+
+
+def _bytes(value: Any) -> bytes:
+    # boto3 returns Binary attributes as bytes, moto's server and some tools as a wrapper or memoryview.
+    return value if isinstance(value, bytes) else bytes(value.value if hasattr(value, "value") else value)
+
+
+def analytics_client() -> DynamoDBClient:
+    """DynamoDB client for the aggregator and reporting: patient retries, unlike the recorder's.
+
+    Endpoint, region and credentials come from boto3's standard configuration.
+    """
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=2,
+        read_timeout=10,
+        retries={"mode": "standard", "total_max_attempts": 4},
+        tcp_keepalive=True,
+    )
+    return boto3.session.Session().client("dynamodb", config=config)
+
+
+class TableAccess:
+    """A table, a lazily built client and call counters, shared by the stores of this package.
+
+    Attributes
+    ----------
+    items_read:
+        Items DynamoDB returned to this store so far (what a report or a batch costs in reads).
+    calls:
+        DynamoDB API calls made so far.
+    """
+
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
+        self._client = client  # built on first use: importing or configuring costs nothing
+        self.items_read = 0
+        self.calls = 0
+
+    @property
+    def client(self) -> DynamoDBClient:
+        if self._client is None:
+            self._client = analytics_client()
+        return self._client
+
+    def batch_get(self, keys: Sequence[tuple[str, str]]) -> Iterator[Item]:
+        """Strongly consistent BatchGetItem of ``(pk, sk)`` keys, 100 a call, retrying unprocessed keys."""
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": [
+                        {PK: {"S": pk}, SK: {"S": sk}} for pk, sk in keys[start : start + BATCH_GET_LIMIT]
+                    ],
+                    "ConsistentRead": True,
+                }
+            }
+            delay = 0.05
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                self.calls += 1
+                items = response.get("Responses", {}).get(self.table_name, [])
+                self.items_read += len(items)
+                yield from items  # type: ignore[misc]
+                request = response.get("UnprocessedKeys") or {}
+                if request:
+                    time.sleep(delay)  # DynamoDB asks for a back-off before retrying unprocessed keys
+                    delay = min(delay * 2, 1.0)
+
+    def get_item(self, pk: str, sk: str) -> Item | None:
+        """One item, read strongly consistent."""
+        response = self.client.get_item(
+            TableName=self.table_name, Key={PK: {"S": pk}, SK: {"S": sk}}, ConsistentRead=True
+        )
+        self.calls += 1
+        item = response.get("Item")
+        if item is not None:
+            self.items_read += 1
+        return item  # type: ignore[return-value]
+
+    def put_if(self, item: Item, version: int, version_attribute: str = VERSION) -> None:
+        """Put ``item`` if the stored item is at ``version`` (0: if there is none).
+
+        Raises ``VersionConflict`` when another writer got there first; any other error of the
+        call (throttling, timeouts after botocore's retries) propagates.
+        """
+        kwargs: dict[str, Any] = {"TableName": self.table_name, "Item": item}
+        if version == 0:
+            kwargs["ConditionExpression"] = "attribute_not_exists(#pk)"
+            kwargs["ExpressionAttributeNames"] = {"#pk": PK}
+        else:
+            kwargs["ConditionExpression"] = "#ver = :ver"
+            kwargs["ExpressionAttributeNames"] = {"#ver": version_attribute}
+            kwargs["ExpressionAttributeValues"] = {":ver": {"N": str(version)}}
+        self.calls += 1
+        try:
+            self.client.put_item(**kwargs)
+        except Exception as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise VersionConflict(f"item {item[PK]['S']} {item[SK]['S']} changed meanwhile") from None
+            raise
+
+
+class RollupStore(TableAccess):
+    """Reads and writes rollup items of one table.
+
+    Parameters
+    ----------
+    table_name:
+        The metrics table.
+    client:
+        A boto3 DynamoDB client; by default one is built on first use (``analytics_client``).
+
+    ``items_read`` and ``calls`` count what it cost (see ``TableAccess``).
+    """
+
+    # --- reporting ----------------------------------------------------------------------------------
+
+    def query(
+        self,
+        skill_id: str,
+        stage: str,
+        granularity: str,
+        start_ms: int,
+        end_ms: int,
+        *,
+        intents: bool = False,
+        locale: str | None = None,
+        consistent: bool = False,
+    ) -> list[tuple[RollupKey, Rollup]]:
+        """Rollups whose bucket lies in ``[floor(start_ms), end_ms)``, in bucket order.
+
+        ``intents=False`` returns the ``ALL_INTENTS`` rollups only, ``intents=True`` the per-intent
+        ones only; ``locale`` keeps one locale. One paginated key-range Query, never a Scan; the
+        watermarks and version are not fetched.
+        """
+        if end_ms <= start_ms:
+            return []
+        low, high = rollup_sk_range(floor_ms(start_ms, granularity), end_ms)
+        names = {f"#a{i}": name for i, name in enumerate(_REPORTED)}
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
+            "ExpressionAttributeNames": {**names, "#pk": PK, "#sk": SK},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": rollup_pk(skill_id, stage, granularity, intents=intents)},
+                ":low": {"S": low},
+                ":high": {"S": high},
+            },
+            "ProjectionExpression": ", ".join(names),
+            "ConsistentRead": consistent,
+        }
+        found: list[tuple[RollupKey, Rollup]] = []
+        for item in self._pages(kwargs):
+            key = item_to_key(item)
+            if locale is None or key.locale == locale:
+                found.append((key, item_to_rollup(item).rollup))
+        return found
+
+    def _pages(self, kwargs: dict[str, Any]) -> Iterator[Item]:
+        while True:
+            page = self.client.query(**kwargs)
+            self.calls += 1
+            self.items_read += int(page.get("ScannedCount", len(page["Items"])))
+            yield from page["Items"]  # type: ignore[misc]
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
+    # --- the aggregator's read-modify-write --------------------------------------------------------------
+
+    def get_many(self, keys: Iterable[RollupKey]) -> dict[RollupKey, StoredRollup]:
+        """The stored rollups of ``keys`` (strongly consistent); missing ones are left out."""
+        found: dict[RollupKey, StoredRollup] = {}
+        for item in self.batch_get([_item_key(key) for key in keys]):
+            stored = item_to_rollup(item)
+            found[stored.key] = stored
+        return found
+
+    def get(self, key: RollupKey) -> StoredRollup | None:
+        """One stored rollup, read strongly consistent."""
+        item = self.get_item(*_item_key(key))
+        return None if item is None else item_to_rollup(item)
+
+    def put(self, stored: StoredRollup) -> None:
+        """Write ``stored`` if the item is still at ``stored.version``, then bump ``stored.version``.
+
+        Raises ``VersionConflict`` when another writer got there first.
+        """
+        self.put_if(rollup_to_item(stored), stored.version)
+        stored.version += 1
+
+
+def _item_key(key: RollupKey) -> tuple[str, str]:
+    pk = rollup_pk(key.skill_id, key.stage, key.granularity, intents=key.intent != ALL_INTENTS)
+    return pk, rollup_sk(key.bucket_ms, key.locale, key.intent)
+
+
+def error_code(exc: Exception) -> str | None:
+    """The DynamoDB error code of a botocore ``ClientError``, else ``None``."""
+    response: Any = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return code if isinstance(code, str) else None
+    return None
