@@ -1,3 +1,16 @@
 #!/usr/bin/env bash
-# What the tests need beyond Python packages: nothing yet.
+# What the tests need beyond the dev extra: the AWS SAM CLI, for `sam validate` and `sam build`
+# in tests/unit/test_template.py. It gets a virtualenv of its own inside the active one, because
+# its exact pins (boto3, click, pydantic) would downgrade the project's; `sam` is linked into the
+# active virtualenv's bin. Safe to run again: nothing happens when that version is already there.
 set -euo pipefail
+
+SAM_CLI_VERSION="1.170.0"
+VENV="$(python -c 'import sys; print(sys.prefix)')"
+SAM_VENV="${VENV}/sam-cli"
+
+if ! "${VENV}/bin/sam" --version 2>/dev/null | grep -qF "${SAM_CLI_VERSION}"; then
+  python -m venv --clear "${SAM_VENV}"
+  "${SAM_VENV}/bin/python" -m pip install --quiet --disable-pip-version-check "aws-sam-cli==${SAM_CLI_VERSION}"
+  ln -sf "${SAM_VENV}/bin/sam" "${VENV}/bin/sam"
+fi

@@ -79,13 +79,11 @@ def drain_stream(
         Shard id -> last sequence number already read (``DrainResult.positions``); shards not
         named are read from ``TRIM_HORIZON``.
     """
-    import boto3
-
     from alexa_skill_metrics.aggregation.apply import Aggregator
     from alexa_skill_metrics.storage.rollups import analytics_client
 
     dynamodb = dynamodb if dynamodb is not None else analytics_client()
-    streams = streams if streams is not None else boto3.session.Session().client("dynamodbstreams")
+    streams = streams if streams is not None else streams_client()
     target = aggregator if aggregator is not None else Aggregator(table_name, dynamodb)
     stream_arn = dynamodb.describe_table(TableName=table_name)["Table"].get("LatestStreamArn")
     if not stream_arn:
@@ -96,6 +94,20 @@ def drain_stream(
     for shard_id in _shards_in_order(streams, stream_arn):
         _drain_shard(streams, stream_arn, shard_id, target, result, batch_size, max_retries)
     return result
+
+
+def streams_client() -> Any:
+    """A ``dynamodbstreams`` client on the regional endpoint, from boto3's standard configuration.
+
+    Recent botocore sends DynamoDB Streams calls to an account-based host
+    (``<account>.streams-ddb.<region>.amazonaws.com``), which moto's in-process mock does not
+    serve; the regional endpoint works against AWS and moto alike.
+    """
+    import boto3
+    from botocore.config import Config
+
+    config = Config(account_id_endpoint_mode="disabled", retries={"mode": "standard"})
+    return boto3.session.Session().client("dynamodbstreams", config=config)
 
 
 def _shards_in_order(streams: Any, stream_arn: str) -> list[str]:

@@ -1,0 +1,78 @@
+"""Reporting: the console's five metric views and SMAPI's get-metrics call, from rollups or raw events.
+
+Public entry points (stable):
+
+* ``lambda_handler`` - the reporting Lambda (HTTP API payload 2.0 events), configured from
+  ``METRICS_TABLE``; built lazily, on first access.
+* ``Reporter(source, clock=...)`` - the in-process API the CLI and the dashboard call:
+  ``.view(name, ReportRequest) -> dict`` and ``.metric(MetricRequest) -> dict`` return exactly
+  the JSON bodies the HTTP API serves; ``BadRequest`` names a bad parameter.
+* Sources: ``StoredRollups(RollupStore(table))`` and ``RecomputedRollups(EventReader(table))``.
+
+Importing this package loads nothing heavy (no Powertools, boto3 or sketches).
+
+Example
+-------
+>>> from alexa_skill_metrics.reporting import EventList, RecomputedRollups, ReportRequest, Reporter
+>>> request = ReportRequest.from_params("amzn1.ask.skill.00000000-0000-4000-8000-00000000d1ce",
+...     {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-12T00:00:00Z"})
+>>> view = Reporter(RecomputedRollups(EventList([])), clock=lambda: 0).view("sessions", request)
+>>> view["totals"]["started"], len(view["series"])
+(0, 7)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "METRICS",
+    "VIEWS",
+    "BadRequest",
+    "EventList",
+    "HttpError",
+    "MetricRequest",
+    "RecomputedRollups",
+    "ReportRequest",
+    "Reporter",
+    "RollupSource",
+    "StoredRollups",
+    "create_handler",
+    "lambda_handler",
+    "openapi_document",
+]
+
+if TYPE_CHECKING:
+    from alexa_skill_metrics.reporting.errors import BadRequest, HttpError
+    from alexa_skill_metrics.reporting.handler import create_handler
+    from alexa_skill_metrics.reporting.metrics import METRICS, MetricRequest
+    from alexa_skill_metrics.reporting.openapi import openapi_document
+    from alexa_skill_metrics.reporting.params import ReportRequest
+    from alexa_skill_metrics.reporting.reporter import Reporter
+    from alexa_skill_metrics.reporting.source import EventList, RecomputedRollups, RollupSource, StoredRollups
+    from alexa_skill_metrics.reporting.views import VIEWS
+
+_LAZY = {
+    "METRICS": "alexa_skill_metrics.reporting.metrics",
+    "VIEWS": "alexa_skill_metrics.reporting.views",
+    "BadRequest": "alexa_skill_metrics.reporting.errors",
+    "HttpError": "alexa_skill_metrics.reporting.errors",
+    "EventList": "alexa_skill_metrics.reporting.source",
+    "MetricRequest": "alexa_skill_metrics.reporting.metrics",
+    "RecomputedRollups": "alexa_skill_metrics.reporting.source",
+    "ReportRequest": "alexa_skill_metrics.reporting.params",
+    "Reporter": "alexa_skill_metrics.reporting.reporter",
+    "RollupSource": "alexa_skill_metrics.reporting.source",
+    "StoredRollups": "alexa_skill_metrics.reporting.source",
+    "create_handler": "alexa_skill_metrics.reporting.handler",
+    "lambda_handler": "alexa_skill_metrics.reporting.handler",
+    "openapi_document": "alexa_skill_metrics.reporting.openapi",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'alexa_skill_metrics.reporting' has no attribute {name!r}")

@@ -5,9 +5,9 @@ parameter so a caller can fix the request without reading the server's logs.
 
 Example
 -------
->>> err = BadRequest("period", "is 'PT5M'; use one of SINGLE, PT15M, PT1H, P1D")
->>> err.status, err.body()
-(400, {'statusCode': 400, 'message': "period is 'PT5M'; use one of SINGLE, PT15M, PT1H, P1D", 'parameter': 'period'})
+>>> err = BadRequest("period", "is 'PT5M'; use SINGLE, PT15M, PT1H or P1D")
+>>> err.status, err.body()["parameter"], err.body()["message"]
+(400, 'period', "period is 'PT5M'; use SINGLE, PT15M, PT1H or P1D")
 """
 
 from __future__ import annotations

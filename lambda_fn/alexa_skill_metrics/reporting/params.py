@@ -65,7 +65,9 @@ def parse_time(name: str, raw: str | None) -> int:
     try:
         parsed = datetime.fromisoformat(raw.strip())
     except ValueError:
-        raise BadRequest(name, f"is {raw[:40]!r}, not an ISO 8601 time such as 2026-01-05T00:00:00Z") from None
+        raise BadRequest(
+            name, f"is {raw[:40]!r}, not an ISO 8601 time such as 2026-01-05T00:00:00Z"
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     ms = int(parsed.timestamp() * 1000)
@@ -170,7 +172,9 @@ class ReportRequest:
 
     def aligned(self, granularity: str) -> ReportRequest:
         """The same request over every ``granularity`` bucket that intersects its range."""
-        return replace(self, start_ms=floor_ms(self.start_ms, granularity), end_ms=ceil_ms(self.end_ms, granularity))
+        return replace(
+            self, start_ms=floor_ms(self.start_ms, granularity), end_ms=ceil_ms(self.end_ms, granularity)
+        )
 
     @property
     def bucket(self) -> str:

@@ -1,16 +1,16 @@
 """Report dataclasses to JSON, and their JSON Schema for the OpenAPI document, from one definition.
 
-Every report field is declared once, with ``described("...")``; ``to_json`` writes it in camelCase
-and ``component_schemas`` documents it, so the document cannot drift from what is served.
+Every report field is declared once, as ``field(metadata=doc("..."))``; ``to_json`` writes it in
+camelCase and ``component_schemas`` documents it, so the document cannot drift from what is served.
 
 Example
 -------
->>> from dataclasses import dataclass
+>>> from dataclasses import dataclass, field
 >>> @dataclass(frozen=True)
 ... class Peak:
-...     '''The busiest hour.'''
-...     hour_start: str = described("Start of the hour", fmt="date-time")
-...     value: int | None = described("Requests in it")
+...     "The busiest hour."
+...     hour_start: str = field(metadata=doc("Start of the hour", fmt="date-time"))
+...     value: int | None = field(metadata=doc("Requests in it"))
 >>> to_json(Peak("2026-01-05T10:00:00Z", 3))
 {'hourStart': '2026-01-05T10:00:00Z', 'value': 3}
 >>> component_schemas(Peak)["Peak"]["properties"]["value"]
@@ -20,19 +20,18 @@ Example
 from __future__ import annotations
 
 import types
-import typing
-from dataclasses import MISSING, field, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 _SCALARS: dict[Any, str] = {int: "integer", float: "number", str: "string", bool: "boolean"}
 
 
-def described(description: str, *, fmt: str | None = None) -> Any:
-    """A dataclass field with its documentation (and JSON Schema ``format``) attached; no default."""
-    metadata: dict[str, str] = {"description": description}
+def doc(description: str, *, fmt: str | None = None) -> dict[str, str]:
+    """Field metadata: the field's documentation (and its JSON Schema ``format``)."""
+    metadata = {"description": description}
     if fmt is not None:
         metadata["format"] = fmt
-    return field(default=MISSING, metadata=metadata)
+    return metadata
 
 
 def camel(name: str) -> str:
@@ -66,7 +65,7 @@ def _visit(cls: type, found: dict[str, dict[str, Any]]) -> None:
     found[cls.__name__] = {}  # placeholder first: nesting may come back to this class
     hints = get_type_hints(cls)
     properties: dict[str, Any] = {}
-    for f in fields(cls):  # type: ignore[arg-type]
+    for f in fields(cls):
         schema = _schema(hints[f.name], found)
         if "$ref" in schema and f.metadata:
             schema = {"allOf": [schema]}  # keep the description beside, not inside, the reference
@@ -87,7 +86,7 @@ def _schema(tp: Any, found: dict[str, dict[str, Any]]) -> dict[str, Any]:
         if len(options) != 1:
             raise TypeError(f"only 'X | None' unions are supported, not {tp}")
         inner = _schema(options[0], found)
-        if "type" in inner and isinstance(inner["type"], str):
+        if isinstance(inner.get("type"), str):
             return {**inner, "type": [inner["type"], "null"]}
         return {"anyOf": [inner, {"type": "null"}]}
     if origin is list:
@@ -105,5 +104,5 @@ def _schema(tp: Any, found: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def _summary(cls: type) -> str:
-    doc = typing.cast(str, cls.__doc__ or cls.__name__)
-    return " ".join(doc.strip().split("\n\n")[0].split())
+    text = cls.__doc__ or cls.__name__
+    return " ".join(text.strip().split("\n\n")[0].split())

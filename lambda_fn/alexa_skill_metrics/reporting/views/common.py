@@ -22,14 +22,14 @@ Example
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from alexa_skill_metrics.aggregation.rollup import new_rollup
 from alexa_skill_metrics.model import Rollup, RollupKey
 from alexa_skill_metrics.periods import BUCKET_MS, floor_ms
 from alexa_skill_metrics.reporting.params import ReportRequest, format_time
-from alexa_skill_metrics.reporting.schema import described
+from alexa_skill_metrics.reporting.schema import doc
 from alexa_skill_metrics.sketches import QuantileSummary
 
 RATIO_DIGITS = 4
@@ -62,7 +62,9 @@ class Frame:
         """
         return self.regroup([(key.bucket_ms, rollup) for key, rollup in self.rollups], granularity)
 
-    def regroup(self, parts: Iterable[tuple[int, Rollup]], granularity: str | None = None) -> list[tuple[int, Rollup]]:
+    def regroup(
+        self, parts: Iterable[tuple[int, Rollup]], granularity: str | None = None
+    ) -> list[tuple[int, Rollup]]:
         """Merge ``(bucket start, rollup)`` parts into every point of the range at ``granularity``."""
         period = granularity or self.request.period
         start, end = self.request.start_ms, self.request.end_ms
@@ -90,9 +92,9 @@ def ratio(numerator: float, denominator: float) -> float:
 class LatencyMs:
     """Handler latency percentiles in milliseconds; null when there were no utterances."""
 
-    p50: float | None = described("Median handler time of utterances, ms")
-    p90: float | None = described("90th percentile handler time of utterances, ms")
-    p99: float | None = described("99th percentile handler time of utterances, ms")
+    p50: float | None = field(metadata=doc("Median handler time of utterances, ms"))
+    p90: float | None = field(metadata=doc("90th percentile handler time of utterances, ms"))
+    p99: float | None = field(metadata=doc("99th percentile handler time of utterances, ms"))
 
 
 def latency(summary: QuantileSummary) -> LatencyMs:
@@ -107,8 +109,11 @@ def latency(summary: QuantileSummary) -> LatencyMs:
 class Timed:
     """A point of a series."""
 
-    start: str = described(
-        "Start of the point's bucket (UTC, ISO 8601); for period SINGLE the start of the range", fmt="date-time"
+    start: str = field(
+        metadata=doc(
+            "Start of the point's bucket (UTC, ISO 8601); for period SINGLE the start of the range",
+            fmt="date-time",
+        )
     )
 
 
@@ -116,20 +121,24 @@ class Timed:
 class ViewHeader:
     """What every view echoes: which report this is, over which effective range, as of when."""
 
-    view: str = described("The view's name")
-    skill_id: str = described("The skill (amzn1.ask.skill.<uuid>)")
-    stage: str = described("live or development")
-    locale: str | None = described("The locale filter, or null for every locale")
-    intent: str | None = described("The intent filter, or null for every intent")
-    period: str = described("SINGLE, PT15M, PT1H or P1D: the size of the series' points")
-    start_time: str = described(
-        "Effective start (inclusive): startTime floored to the report's bucket", fmt="date-time"
+    view: str = field(metadata=doc("The view's name"))
+    skill_id: str = field(metadata=doc("The skill (amzn1.ask.skill.<uuid>)"))
+    stage: str = field(metadata=doc("live or development"))
+    locale: str | None = field(metadata=doc("The locale filter, or null for every locale"))
+    intent: str | None = field(metadata=doc("The intent filter, or null for every intent"))
+    period: str = field(metadata=doc("SINGLE, PT15M, PT1H or P1D: the size of the series' points"))
+    start_time: str = field(
+        metadata=doc("Effective start (inclusive): startTime floored to the report's bucket", fmt="date-time")
     )
-    end_time: str = described("Effective end (exclusive): endTime ceiled to the report's bucket", fmt="date-time")
-    as_of: str = described(
-        "The report's time: open sessions whose last utterance is an hour older are incomplete, "
-        "the others active",
-        fmt="date-time",
+    end_time: str = field(
+        metadata=doc("Effective end (exclusive): endTime ceiled to the report's bucket", fmt="date-time")
+    )
+    as_of: str = field(
+        metadata=doc(
+            "The report's time: open sessions whose last utterance is an hour older are incomplete, "
+            "the others active",
+            fmt="date-time",
+        )
     )
 
 

@@ -15,10 +15,10 @@ Example
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from alexa_skill_metrics.reporting.params import format_time
-from alexa_skill_metrics.reporting.schema import described
+from alexa_skill_metrics.reporting.schema import doc
 from alexa_skill_metrics.reporting.views.common import Frame, Timed, ViewHeader, header
 
 
@@ -26,16 +26,22 @@ from alexa_skill_metrics.reporting.views.common import Frame, Timed, ViewHeader,
 class CustomerFigures:
     """Customers of a point or of the whole range."""
 
-    unique_customers: int = described(
-        "Distinct customers with at least one utterance (of the intent, if filtered); over the range a "
-        "union of the points, not their sum"
+    unique_customers: int = field(
+        metadata=doc(
+            "Distinct customers with at least one utterance (of the intent, if filtered); over the range a "
+            "union of the points, not their sum"
+        )
     )
-    new_customers: int = described(
-        "Customers whose first utterance ever recorded falls here (and was of the intent, if filtered)"
+    new_customers: int = field(
+        metadata=doc(
+            "Customers whose first utterance ever recorded falls here (and was of the intent, if filtered)"
+        )
     )
-    enablements: int | None = described(
-        "AlexaSkillEvent.SkillEnabled events (SMAPI totalEnablements); null when filtered by locale or "
-        "intent, which skill events do not carry"
+    enablements: int | None = field(
+        metadata=doc(
+            "AlexaSkillEvent.SkillEnabled events (SMAPI totalEnablements); null when filtered by locale or "
+            "intent, which skill events do not carry"
+        )
     )
 
 
@@ -48,8 +54,8 @@ class CustomerPoint(CustomerFigures, Timed):
 class CustomersView(ViewHeader):
     """The console's customers view, with new customers and enablements beside unique customers."""
 
-    totals: CustomerFigures = described("Over the whole range")
-    series: list[CustomerPoint] = described("Per point of the period")
+    totals: CustomerFigures = field(metadata=doc("Over the whole range"))
+    series: list[CustomerPoint] = field(metadata=doc("Per point of the period"))
 
 
 def customers(frame: Frame) -> CustomersView:

@@ -15,10 +15,10 @@ Example
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from alexa_skill_metrics.reporting.params import format_time
-from alexa_skill_metrics.reporting.schema import described
+from alexa_skill_metrics.reporting.schema import doc
 from alexa_skill_metrics.reporting.views.common import Frame, Timed, ViewHeader, header
 
 RATIO_DIGITS = 4
@@ -28,20 +28,24 @@ RATIO_DIGITS = 4
 class PeakHour:
     """The hour with the largest value (the earliest one on a tie, the first hour when all are 0)."""
 
-    start: str = described("Start of that hour (UTC)", fmt="date-time")
-    value: int = described("The value in that hour")
+    start: str = field(metadata=doc("Start of that hour (UTC)", fmt="date-time"))
+    value: int = field(metadata=doc("The value in that hour"))
 
 
 @dataclass(frozen=True)
 class Headline:
     """One figure over the range: its total, peak hour and average per hour."""
 
-    total: int = described(
-        "Over the whole range; for customers the distinct customers of the range (a union, not a sum)"
+    total: int = field(
+        metadata=doc(
+            "Over the whole range; for customers the distinct customers of the range (a union, not a sum)"
+        )
     )
-    peak_hour: PeakHour = described("The busiest hour")
-    average_per_hour: float = described(
-        "Mean per hour of the range; for customers the mean of the hourly unique-customer counts"
+    peak_hour: PeakHour = field(metadata=doc("The busiest hour"))
+    average_per_hour: float = field(
+        metadata=doc(
+            "Mean per hour of the range; for customers the mean of the hourly unique-customer counts"
+        )
     )
 
 
@@ -49,19 +53,19 @@ class Headline:
 class OverviewPoint(Timed):
     """Customers, sessions and utterances of one point of the series."""
 
-    customers: int = described("Unique customers with at least one utterance in the point")
-    sessions: int = described("Sessions started in the point")
-    utterances: int = described("Utterances (LaunchRequest and IntentRequest) in the point")
+    customers: int = field(metadata=doc("Unique customers with at least one utterance in the point"))
+    sessions: int = field(metadata=doc("Sessions started in the point"))
+    utterances: int = field(metadata=doc("Utterances (LaunchRequest and IntentRequest) in the point"))
 
 
 @dataclass(frozen=True)
 class OverviewView(ViewHeader):
     """The console's overview: customers, sessions and utterances at a glance."""
 
-    customers: Headline = described("Unique customers")
-    sessions: Headline = described("Sessions started (attributed to the hour a session started)")
-    utterances: Headline = described("Utterances")
-    series: list[OverviewPoint] = described("The three figures per point of the period")
+    customers: Headline = field(metadata=doc("Unique customers"))
+    sessions: Headline = field(metadata=doc("Sessions started (attributed to the hour a session started)"))
+    utterances: Headline = field(metadata=doc("Utterances"))
+    series: list[OverviewPoint] = field(metadata=doc("The three figures per point of the period"))
 
 
 def overview(frame: Frame) -> OverviewView:

@@ -1,0 +1,261 @@
+"""The aggregator's throughput and DynamoDB cost per 1,000 events. Prints figures; asserts nothing.
+
+Run: ``python bench/bench_aggregator.py [--events 20000] [--rate 20] [--customers 3000]``
+
+Traffic: a busy skill's sessions (launch, several intents, a reprompting intent, failures, skill
+and user ends, silences), ``--rate`` requests per second from ``--customers`` customers in two
+locales, as the recorder stamps them, in stream order (write shards interleaved by time).
+
+1. The pure fold (``rollup.fold``, sketches) over batches of 1,000 events: the CPU floor.
+2. The Lambda handler's path (``handler.process_records``: Powertools' batch processor, decoding,
+   customer and rollup reads and conditional writes) against in-process moto, batches of 1,000.
+   DynamoDB API calls are counted with a botocore ``before-call`` hook, and the time spent inside
+   them (botocore plus moto) is measured separately, since moto is far slower than DynamoDB.
+3. The same batches delivered again (Lambda's retries): what a redelivery costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+import zlib
+from collections import Counter
+from typing import Any
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "lambda_fn"))
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+from alexa_skill_metrics.model import SESSION_ENDED, SKILL_ENABLED, Event, Outcome  # noqa: E402
+from alexa_skill_metrics.storage.codec import event_to_item  # noqa: E402
+
+SKILL = "amzn1.ask.skill.00000000-0000-4000-8000-0000000000be"
+START_MS = 1_767_607_200_000  # 2026-01-05T10:00:00Z
+BATCH = 1000
+TABLE = "bench-aggregator"
+STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/bench/stream/2026-01-05T00:00:00.000"
+INTENTS = ["RollDiceIntent", "CheckScoreIntent", "AMAZON.HelpIntent", "AMAZON.FallbackIntent", "AMAZON.StopIntent"]
+WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+READS = ("GetItem", "BatchGetItem", "Query", "Scan")
+
+
+def traffic(count: int, rate: float, customers: int, seed: int = 1) -> list[Event]:
+    """About ``count`` events of realistic sessions at ``rate`` requests per second, in time order."""
+    rng = random.Random(seed)
+    events: list[Event] = []
+    t = START_MS
+    n = 0
+    while len(events) < count:
+        t += int(rng.expovariate(rate / 4.5) * 1000)  # a session makes about 4.5 requests
+        n += 1
+        customer = f"cust-{rng.randrange(customers):06d}"
+        locale = "de-DE" if zlib.crc32(customer.encode()) % 5 == 0 else "en-US"
+        events.extend(_session(rng, f"session-{n}", customer, locale, t))
+        if rng.random() < 0.02:
+            events.append(_event(f"enable-{n}", SKILL_ENABLED, t, customer=customer))
+    events.sort(key=lambda e: e.timestamp_ms)
+    return events[:count]
+
+
+def _event(request_id: str, request_type: str, at: int, **fields: Any) -> Event:
+    return Event(
+        skill_id=SKILL, request_id=request_id, request_type=request_type, timestamp_ms=at, received_ms=at + 35,
+        **fields,
+    )  # fmt: skip
+
+
+def _session(rng: random.Random, sid: str, customer: str, locale: str, t: int) -> list[Event]:
+    common: dict[str, Any] = {"customer": customer, "session_id": sid, "locale": locale, "new_session": False}
+    launch = {**common, "new_session": True, "should_end_session": False, "session_start_ms": t}
+    out = [_event(f"{sid}-0", "LaunchRequest", t, handler_ms=rng.uniform(5, 40), **launch)]
+    stamp = {"session_start_ms": t, "previous_ms": t, "last_intent": "LaunchRequest"}
+    for i in range(1, rng.randrange(2, 7)):
+        t += rng.randrange(3_000, 25_000)
+        intent = rng.choices(INTENTS, weights=[10, 3, 2, 1, 2])[0]
+        outcome = rng.choices([Outcome.RESPONSE, Outcome.HANDLED, Outcome.ESCAPED], weights=[30, 2, 1])[0]
+        stop = intent == "AMAZON.StopIntent"
+        should_end = stop if outcome is not Outcome.ESCAPED else None
+        turn = {"intent": intent, "outcome": outcome, "should_end_session": should_end, **stamp, **common}
+        out.append(_event(f"{sid}-{i}", "IntentRequest", t, handler_ms=rng.uniform(5, 120), **turn))
+        if outcome is Outcome.ESCAPED:
+            out.append(_event(f"{sid}-end", SESSION_ENDED, t + 900, end_reason="ERROR", **stamp, **common))
+            return out
+        if stop:
+            return out
+        stamp = {**stamp, "previous_ms": t, "last_intent": intent}
+    reason = rng.choice(["USER_INITIATED", "EXCEEDED_MAX_REPROMPTS", None])
+    if reason is not None or rng.random() < 0.5:
+        out.append(_event(f"{sid}-end", SESSION_ENDED, t + 8_000, end_reason=reason, **stamp, **common))
+    return out
+
+
+def stream_records(events: list[Event]) -> list[dict[str, Any]]:
+    """Lambda-shaped INSERT records of the events, sequence numbers in stream order."""
+    records = []
+    for n, event in enumerate(events):
+        item = event_to_item(event, retention_days=90)
+        dynamodb = {
+            "ApproximateCreationDateTime": event.received_ms / 1000,
+            "Keys": {"pk": item["pk"], "sk": item["sk"]},
+            "NewImage": item,
+            "SequenceNumber": f"{1_100_000_000_000_000_000_000 + n}",
+            "SizeBytes": 400,
+            "StreamViewType": "NEW_IMAGE",
+        }
+        records.append({"eventID": f"e{n}", "eventName": "INSERT", "eventVersion": "1.1",
+                        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": dynamodb,
+                        "eventSourceARN": STREAM_ARN})  # fmt: skip
+    return records
+
+
+class CallMeter:
+    """Counts DynamoDB API calls by operation and the wall time spent inside them."""
+
+    def __init__(self, client: Any) -> None:
+        self.calls: Counter[str] = Counter()
+        self.seconds = 0.0
+        self._started = 0.0
+        client.meta.events.register("before-call.dynamodb.*", self._before)
+        client.meta.events.register("after-call.dynamodb.*", self._after)
+
+    def _before(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+        self._started = time.perf_counter()
+
+    def _after(self, **_: Any) -> None:
+        self.seconds += time.perf_counter() - self._started
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.seconds = 0.0
+
+
+def bench_fold(events: list[Event]) -> None:
+    from alexa_skill_metrics.aggregation.rollup import fold
+
+    for exact in (False, True):
+        started = time.perf_counter()
+        keys = 0
+        for i in range(0, len(events), BATCH):
+            keys += len(fold(events[i : i + BATCH], exact=exact))
+        elapsed = time.perf_counter() - started
+        label = "exact summaries" if exact else "sketches (what the aggregator stores)"
+        print(f"  fold, {label:<38} {len(events) / elapsed:>10,.0f} events/s   "
+              f"{keys / (len(events) / BATCH):,.0f} rollups touched per batch")  # fmt: skip
+
+
+def bench_aggregator(records: list[dict[str, Any]]) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from alexa_skill_metrics.aggregation.apply import Aggregator
+    from alexa_skill_metrics.storage.table import create_table
+
+    half = len(records) // 2 // BATCH * BATCH
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client, TABLE)
+        meter = CallMeter(client)
+        aggregator = Aggregator(TABLE, client)
+        phases = (
+            ("first half, empty table (every customer is new)", records[:half]),
+            ("second half (customers mostly known: the steady state)", records[half:]),
+            ("second half delivered again (Lambda's redelivery)", records[half:]),
+        )
+        for label, part in phases:
+            _phase(label, part, aggregator, meter)
+        items = [item for item in _scan(client) if item["pk"]["S"].startswith("ROLL#")]
+        sizes = sorted(_item_size(item) for item in items)
+        median, largest = sizes[len(sizes) // 2] / 1024, sizes[-1] / 1024
+        print(f"\n  rollup items stored: {len(items):,}; size median {median:.1f} KiB, largest {largest:.1f} KiB")
+
+
+def _phase(label: str, records: list[dict[str, Any]], aggregator: Any, meter: CallMeter) -> None:
+    from alexa_skill_metrics.aggregation.handler import process_records
+
+    meter.reset()
+    aggregator.rollups.items_read = aggregator.customers.items_read = 0
+    stats: Counter[str] = Counter()
+    started = time.perf_counter()
+    for i in range(0, len(records), BATCH):
+        failed, result = process_records(records[i : i + BATCH], aggregator)
+        stats.update(failed=len(failed), rollups=result.rollups_written, customers=result.customers_written,
+                     conflicts=result.conflicts)  # fmt: skip
+    elapsed = time.perf_counter() - started
+    per_k = 1000 / len(records)
+    writes = sum(meter.calls[op] for op in WRITES)
+    reads = sum(meter.calls[op] for op in READS)
+    own = elapsed - meter.seconds
+    items = aggregator.rollups.items_read + aggregator.customers.items_read
+    print(f"\n  {label}: {len(records):,} events in batches of {BATCH:,}")
+    print(f"    throughput against in-process moto     {len(records) / elapsed:>10,.0f} events/s")
+    print(f"    of which inside DynamoDB calls (moto)  {meter.seconds / elapsed:>10.0%}")
+    print(
+        f"    aggregator + botocore CPU alone        {len(records) / own:>10,.0f} events/s (moto's time taken out)"
+    )
+    print(f"    DynamoDB writes per 1,000 events       {writes * per_k:>10.1f}   (PutItem: {stats['rollups'] * per_k:.1f} "
+          f"rollup items, {stats['customers'] * per_k:.1f} customer items)")  # fmt: skip
+    print(
+        f"    DynamoDB read calls per 1,000 events   {reads * per_k:>10.1f}   "
+        + ", ".join(f"{op} {meter.calls[op] * per_k:.1f}" for op in READS if meter.calls[op])
+    )
+    print(f"    items read per 1,000 events            {items * per_k:>10.1f}")
+    print(f"    version conflicts / failed records     {stats['conflicts']:>10} / {stats['failed']}")
+
+
+def _scan(client: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": TABLE}
+    while True:
+        page = client.scan(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _item_size(value: Any) -> int:
+    """Approximately DynamoDB's item size: names, values, and a few bytes per map or list entry."""
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("S", "N", "B", "BOOL", "M", "L"):
+        kind, inner = next(iter(value.items()))
+        if kind == "S":
+            return len(inner.encode())
+        if kind == "N":
+            return len(inner) // 2 + 1
+        if kind == "B":
+            return len(inner)
+        if kind == "BOOL":
+            return 1
+        if kind == "M":
+            return 3 + sum(len(k.encode()) + _item_size(v) + 1 for k, v in inner.items())
+        return 3 + sum(_item_size(v) + 1 for v in inner)
+    return sum(len(k.encode()) + _item_size(v) for k, v in value.items())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--rate", type=float, default=20.0, help="requests per second of the simulated skill")
+    parser.add_argument("--customers", type=int, default=3_000)
+    args = parser.parse_args()
+
+    events = traffic(args.events, args.rate, args.customers)
+    records = stream_records(events)
+    span_min = (events[-1].timestamp_ms - events[0].timestamp_ms) / 60_000
+    kinds = Counter(e.request_type for e in events)
+    print(f"traffic: {len(events):,} events over {span_min:.0f} min ({args.rate:g} req/s), "
+          f"{len({e.customer for e in events}):,} customers, "
+          + ", ".join(f"{k} {v:,}" for k, v in kinds.most_common()))  # fmt: skip
+    print("\npure fold (no I/O), batches of 1,000:")
+    bench_fold(events)
+    print("\naggregator (Lambda handler path) against in-process moto:")
+    bench_aggregator(records)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Gather the five views a dashboard shows, from whatever serves them, and check they belong together.
+
+The dashboard never computes a metric: it lays out the JSON bodies the reporting API returns.
+``collect_views`` takes any ``fetch(view_name) -> dict``: the in-process ``Reporter`` (against the
+configured table) or ``remote.ViewEndpoint`` (a deployed API, signed with SigV4).
+
+Example
+-------
+>>> def fetch(name):
+...     return {"view": name, "skillId": "amzn1.ask.skill.1", "stage": "live", "period": "P1D"}
+>>> list(collect_views(fetch))
+['overview', 'customers', 'sessions', 'utterances', 'intents']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from alexa_skill_metrics.exceptions import SkillMetricsError
+
+# In the console's order; also the order of the dashboard's tabs.
+VIEWS = ("overview", "customers", "sessions", "utterances", "intents")
+# Header fields every view of one dashboard must agree on (ranges may differ: each view aligns its own).
+_SHARED = ("skillId", "stage", "locale", "period")
+
+ViewFetch = Callable[[str], Mapping[str, Any]]
+
+
+class DashboardError(SkillMetricsError):
+    """The views cannot make one dashboard (missing, mismatched, or not view bodies)."""
+
+
+def collect_views(fetch: ViewFetch) -> dict[str, dict[str, Any]]:
+    """Call ``fetch`` once per view, in tab order, and check the bodies form one dashboard.
+
+    Parameters
+    ----------
+    fetch:
+        Returns the JSON body of one view by name, exactly as the API serves it, for example
+        ``lambda name: reporter.view(name, request)`` or ``ViewEndpoint(...).fetch``.
+    """
+    views = {name: dict(fetch(name)) for name in VIEWS}
+    check_views(views)
+    return views
+
+
+def check_views(views: Mapping[str, Mapping[str, Any]]) -> None:
+    """Raise ``DashboardError`` unless ``views`` holds the five views of one skill, stage and period."""
+    missing = [name for name in VIEWS if name not in views]
+    if missing:
+        raise DashboardError(
+            f"views missing: {', '.join(missing)}; a dashboard needs all of {', '.join(VIEWS)}"
+        )
+    for name in VIEWS:
+        body = views[name]
+        if body.get("view") != name:
+            raise DashboardError(
+                f"the {name!r} entry is not the {name} view (its 'view' is {body.get('view')!r}); "
+                "pass the reporting API's JSON bodies unchanged"
+            )
+    first = views[VIEWS[0]]
+    for name in VIEWS[1:]:
+        for key in _SHARED:
+            if views[name].get(key) != first.get(key):
+                raise DashboardError(
+                    f"the {name} view has {key}={views[name].get(key)!r} but the overview has "
+                    f"{first.get(key)!r}; fetch every view with the same parameters"
+                )

@@ -1,0 +1,112 @@
+"""What a dashboard page is made of (tabs of cards, charts, tables and notes) and how values read.
+
+Pure data: ``tabs.py`` fills these from the views' JSON, ``render.py`` turns them into HTML. The
+formatters only present values the reporting API returned (thousands separators, percentages,
+UTC times); they never derive one value from another.
+
+Example
+-------
+>>> count(12345), percent(0.1234), ratio(2.5), ms(0.052), when("2026-01-05T19:00:00Z")
+('12,345', '12.34%', '2.5', '0.052 ms', 'Mon 2026-01-05 19:00 UTC')
+>>> ms(None) == NONE
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+ValueKind = Literal["count", "ratio", "percent", "ms"]
+NONE = "\N{EN DASH}"  # the API returned null (no latency without utterances, a filtered-out figure)
+
+
+def count(value: Any) -> str:
+    return NONE if value is None else f"{value:,}"
+
+
+def _trim(text: str) -> str:
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def ratio(value: Any) -> str:
+    """Up to the API's 4 decimals, without trailing zeros."""
+    return NONE if value is None else _trim(f"{value:,.4f}")
+
+
+def percent(value: Any) -> str:
+    return NONE if value is None else f"{value:.2%}"
+
+
+def ms(value: Any) -> str:
+    """Up to the API's 3 decimals (microseconds), without trailing zeros."""
+    return NONE if value is None else _trim(f"{value:,.3f}") + " ms"
+
+
+FORMATS = {"count": count, "ratio": ratio, "percent": percent, "ms": ms}
+
+
+def when(iso: str | None) -> str:
+    """An API time (``2026-01-05T19:00:00Z``) as ``Mon 2026-01-05 19:00 UTC``."""
+    if not iso:
+        return NONE
+    return datetime.fromisoformat(iso).strftime("%a %Y-%m-%d %H:%M UTC")
+
+
+@dataclass(frozen=True)
+class Card:
+    """One headline figure: a label, the value as shown, and an optional line under it."""
+
+    label: str
+    value: str
+    details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Table:
+    """A data table; ``numeric`` marks the columns aligned right."""
+
+    id: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numeric: tuple[bool, ...] = ()
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart: a Plotly figure (plain dict) with a title, a caption and how its values read."""
+
+    id: str
+    title: str
+    figure: dict[str, Any]
+    caption: str = ""
+    kind: ValueKind = "count"
+    wide: bool = False
+    index_label: str = "Time (UTC)"  # heading of the values table's first column
+    values: Table | None = None  # the table under the chart, when not simply its traces' values
+
+
+@dataclass(frozen=True)
+class Note:
+    """A short message in place of a chart (for example: nothing to show in this range)."""
+
+    title: str
+    text: str
+
+
+Block = Chart | Table | Note
+
+
+@dataclass(frozen=True)
+class Tab:
+    """One tab: the view it shows, its cards, then its charts, tables and notes in order."""
+
+    id: str
+    title: str
+    range_text: str
+    cards: tuple[Card, ...] = ()
+    blocks: tuple[Block, ...] = field(default=())
+    columns: int = 2  # charts side by side at full width

@@ -1,0 +1,459 @@
+"""The five tabs, laid out like the console's metrics pages, from the reporting API's view bodies.
+
+Every number shown is a field of a view, passed through unchanged (only formatted); no figure is
+derived here. Each chart's traces name the fields they draw, which the browser test checks.
+
+Example
+-------
+>>> from alexa_skill_metrics.dashboard.tabs import customers_tab
+>>> view = {"view": "customers", "period": "P1D", "startTime": "2026-01-05T00:00:00Z",
+...         "endTime": "2026-01-06T00:00:00Z", "asOf": "2026-01-06T00:00:00Z",
+...         "totals": {"uniqueCustomers": 2, "newCustomers": 1, "enablements": None},
+...         "series": [{"start": "2026-01-05T00:00:00Z", "uniqueCustomers": 2, "newCustomers": 1,
+...                     "enablements": None}]}
+>>> tab = customers_tab(view)
+>>> [card.value for card in tab.cards][:2], [trace["name"] for trace in tab.blocks[0].figure["data"]]
+(['2', '1'], ['Unique customers', 'New customers'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from alexa_skill_metrics.dashboard.charts import (
+    COLORS,
+    END_TYPES,
+    SUCCESSFUL_END_TYPES,
+    Trace,
+    category_figure,
+    per_point,
+    time_figure,
+)
+from alexa_skill_metrics.dashboard.collect import VIEWS
+from alexa_skill_metrics.dashboard.layout import (
+    Block,
+    Card,
+    Chart,
+    Note,
+    Tab,
+    Table,
+    count,
+    ms,
+    percent,
+    ratio,
+    when,
+)
+
+View = Mapping[str, Any]
+END_LABELS = {key: label for key, label, _ in END_TYPES}
+LATENCIES = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"))
+
+
+def range_text(view: View) -> str:
+    """``2026-01-05 00:00 to 2026-01-12 00:00 UTC`` (the view's effective, half-open range)."""
+
+    def short(iso: str) -> str:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
+
+    return f"{short(view['startTime'])} to {short(view['endTime'])} UTC"
+
+
+def _tab(view: View, title: str, cards: Sequence[Card], blocks: Sequence[Block], columns: int = 2) -> Tab:
+    text = f"{range_text(view)} (end exclusive) · as of {when(view.get('asOf'))}"
+    return Tab(view["view"], title, text, tuple(cards), tuple(blocks), columns)
+
+
+def _starts(view: View) -> list[str]:
+    return [point["start"] for point in view["series"]]
+
+
+def _column(view: View, *path: str) -> list[Any]:
+    """One field of every point of the series (``path`` into nested objects)."""
+    values = []
+    for point in view["series"]:
+        value: Any = point
+        for key in path:
+            value = value[key]
+        values.append(value)
+    return values
+
+
+def overview_tab(view: View) -> Tab:
+    """Customers, sessions and utterances: total, peak hour and hourly average, and one chart each."""
+    period = view["period"]
+    figures = (("customers", "Unique customers"), ("sessions", "Sessions"), ("utterances", "Utterances"))
+    cards = [_headline(label, view[key]) for key, label in figures]
+    charts = [
+        Chart(
+            id=f"overview-{key}",
+            title=f"{label} {per_point(period)}",
+            figure=time_figure(
+                _starts(view),
+                [Trace(label, _column(view, key), COLORS[key])],
+                period=period,
+                y_title=label,
+                height=280,
+            ),
+        )
+        for key, label in figures
+    ]
+    return _tab(view, "Overview", cards, charts, columns=3)
+
+
+def _headline(label: str, headline: Mapping[str, Any]) -> Card:
+    peak = headline["peakHour"]
+    return Card(
+        label,
+        count(headline["total"]),
+        (
+            f"Peak hour: {count(peak['value'])} at {when(peak['start'])}",
+            f"Average per hour: {ratio(headline['averagePerHour'])}",
+        ),
+    )
+
+
+def customers_tab(view: View) -> Tab:
+    """Unique and new customers (and enablements, unless filtered) per point and over the range."""
+    period, totals = view["period"], view["totals"]
+    cards = [
+        Card("Unique customers", count(totals["uniqueCustomers"]), ("Distinct customers over the range",)),
+        Card("New customers", count(totals["newCustomers"]), ("First utterance ever in the range",)),
+        Card(
+            "Enablements",
+            count(totals["enablements"]),
+            ("Skill enabled events" if totals["enablements"] is not None else "Not available with a filter",),
+        ),
+    ]
+    traces = [
+        Trace("Unique customers", _column(view, "uniqueCustomers"), COLORS["customers"]),
+        Trace("New customers", _column(view, "newCustomers"), COLORS["newCustomers"]),
+    ]
+    if totals["enablements"] is not None:
+        traces.append(Trace("Enablements", _column(view, "enablements"), COLORS["enablements"], kind="line"))
+    chart = Chart(
+        id="customers-over-time",
+        title=f"Unique and new customers {per_point(period)}",
+        figure=time_figure(_starts(view), traces, period=period, y_title="Customers"),
+        caption="Unique customers of the range are distinct customers, not the sum of the points.",
+        wide=True,
+    )
+    return _tab(view, "Customers", cards, [chart])
+
+
+def sessions_tab(view: View) -> Tab:
+    """Sessions by end type over time, successful ones, per customer, shares and drop-off."""
+    period, totals, starts = view["period"], view["totals"], _starts(view)
+    cards = [
+        Card("Sessions started", count(totals["started"]), ("Attributed to the point they started in",)),
+        Card("Successful sessions", count(totals["successful"]), ("Ended by the skill or the user",)),
+        Card("Sessions per customer", ratio(totals["sessionsPerCustomer"])),
+        Card(
+            "User did not respond",
+            count(totals["noResponse"]),
+            (percent(totals["shareByEndType"]["noResponse"]),),
+        ),
+        Card("Failed (error)", count(totals["failed"]), (percent(totals["shareByEndType"]["failed"]),)),
+        Card(
+            "Incomplete / active",
+            f"{count(totals['incomplete'])} / {count(totals['active'])}",
+            ("No end signal within an hour / still open",),
+        ),
+    ]
+    by_end = [Trace(label, _column(view, key), color) for key, label, color in END_TYPES]
+    started = Trace("Started", _column(view, "started"), COLORS["total"], kind="overlay")
+    successful_ends = [
+        trace for trace, (key, _, _) in zip(by_end, END_TYPES, strict=True) if key in SUCCESSFUL_END_TYPES
+    ]
+    blocks: list[Block] = [
+        Chart(
+            id="sessions-by-end-type",
+            title=f"Sessions {per_point(period)} by end type",
+            figure=time_figure(starts, [*by_end, started], period=period, y_title="Sessions", stacked=True),
+            caption="Stacked by how each session ended; Started (dotted) is all sessions started.",
+            wide=True,
+        ),
+        Chart(
+            id="sessions-successful",
+            title=f"Successful sessions {per_point(period)}",
+            figure=time_figure(
+                starts,
+                [
+                    *successful_ends,
+                    Trace("Successful", _column(view, "successful"), COLORS["total"], kind="overlay"),
+                ],
+                period=period,
+                y_title="Sessions",
+                stacked=True,
+            ),
+        ),
+        Chart(
+            id="sessions-per-customer",
+            title=f"Sessions per customer {per_point(period)}",
+            figure=time_figure(
+                starts,
+                [
+                    Trace(
+                        "Sessions per customer",
+                        _column(view, "sessionsPerCustomer"),
+                        COLORS["perCustomer"],
+                        "line",
+                    )
+                ],
+                period=period,
+                y_title="Sessions per customer",
+                kind="ratio",
+            ),
+        ),
+        Chart(
+            id="sessions-share-by-end-type",
+            index_label="End type",
+            title="Share of sessions by end type",
+            figure=category_figure(
+                [label for _, label, _ in END_TYPES],
+                [Trace("Share", [totals["shareByEndType"][key] for key, _, _ in END_TYPES], COLORS["share"])],
+                x_title="Share of sessions started",
+                kind="percent",
+                colors=[color for _, _, color in END_TYPES],
+            ),
+            kind="percent",
+        ),
+        *_drop_off(view["dropOff"]),
+    ]
+    return _tab(view, "Sessions", cards, blocks)
+
+
+def _drop_off(rows: Sequence[Mapping[str, Any]]) -> list[Block]:
+    title = "Drop-off by last intent"
+    if not rows:
+        return [Note(title, "No session ended without a response, by the user or by an error in this range.")]
+    intents = [row["lastIntent"] for row in rows]
+    table = Table(
+        id="sessions-drop-off-table",
+        title=title,
+        columns=("Last intent", "Sessions", "Share"),
+        rows=tuple((row["lastIntent"], count(row["sessions"]), percent(row["share"])) for row in rows),
+        numeric=(False, True, True),
+    )
+    return [
+        Chart(
+            id="sessions-drop-off",
+            index_label="Last intent",
+            title=title,
+            figure=category_figure(
+                intents,
+                [Trace("Sessions", [row["sessions"] for row in rows], COLORS["notResponded"])],
+                x_title="Sessions that ended after it",
+                labels=[f"{count(row['sessions'])} ({percent(row['share'])})" for row in rows],
+            ),
+            caption="Sessions that ended without a response, by the user or by an error, by the last intent "
+            "answered; in brackets, the share of all such sessions.",
+            values=table,
+        )
+    ]
+
+
+def utterances_tab(view: View) -> Tab:
+    """Utterances over time, per customer and session, responses, and handler latency percentiles."""
+    period, totals, starts = view["period"], view["totals"], _starts(view)
+    latency = totals["latencyMs"]
+    cards = [
+        Card(
+            "Utterances",
+            count(totals["utterances"]),
+            (f"Unique customers: {count(totals['uniqueCustomers'])}",),
+        ),
+        Card("Failed utterances", count(totals["failed"]), (f"Successful: {count(totals['successful'])}",)),
+        Card("Per customer", ratio(totals["perCustomer"]), (f"Per session: {ratio(totals['perSession'])}",)),
+        Card(
+            "Responded",
+            count(totals["responded"]),
+            (f"Not responded: {count(totals['notResponded'])}", f"Prompts: {count(totals['prompts'])}"),
+        ),
+        Card(
+            "Handler latency p50",
+            ms(latency["p50"]),
+            (f"p90: {ms(latency['p90'])}", f"p99: {ms(latency['p99'])}"),
+        ),
+    ]
+    blocks: list[Block] = [
+        Chart(
+            id="utterances-over-time",
+            title=f"Utterances {per_point(period)}",
+            figure=time_figure(
+                starts,
+                [
+                    Trace("Successful", _column(view, "successful"), COLORS["successful"]),
+                    Trace("Failed", _column(view, "failed"), COLORS["failed"]),
+                    Trace("Utterances", _column(view, "utterances"), COLORS["total"], kind="overlay"),
+                ],
+                period=period,
+                y_title="Utterances",
+                stacked=True,
+            ),
+            caption="Failed: the skill's dispatch raised, whether or not an exception handler answered.",
+            wide=True,
+        ),
+        Chart(
+            id="utterances-per-customer-session",
+            title=f"Utterances per customer and per session, {per_point(period)}",
+            figure=time_figure(
+                starts,
+                [
+                    Trace("Per customer", _column(view, "perCustomer"), COLORS["perCustomer"], kind="line"),
+                    Trace("Per session", _column(view, "perSession"), COLORS["perSession"], kind="line"),
+                ],
+                period=period,
+                y_title="Utterances",
+                kind="ratio",
+            ),
+        ),
+        Chart(
+            id="utterances-responses",
+            title=f"Responded vs not responded, {per_point(period)}",
+            figure=time_figure(
+                starts,
+                [
+                    Trace("Responded", _column(view, "responded"), COLORS["responded"]),
+                    Trace("Not responded", _column(view, "notResponded"), COLORS["notResponded"]),
+                    Trace("Prompts", _column(view, "prompts"), COLORS["prompts"], kind="overlay"),
+                ],
+                period=period,
+                y_title="Utterances / sessions",
+            ),
+            caption="Responded: the customer spoke again in the session. Not responded: sessions that ended "
+            "because the customer did not answer a prompt.",
+        ),
+        Chart(
+            id="utterances-latency",
+            title=f"Handler latency percentiles {per_point(period)}",
+            figure=time_figure(
+                starts,
+                [
+                    Trace(label, _column(view, "latencyMs", key), COLORS[key], kind="line")
+                    for key, label in LATENCIES
+                ],
+                period=period,
+                y_title="Handler time (ms)",
+                kind="ms",
+            ),
+            caption="Gaps are points without utterances, which have no latency.",
+            kind="ms",
+            wide=True,
+        ),
+    ]
+    return _tab(view, "Utterances", cards, blocks)
+
+
+def intents_tab(view: View) -> Tab:
+    """Per intent: customers, utterances, failures, shares and latency, as charts and a table."""
+    totals, rows = view["totals"], view["intents"]
+    cards = [
+        Card("Utterances", count(totals["utterances"])),
+        Card("Failed utterances", count(totals["failed"])),
+        Card("Unique customers", count(totals["uniqueCustomers"])),
+        Card("Fallback rate", percent(view["fallbackRate"]), ("AMAZON.FallbackIntent share of utterances",)),
+    ]
+    if not rows:
+        return _tab(view, "Intents", cards, [Note("Intents", "No utterances in this range, so no intents.")])
+    names = [row["intent"] for row in rows]
+    blocks: list[Block] = [
+        Chart(
+            id="intents-counts",
+            index_label="Intent",
+            title="Customers, utterances and failed utterances by intent",
+            figure=category_figure(
+                names,
+                [
+                    Trace("Customers", [row["uniqueCustomers"] for row in rows], COLORS["customers"]),
+                    Trace("Utterances", [row["utterances"] for row in rows], COLORS["utterances"]),
+                    Trace("Failed utterances", [row["failed"] for row in rows], COLORS["failed"]),
+                ],
+                x_title="Count over the range",
+            ),
+            wide=True,
+        ),
+        Chart(
+            id="intents-shares",
+            index_label="Intent",
+            title="Share of utterances and of failed utterances",
+            figure=category_figure(
+                names,
+                [
+                    Trace("Share", [row["share"] for row in rows], COLORS["share"]),
+                    Trace("Failed share", [row["failedShare"] for row in rows], COLORS["failedShare"]),
+                ],
+                x_title="Share over the range",
+                kind="percent",
+            ),
+            kind="percent",
+        ),
+        Chart(
+            id="intents-latency",
+            index_label="Intent",
+            title="Handler latency by intent",
+            figure=category_figure(
+                names,
+                [
+                    Trace(label, [row["latencyMs"][key] for row in rows], COLORS[key])
+                    for key, label in LATENCIES
+                ],
+                x_title="Handler time (ms)",
+                kind="ms",
+            ),
+            kind="ms",
+        ),
+        Table(
+            id="intents-table",
+            title="Intents",
+            columns=(
+                "Intent",
+                "Customers",
+                "Utterances",
+                "Failed",
+                "Share",
+                "Failed share",
+                "p50",
+                "p90",
+                "p99",
+            ),
+            rows=tuple(
+                (
+                    row["intent"],
+                    count(row["uniqueCustomers"]),
+                    count(row["utterances"]),
+                    count(row["failed"]),
+                    percent(row["share"]),
+                    percent(row["failedShare"]),
+                    *(ms(row["latencyMs"][key]) for key, _ in LATENCIES),
+                )
+                for row in rows
+            ),
+            numeric=(False, *([True] * 8)),
+            caption="Most utterances first. Latency is the handler time of the intent's utterances.",
+        ),
+    ]
+    return _tab(view, "Intents", cards, blocks)
+
+
+BUILDERS = {
+    "overview": overview_tab,
+    "customers": customers_tab,
+    "sessions": sessions_tab,
+    "utterances": utterances_tab,
+    "intents": intents_tab,
+}
+
+
+def build_tabs(views: Mapping[str, View]) -> list[Tab]:
+    """The five tabs in the console's order."""
+    return [BUILDERS[name](views[name]) for name in VIEWS]
+
+
+def has_data(views: Mapping[str, View]) -> bool:
+    """Whether the range holds any utterance or session (else the page shows its empty state)."""
+    overview = views["overview"]
+    return bool(
+        overview["utterances"]["total"] or overview["sessions"]["total"] or views["intents"]["intents"]
+    )

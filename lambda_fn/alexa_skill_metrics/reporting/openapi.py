@@ -1,0 +1,208 @@
+"""The OpenAPI 3.1 document served at ``GET /openapi.json``, built from the same definitions as the API.
+
+Response schemas come from the report dataclasses (``schema.component_schemas``), parameter rules
+from ``params`` and the metric and view registries, so what is documented is what is served.
+
+Example
+-------
+>>> doc = openapi_document()
+>>> sorted(doc["paths"])
+['/openapi.json', '/v1/skills/{skillId}/metrics', '/v1/skills/{skillId}/views/{view}']
+>>> doc["components"]["schemas"]["MetricResponse"]["required"]
+['metric', 'timestamps', 'values', 'nextToken']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from alexa_skill_metrics.config import STAGES
+from alexa_skill_metrics.periods import PERIODS
+from alexa_skill_metrics.reporting.metrics import METRICS, MetricResponse
+from alexa_skill_metrics.reporting.params import (
+    INTENT,
+    LOCALE,
+    MAX_RANGE_DAYS,
+    MAX_RESULTS,
+    MAX_TOKEN_CHARS,
+    MAX_VIEW_POINTS,
+    SKILL_ID,
+    SKILL_TYPES,
+    VIEW_DEFAULT_PERIOD,
+)
+from alexa_skill_metrics.reporting.schema import component_schemas, doc
+from alexa_skill_metrics.reporting.views import VIEWS
+
+API_VERSION = "1.0.0"
+_RANGE_RULES = (
+    "Time is UTC; buckets align to the clock; the range is half-open [startTime, endTime). Times need not "
+    "be aligned: a report covers every bucket that intersects the range (startTime floored, endTime "
+    "ceiled to the report's bucket: the period's, 15 minutes for SINGLE, at least an hour for the "
+    f"overview). At most {MAX_RANGE_DAYS} days. A bucket without traffic reports zeros."
+)
+
+
+@dataclass(frozen=True)
+class ErrorBody:
+    """Every error: 400 for a bad parameter (named in `parameter`), 404 for an unknown route."""
+
+    status_code: int = field(metadata=doc("The HTTP status code"))
+    message: str = field(metadata=doc("What is wrong and how to fix it"))
+    parameter: str | None = field(metadata=doc("The parameter at fault, or null"))
+
+
+def _param(
+    name: str, where: str, description: str, schema: dict[str, Any], required: bool = False
+) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
+
+
+def _common_parameters(*, metric: bool) -> list[dict[str, Any]]:
+    period_schema: dict[str, Any] = {"type": "string", "enum": list(PERIODS)}
+    if not metric:
+        period_schema["default"] = VIEW_DEFAULT_PERIOD
+    return [
+        _param(
+            "skillId",
+            "path",
+            "The skill: amzn1.ask.skill.<uuid>",
+            {"type": "string", "pattern": SKILL_ID.pattern},
+            True,
+        ),
+        _param(
+            "startTime",
+            "query",
+            "Start, ISO 8601 (inclusive). " + _RANGE_RULES,
+            {"type": "string", "format": "date-time"},
+            True,
+        ),
+        _param(
+            "endTime",
+            "query",
+            "End, ISO 8601 (exclusive); after startTime",
+            {"type": "string", "format": "date-time"},
+            True,
+        ),
+        _param(
+            "period",
+            "query",
+            "Size of each point: SINGLE (the whole range), PT15M, PT1H or P1D"
+            + ("" if metric else f"; a view holds at most {MAX_VIEW_POINTS} points"),
+            period_schema,
+            metric,
+        ),
+        _param(
+            "stage",
+            "query",
+            "Which stage's traffic",
+            {"type": "string", "enum": list(STAGES), "default": "live"},
+        ),
+        _param(
+            "locale",
+            "query",
+            "Only this locale's traffic, e.g. en-US",
+            {"type": "string", "pattern": LOCALE.pattern},
+        ),
+        _param(
+            "intent",
+            "query",
+            "Only this intent (or LaunchRequest); customer and utterance figures only",
+            {"type": "string", "pattern": INTENT.pattern},
+        ),
+    ]
+
+
+def _responses(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    return {
+        "200": {"description": description, "content": {"application/json": {"schema": schema}}},
+        "400": {"description": "A parameter is missing or invalid; `parameter` names it", "content": error},
+        "404": {"description": "No such route", "content": error},
+    }
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The whole OpenAPI document (built once per process)."""
+    schemas = component_schemas(*(spec.response for spec in VIEWS.values()), MetricResponse, ErrorBody)
+    for name, spec in VIEWS.items():
+        schemas[spec.response.__name__]["properties"]["view"]["enum"] = [name]
+    metric_description = "; ".join(f"{name}: {spec.description}" for name, spec in METRICS.items())
+    view_refs = {name: f"#/components/schemas/{spec.response.__name__}" for name, spec in VIEWS.items()}
+    metrics_parameters = [
+        *_common_parameters(metric=True),
+        _param("metric", "query", metric_description, {"type": "string", "enum": list(METRICS)}, True),
+        _param(
+            "skillType",
+            "query",
+            "Only custom skills are recorded",
+            {"type": "string", "enum": list(SKILL_TYPES)},
+        ),
+        _param(
+            "maxResults",
+            "query",
+            "Values per page",
+            {"type": "integer", "minimum": 1, "maximum": MAX_RESULTS, "default": MAX_RESULTS},
+        ),
+        _param(
+            "nextToken",
+            "query",
+            "The previous page's nextToken; every other parameter unchanged",
+            {"type": "string", "maxLength": MAX_TOKEN_CHARS},
+        ),
+    ]
+    view_description = "; ".join(f"{name}: {spec.summary}" for name, spec in VIEWS.items())
+    views_parameters = [
+        *_common_parameters(metric=False),
+        _param("view", "path", view_description, {"type": "string", "enum": list(VIEWS)}, True),
+    ]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Alexa skill metrics",
+            "version": API_VERSION,
+            "description": "The Alexa developer console's metric views and the Skill Management API's "
+            "get-metrics call, from your own recorded traffic. Every figure follows METRICS.md.",
+        },
+        "paths": {
+            "/v1/skills/{skillId}/metrics": {
+                "get": {
+                    "operationId": "getMetrics",
+                    "summary": "SMAPI get metrics: one metric per bucket, paginated",
+                    "parameters": metrics_parameters,
+                    "responses": _responses(
+                        {"$ref": "#/components/schemas/MetricResponse"}, "One page of values"
+                    ),
+                }
+            },
+            "/v1/skills/{skillId}/views/{view}": {
+                "get": {
+                    "operationId": "getView",
+                    "summary": "One of the console's five metric views",
+                    "parameters": views_parameters,
+                    "responses": _responses(
+                        {
+                            "oneOf": [{"$ref": ref} for ref in view_refs.values()],
+                            "discriminator": {"propertyName": "view", "mapping": view_refs},
+                        },
+                        "The view",
+                    ),
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "getOpenApi",
+                    "summary": "This document",
+                    "responses": {
+                        "200": {
+                            "description": "The OpenAPI document",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
+        },
+        "components": {"schemas": schemas},
+    }

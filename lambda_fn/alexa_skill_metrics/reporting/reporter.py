@@ -1,0 +1,97 @@
+"""The in-process reporting API: what the HTTP API, the CLI and the dashboard all call.
+
+``Reporter(source).view(name, request)`` and ``.metric(request)`` return plain JSON-ready dicts,
+exactly the bodies the HTTP API serves; ``build_view`` returns the view's dataclass. Problems
+with a request raise ``BadRequest`` naming the parameter.
+
+Example
+-------
+>>> from alexa_skill_metrics.reporting.source import EventList, RecomputedRollups
+>>> reporter = Reporter(RecomputedRollups(EventList([])), clock=lambda: 1_767_657_600_000)
+>>> request = ReportRequest.from_params("amzn1.ask.skill.00000000-0000-4000-8000-00000000d1ce",
+...     {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-06T00:00:00Z", "period": "PT1H"})
+>>> view = reporter.view("customers", request)
+>>> view["totals"], len(view["series"]), view["asOf"]
+({'uniqueCustomers': 0, 'newCustomers': 0, 'enablements': 0}, 24, '2026-01-06T00:00:00Z')
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from alexa_skill_metrics.periods import BUCKET_MS
+from alexa_skill_metrics.reporting.errors import BadRequest
+from alexa_skill_metrics.reporting.metrics import MetricRequest, get_metric
+from alexa_skill_metrics.reporting.params import MAX_VIEW_POINTS, ReportRequest
+from alexa_skill_metrics.reporting.plan import Span, series, tiling
+from alexa_skill_metrics.reporting.schema import to_json
+from alexa_skill_metrics.reporting.views import VIEWS, Frame, ViewHeader, ViewSpec
+
+if TYPE_CHECKING:
+    from alexa_skill_metrics.reporting.source import RollupSource
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Reporter:
+    """Builds views and metric series from a ``RollupSource``.
+
+    Parameters
+    ----------
+    source:
+        ``StoredRollups`` (what the API serves) or ``RecomputedRollups`` (from raw events).
+    clock:
+        Epoch milliseconds "now": the report's ``asOf``, which splits open sessions into active
+        and incomplete. Defaults to the wall clock; tests inject a fixed one.
+    """
+
+    def __init__(self, source: RollupSource, *, clock: Callable[[], int] | None = None) -> None:
+        self.source = source
+        self.clock = clock or wall_clock_ms
+
+    def view(self, name: str, request: ReportRequest) -> dict[str, Any]:
+        """The view ``name`` as the JSON body the API returns."""
+        body: dict[str, Any] = to_json(self.build_view(name, request))
+        return body
+
+    def build_view(self, name: str, request: ReportRequest) -> ViewHeader:
+        """The view ``name`` as its dataclass (``OverviewView``, ``CustomersView``, ...)."""
+        spec = VIEWS.get(name)
+        if spec is None:
+            raise BadRequest("view", f"is {name[:40]!r}; use one of {', '.join(VIEWS)}")
+        if request.intent is not None and spec.per_intent != "filter":
+            raise BadRequest(
+                "intent", f"cannot filter the {name} view; the customers and utterances views take an intent"
+            )
+        bucket = max(request.bucket, spec.min_bucket, key=BUCKET_MS.__getitem__)
+        window = request.aligned(bucket)
+        if spec.reads != "tiling" and window.points() > MAX_VIEW_POINTS:
+            raise BadRequest(
+                "period",
+                f"{request.period} gives {window.points()} points over this range; a view holds at most "
+                f"{MAX_VIEW_POINTS}: choose a coarser period or a shorter range",
+            )
+        per_intent = spec.per_intent is True or request.intent is not None
+        found = self.source.fetch(
+            window.skill_id, window.stage, _spans(spec, window), intents=per_intent, locale=window.locale
+        )
+        rollups = [(k, r) for k, r in found if request.intent is None or k.intent == request.intent]
+        view: ViewHeader = spec.build(Frame(window, self.clock(), self.source.exact, rollups))
+        return view
+
+    def metric(self, request: MetricRequest) -> dict[str, Any]:
+        """A SMAPI get-metrics response body (one page)."""
+        body: dict[str, Any] = to_json(get_metric(self.source, request, self.clock()))
+        return body
+
+
+def _spans(spec: ViewSpec, window: ReportRequest) -> list[Span]:
+    if spec.reads == "tiling" or (spec.reads == "series" and window.period == "SINGLE"):
+        return tiling(window.start_ms, window.end_ms)
+    if spec.reads == "hourly":
+        return series(window.start_ms, window.end_ms, "PT15M" if window.period == "PT15M" else "PT1H")
+    return series(window.start_ms, window.end_ms, window.period)

@@ -1,0 +1,86 @@
+"""The five views, pure functions from rollups (a ``Frame``) to frozen dataclasses, and how each reads.
+
+Example
+-------
+>>> sorted(VIEWS)
+['customers', 'intents', 'overview', 'sessions', 'utterances']
+>>> VIEWS["overview"].min_bucket, VIEWS["intents"].reads
+('PT1H', 'tiling')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from alexa_skill_metrics.reporting.views.common import Frame, ViewHeader
+from alexa_skill_metrics.reporting.views.customers import CustomersView, customers
+from alexa_skill_metrics.reporting.views.intents import IntentsView, intents
+from alexa_skill_metrics.reporting.views.overview import OverviewView, overview
+from alexa_skill_metrics.reporting.views.sessions import SessionsView, sessions
+from alexa_skill_metrics.reporting.views.utterances import UtterancesView, utterances
+
+__all__ = ["VIEWS", "Frame", "ViewHeader", "ViewSpec"]
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """How one view is read and built.
+
+    ``reads``: ``series`` reads the period's rollups (a tiling for ``SINGLE``), ``hourly`` hourly
+    ones (15-minute ones for a PT15M series), ``tiling`` the coarsest cover of the range.
+    ``per_intent``: reads per-intent rollups always (``True``), when filtered by intent
+    (``"filter"``), or never (``False``, and an intent filter is a 400).
+    """
+
+    name: str
+    build: Callable[[Frame], Any]
+    response: type[ViewHeader]
+    summary: str
+    reads: Literal["series", "hourly", "tiling"] = "series"
+    per_intent: bool | Literal["filter"] = False
+    min_bucket: str = "PT15M"
+
+
+VIEWS: dict[str, ViewSpec] = {
+    spec.name: spec
+    for spec in (
+        ViewSpec(
+            "overview",
+            overview,
+            OverviewView,
+            "Customers, sessions and utterances: total, peak hour, average per hour, and a series",
+            reads="hourly",
+            min_bucket="PT1H",
+        ),
+        ViewSpec(
+            "customers",
+            customers,
+            CustomersView,
+            "Unique and new customers and enablements per point and over the range",
+            per_intent="filter",
+        ),
+        ViewSpec(
+            "sessions",
+            sessions,
+            SessionsView,
+            "Sessions by end type (incl. incomplete and active), per customer, shares, drop-off",
+        ),
+        ViewSpec(
+            "utterances",
+            utterances,
+            UtterancesView,
+            "Utterances, successful and failed, per customer and session, responses, latency",
+            per_intent="filter",
+        ),
+        ViewSpec(
+            "intents",
+            intents,
+            IntentsView,
+            "Per intent: customers, utterances, failures, shares, latency; fallback rate",
+            reads="tiling",
+            per_intent=True,
+        ),
+    )
+}

@@ -1,0 +1,201 @@
+"""Aggregator fixtures: seeded realistic traffic recorded through the real skill, as stream records.
+
+The traffic is produced once per test session: the sample skill with the recorder installed
+(``SkillMetrics``) answers simulated sessions against an in-process moto table, and the table's
+stream is read back in the shape Lambda delivers. Each test then feeds those records, in the
+order and batches it wants, to an aggregator writing into its own fresh table (``dynamodb``).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from alexa_skill_metrics.aggregation.apply import StreamRecord, decode_record
+from alexa_skill_metrics.aggregation.rollup import fold, new_rollup
+from alexa_skill_metrics.model import Event, Rollup, RollupKey
+from alexa_skill_metrics.periods import GRANULARITIES
+from alexa_skill_metrics.storage.rollups import RollupStore
+from sample_skill.envelopes import DEMO_SKILL_ID, Envelopes
+from tests.conftest import KEY
+
+TRAFFIC_START_MS = 1_767_568_200_000  # 2026-01-04T23:10:00Z: sessions cross hour and day boundaries
+RANGE_START_MS = TRAFFIC_START_MS - 86_400_000
+RANGE_END_MS = TRAFFIC_START_MS + 2 * 86_400_000
+
+
+
+@dataclass
+class Traffic:
+    records: list[dict[str, Any]]  # Lambda-shaped stream records of every recorded event, in stream order
+
+    @property
+    def decoded(self) -> list[StreamRecord]:
+        out = []
+        for raw in self.records:
+            record = decode_record(raw)
+            assert record is not None
+            out.append(record)
+        return out
+
+    @property
+    def events(self) -> list[Event]:
+        return [r.event for r in self.decoded]
+
+
+def simulate(handler: Callable[[dict[str, Any], Any], Any], seed: int, sessions: int, customers: int) -> None:
+    """Drive ``handler`` (the sample skill) with seeded sessions: every path METRICS.md names."""
+    rng = random.Random(seed)
+    en = Envelopes()
+    de = Envelopes(locale="de-DE", _ids=en._ids)  # shared counter: request ids stay unique
+    starts = sorted(rng.randrange(0, 100 * 60_000) for _ in range(sessions))
+    for n, offset in enumerate(starts):
+        user = f"u{rng.randrange(customers):03d}"
+        env = de if int(user[1:]) % 4 == 0 else en
+        _session(handler, env, rng, user, f"{seed}-{n}", TRAFFIC_START_MS + offset)
+        if rng.random() < 0.08:
+            handler(en.skill_event("AlexaSkillEvent.SkillEnabled", user=user, at_ms=TRAFFIC_START_MS + offset), None)
+        if rng.random() < 0.05:
+            handler(en.can_fulfill("RollDiceIntent", user=user, at_ms=TRAFFIC_START_MS + offset + 10), None)
+
+
+def _session(handler: Callable[..., Any], env: Envelopes, rng: random.Random, user: str, sid: str, t: int) -> None:
+    def call(envelope: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            reply: dict[str, Any] = handler(envelope, None)
+        except Exception:
+            return None  # escaped the skill: Alexa keeps the attributes of the last reply
+        return reply
+
+    reply = call(env.launch(user=user, session=sid, at_ms=t))
+    attributes = reply["sessionAttributes"] if reply else {}
+    for _ in range(rng.randrange(0, 6)):
+        t += rng.choice((3_000, 8_000, 20_000, 70_000, 200_000))
+        kind = rng.choices(["roll", "bad", "score", "help", "fallback"], weights=[6, 1, 2, 1, 1])[0]
+        if kind in ("roll", "bad"):
+            envelope = env.intent(
+                "RollDiceIntent", user=user, session=sid, at_ms=t, slots={"sides": "1" if kind == "bad" else "6"},
+                attributes=attributes,
+            )  # fmt: skip
+        else:
+            name = {"score": "CheckScoreIntent", "help": "AMAZON.HelpIntent", "fallback": "AMAZON.FallbackIntent"}
+            envelope = env.intent(name[kind], user=user, session=sid, at_ms=t, attributes=attributes)
+        reply = call(envelope)
+        if reply is None:  # CheckScoreIntent before any roll: the outage escapes, Alexa ends the session
+            call(env.session_ended("ERROR", user=user, session=sid, at_ms=t + 900, attributes=attributes,
+                                   error_type="INTERNAL_SERVICE_ERROR"))  # fmt: skip
+            return
+        attributes = reply["sessionAttributes"]
+    t += rng.choice((2_000, 9_000, 40_000))
+    end = rng.choices(["stop", "exit", "silence", "none"], weights=[4, 2, 2, 1])[0]
+    if end == "stop":
+        call(env.intent("AMAZON.StopIntent", user=user, session=sid, at_ms=t, attributes=attributes))
+    elif end == "exit":
+        call(env.session_ended("USER_INITIATED", user=user, session=sid, at_ms=t, attributes=attributes))
+    elif end == "silence":
+        call(env.session_ended("EXCEEDED_MAX_REPROMPTS", user=user, session=sid, at_ms=t, attributes=attributes))
+
+
+def record_traffic(seed: int = 7, sessions: int = 140, customers: int = 45) -> Traffic:
+    """Run the simulation through the real recorder into moto and read the stream back."""
+    import boto3
+    from moto import mock_aws
+
+    from alexa_skill_metrics import SkillMetrics
+    from alexa_skill_metrics.aggregation.stream import lambda_record
+    from alexa_skill_metrics.storage.table import create_table
+    from sample_skill.app import build_handler
+
+    saved = dict(os.environ)
+    os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    try:
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            create_table(client, "traffic")
+            metrics = SkillMetrics(table_name="traffic", pseudonym_key=KEY, client=client)
+            simulate(build_handler(metrics), seed, sessions, customers)
+            return Traffic(stream_records(client, "traffic", lambda_record))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def stream_records(client: Any, table: str, convert: Callable[..., dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Every record of the table's stream so far, in the shape Lambda delivers."""
+    from alexa_skill_metrics.aggregation.stream import lambda_record, streams_client
+
+    streams = streams_client()
+    arn = client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    iterator = iterator["ShardIterator"]
+    out: list[dict[str, Any]] = []
+    while True:
+        page = streams.get_records(ShardIterator=iterator, Limit=1000)
+        if not page["Records"]:
+            return out
+        out.extend((convert or lambda_record)(r, arn) for r in page["Records"])
+        iterator = page["NextShardIterator"]
+
+
+@pytest.fixture(scope="session")
+def traffic() -> Traffic:
+    return record_traffic()
+
+
+def batches(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def stored_rollups(client: Any, table: str, skill_id: str = DEMO_SKILL_ID, stage: str = "live") -> dict[RollupKey, Rollup]:
+    """Every stored rollup of the skill in the traffic's range, read through ``RollupStore.query``."""
+    store = RollupStore(table, client)
+    found: dict[RollupKey, Rollup] = {}
+    for granularity in GRANULARITIES:
+        for intents in (False, True):
+            for key, rollup in store.query(skill_id, stage, granularity, RANGE_START_MS, RANGE_END_MS, intents=intents):
+                assert key not in found
+                found[key] = rollup
+    return found
+
+
+def summary(rollup: Rollup) -> dict[str, Any]:
+    return {
+        "utterances": rollup.utterances,
+        "failed_utterances": rollup.failed_utterances,
+        "prompts": rollup.prompts,
+        "responded": rollup.responded,
+        "tracked_utterances": rollup.tracked_utterances,
+        "new_customers": rollup.new_customers,
+        "requests_by_type": rollup.requests_by_type,
+        "sessions_started": rollup.sessions_started,
+        "session_ends": rollup.session_ends,
+        "open_sessions": rollup.open_sessions,
+        "drop_off": rollup.drop_off,
+        "enablements": rollup.enablements,
+        "customers": rollup.customers.count(),
+        "latency_values": rollup.latency.total(),
+        "latency_p50": rollup.latency.quantile(0.5) if rollup.latency.total() < 200 else None,
+    }
+
+
+def assert_matches_fold(client: Any, table: str, events: Sequence[Event]) -> None:
+    """Stored rollups equal a single clean pass of ``fold(events, exact=True)``: counts exactly, customers too."""
+    stored = stored_rollups(client, table)
+    reference = fold(events, exact=True)
+    assert stored, "nothing was stored"
+    assert set(stored) == set(reference), {
+        "missing": sorted(map(str, set(reference) - set(stored)))[:5],
+        "extra": sorted(map(str, set(stored) - set(reference)))[:5],
+    }
+    empty = summary(new_rollup(exact=True))
+    for key, expected in reference.items():
+        got = summary(stored.get(key, new_rollup()))
+        assert got == summary(expected), (key, {k: (got[k], v) for k, v in summary(expected).items() if got[k] != v})
+    assert any(summary(r) != empty for r in stored.values())

@@ -1,0 +1,223 @@
+"""Reporting fixtures: seeded realistic traffic through the real skill, aggregated, reported two ways.
+
+Traffic is the sample skill's ``Simulation`` (customers returning over days, three locales,
+reprompts, failures, silence, exits) answered by the sample skill with the recorder installed
+exactly as a skill developer does. The recorder writes through a capturing stand-in client, so
+thousands of requests take seconds; the captured items are what DynamoDB would hold. They reach
+the aggregator as Lambda-shaped stream records through its public entry point
+(``alexa_skill_metrics.aggregator.lambda_handler``), which writes rollups into in-process moto.
+
+``assert_reports_match`` compares a report from stored rollups with the same report recomputed
+from the raw events: counts exactly; distinct customers exactly up to 1,000 and within 2% beyond;
+latency percentiles, which are KLL sketches in rollups, by rank (see ``assert_latency_close``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from alexa_skill_metrics.model import Event
+from alexa_skill_metrics.periods import GRANULARITIES
+from alexa_skill_metrics.reporting import (
+    EventList,
+    MetricRequest,
+    RecomputedRollups,
+    Reporter,
+    ReportRequest,
+    StoredRollups,
+)
+from alexa_skill_metrics.storage.codec import item_to_event
+from alexa_skill_metrics.storage.rollups import RollupStore
+from sample_skill.envelopes import DEMO_SKILL_ID
+from tests.conftest import KEY
+
+SKILL = DEMO_SKILL_ID
+START_MS = 1_767_571_200_000  # 2026-01-05T00:00:00Z, a Monday
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+Item = dict[str, dict[str, Any]]
+
+
+class CapturingClient:
+    """Stands in for DynamoDB under the recorder: keeps every PutItem's item, in order."""
+
+    def __init__(self) -> None:
+        self.items: list[Item] = []
+
+    def put_item(self, **kwargs: Any) -> dict[str, Any]:
+        self.items.append(kwargs["Item"])
+        return {}
+
+
+def record(*, customers: int, days: int, seed: int, stage: str = "live", start_ms: int = START_MS) -> list[Item]:
+    """The items the recorder writes while the sample skill answers a seeded simulation."""
+    from alexa_skill_metrics import SkillMetrics
+    from sample_skill.app import build_handler
+    from sample_skill.traffic import Simulation
+
+    client = CapturingClient()
+    metrics = SkillMetrics(table_name="captured", pseudonym_key=KEY, client=client, stage=stage)  # type: ignore[arg-type]
+    Simulation(customers=customers, days=days, seed=seed, start_ms=start_ms, skill_id=SKILL).run(
+        build_handler(metrics)
+    )
+    keys = {(item["pk"]["S"], item["sk"]["S"]) for item in client.items}
+    assert len(keys) == len(client.items), "two requests share a key: change a seed"
+    return client.items
+
+
+def stream_records(items: Sequence[Item]) -> list[dict[str, Any]]:
+    """The INSERT records a NEW_IMAGE stream delivers for ``items``, in write order."""
+    return [
+        {
+            "eventID": f"e{n}",
+            "eventName": "INSERT",
+            "eventSource": "aws:dynamodb",
+            "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026-01-01T00:00:00.000",
+            "dynamodb": {
+                "Keys": {"pk": item["pk"], "sk": item["sk"]},
+                "NewImage": item,
+                "SequenceNumber": f"{1_000_000 + n:021d}",
+                "StreamViewType": "NEW_IMAGE",
+            },
+        }
+        for n, item in enumerate(items)
+    ]
+
+
+def aggregate(
+    client: Any, table: str, items: Sequence[Item], *, granularities: Sequence[str] = GRANULARITIES
+) -> None:
+    """Feed ``items`` to the aggregator's Lambda entry point in batches of 1,000; no record may fail."""
+    from alexa_skill_metrics.aggregation.apply import Aggregator
+    from alexa_skill_metrics.aggregator import lambda_handler
+
+    aggregator = Aggregator(table, client, granularities=granularities)
+    records = stream_records(items)
+    for start in range(0, len(records), 1000):
+        response = lambda_handler({"Records": records[start : start + 1000]}, None, aggregator=aggregator)
+        assert response == {"batchItemFailures": []}
+
+
+@contextmanager
+def moto_table(name: str) -> Iterator[Any]:
+    """An in-process moto DynamoDB with the metrics table, usable from module-scoped fixtures."""
+    import boto3
+    from moto import mock_aws
+
+    from alexa_skill_metrics.storage.table import create_table
+
+    saved = dict(os.environ)
+    os.environ.update(
+        AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing"
+    )
+    for name_ in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+        os.environ.pop(name_, None)
+    try:
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            create_table(client, name)
+            yield client
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@dataclass
+class Deployment:
+    """Recorded traffic aggregated into a moto table, and reporters over both sources."""
+
+    client: Any
+    table: str
+    events: list[Event]
+    now_ms: int
+
+    def stored(self) -> Reporter:
+        return Reporter(StoredRollups(RollupStore(self.table, self.client)), clock=lambda: self.now_ms)
+
+    def recomputed(self) -> Reporter:
+        source = RecomputedRollups(EventList(self.events), since_ms=START_MS)
+        return Reporter(source, clock=lambda: self.now_ms)
+
+
+def events_of(items: Sequence[Item]) -> list[Event]:
+    return [item_to_event(item) for item in items]
+
+
+def view_request(start_ms: int, end_ms: int, **params: str) -> ReportRequest:
+    from alexa_skill_metrics.reporting.params import format_time
+
+    return ReportRequest.from_params(
+        SKILL, {"startTime": format_time(start_ms), "endTime": format_time(end_ms), **params}
+    )
+
+
+def metric_pages(reporter: Reporter, start_ms: int, end_ms: int, **params: str) -> dict[str, Any]:
+    """Every page of a metric call, concatenated (and the number of pages)."""
+    from alexa_skill_metrics.reporting.params import format_time
+
+    query = {"startTime": format_time(start_ms), "endTime": format_time(end_ms), **params}
+    request = MetricRequest.from_params(SKILL, query)
+    timestamps: list[str] = []
+    values: list[int] = []
+    pages = 0
+    while True:
+        body = reporter.metric(request)
+        pages += 1
+        timestamps += body["timestamps"]
+        values += body["values"]
+        if body["nextToken"] is None:
+            return {"metric": body["metric"], "timestamps": timestamps, "values": values, "pages": pages}
+        request = request.with_token(body["nextToken"])
+
+
+# --- comparing reports -----------------------------------------------------------------------------
+
+
+def assert_reports_match(stored: Any, recomputed: Any, *, customer_tolerance: float = 0.0) -> None:
+    """``stored`` equals ``recomputed`` (the exact reference) leaf by leaf, as METRICS.md allows.
+
+    Customer counts up to 1,000 must be equal; above that, and for ratios built on customer
+    counts, within ``customer_tolerance`` (relative). Latency percentiles are skipped here.
+    """
+    problems: list[str] = []
+    _compare(stored, recomputed, (), customer_tolerance, problems)
+    assert not problems, "\n".join(problems[:20])
+
+
+def _compare(a: Any, b: Any, path: tuple[Any, ...], tolerance: float, problems: list[str]) -> None:
+    where = "/".join(map(str, path))
+    if isinstance(b, dict):
+        if not isinstance(a, dict) or set(a) != set(b):
+            problems.append(f"{where}: keys {sorted(a) if isinstance(a, dict) else a} != {sorted(b)}")
+            return
+        if "p50" in b:  # latency percentiles: compared by rank elsewhere
+            return
+        for key in b:
+            _compare(a[key], b[key], (*path, key), tolerance, problems)
+        return
+    if isinstance(b, list):
+        if not isinstance(a, list) or len(a) != len(b):
+            problems.append(f"{where}: {len(a) if isinstance(a, list) else a} items != {len(b)}")
+            return
+        for index, (x, y) in enumerate(zip(a, b, strict=True)):
+            _compare(x, y, (*path, index), tolerance, problems)
+        return
+    customers = any("ustomer" in str(part) for part in path)
+    if a == b:
+        return
+    exact_required = not customers or (isinstance(b, int) and b <= 1000) or tolerance == 0.0
+    if exact_required or not isinstance(a, int | float) or abs(a - b) > tolerance * abs(b):
+        problems.append(f"{where}: stored {a!r} != recomputed {b!r}")
+
+
+def assert_latency_close(stored_ms: float | None, values: Sequence[float], q: float, rank_error: float) -> None:
+    """A KLL quantile is the exact quantile at a rank within ``rank_error`` of ``q``."""
+    ordered = sorted(values)
+    assert stored_ms is not None and ordered
+    low = ordered[max(0, int((q - rank_error) * len(ordered)) - 1)]
+    high = ordered[min(len(ordered) - 1, int((q + rank_error) * len(ordered)))]
+    assert low - 0.001 <= stored_ms <= high + 0.001, (q, stored_ms, low, high)

@@ -1,0 +1,253 @@
+"""The pure fold: METRICS.md's rules, event by event (no I/O)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from alexa_skill_metrics.aggregation.rollup import FirstUtterance, fold, rollup_keys
+from alexa_skill_metrics.model import ALL_INTENTS, NO_LOCALE, Event, Outcome, Rollup, RollupKey
+from alexa_skill_metrics.periods import floor_ms
+
+SKILL = "amzn1.ask.skill.1"
+T0 = 1_767_607_200_000  # 2026-01-05T10:00:00Z
+MIN = 60_000
+
+
+def ev(request_type: str = "IntentRequest", at: int = T0, **fields: Any) -> Event:
+    defaults: dict[str, Any] = {
+        "skill_id": SKILL, "request_id": f"r-{at}-{request_type}-{fields.get('intent')}", "request_type": request_type,
+        "timestamp_ms": at, "received_ms": at + 40, "customer": "c1", "session_id": "s1", "locale": "en-US",
+        "handler_ms": 10.0,
+    }  # fmt: skip
+    if request_type in ("AlexaSkillEvent.SkillEnabled", "CanFulfillIntentRequest"):
+        defaults.update(session_id=None, handler_ms=None)
+    defaults.update(fields)
+    return Event(**defaults)
+
+
+def start(at: int = T0, **fields: Any) -> Event:
+    values = {"new_session": True, "should_end_session": False, "session_start_ms": at, **fields}
+    return ev("LaunchRequest", at, **values)
+
+
+def turn(at: int, started: int, previous: int, last: str, **fields: Any) -> Event:
+    values = {"intent": "RollDiceIntent", "new_session": False, "should_end_session": False,
+              "session_start_ms": started, "previous_ms": previous, "last_intent": last, **fields}  # fmt: skip
+    return ev("IntentRequest", at, **values)
+
+
+def ended(at: int, started: int, previous: int, last: str, reason: str | None) -> Event:
+    return ev("SessionEndedRequest", at, new_session=False, end_reason=reason, session_start_ms=started,
+              previous_ms=previous, last_intent=last, handler_ms=None)  # fmt: skip
+
+
+def key(granularity: str, at: int, intent: str = ALL_INTENTS, locale: str = "en-US") -> RollupKey:
+    return RollupKey(SKILL, "live", granularity, floor_ms(at, granularity), locale, intent)
+
+
+def test_session_figures_belong_to_the_bucket_where_it_started() -> None:
+    # Given a session started at 10:59, answered at 11:00:30, ended by the user at 11:02
+    t1 = T0 + 59 * MIN
+    events = [
+        start(t1),
+        turn(t1 + 90_000, t1, t1, "LaunchRequest"),
+        ended(t1 + 3 * MIN, t1, t1 + 90_000, "RollDiceIntent", "USER_INITIATED"),
+    ]
+    # When folded
+    rollups = fold(events, exact=True)
+    # Then the 10:00 hour holds the start, the end and the drop-off; nothing stays open
+    ten = rollups[key("PT1H", t1)]
+    assert (ten.sessions_started, ten.session_ends, ten.open_sessions) == (1, {"user_ended": 1}, {})
+    assert ten.drop_off == {"RollDiceIntent": 1}
+    # And the 11:00 hour has the later requests, but no session figures
+    eleven = rollups[key("PT1H", t1 + 90_000)]
+    assert eleven.requests_by_type == {"IntentRequest": 1, "SessionEndedRequest": 1}
+    assert (eleven.sessions_started, eleven.session_ends, eleven.open_sessions, eleven.drop_off) == (0, {}, {}, {})
+    assert (ten.utterances, eleven.utterances, eleven.responded, eleven.prompts) == (1, 1, 1, 1)
+    # And per-intent rollups never carry session figures or request types
+    intent = rollups[key("PT1H", t1 + 90_000, "RollDiceIntent")]
+    assert (intent.utterances, intent.requests_by_type, intent.sessions_started) == (1, {}, 0)
+
+
+def test_open_sessions_follow_the_last_answered_utterance() -> None:
+    # Given a session started at 10:00 and answered again at 10:07, still open
+    events = [start(T0), turn(T0 + 7 * MIN, T0, T0, "LaunchRequest")]
+    rollup = fold(events, exact=True)[key("PT15M", T0)]
+    # Then it is open at the minute of 10:07, active for an hour after it, then incomplete
+    assert rollup.open_sessions == {(T0 + 7 * MIN) // MIN: 1}
+    assert rollup.open_split(T0 + 60 * MIN) == (1, 0)
+    assert rollup.open_split(T0 + 68 * MIN) == (0, 1)
+
+
+def test_skill_ended_session_and_start_that_ends_at_once() -> None:
+    # Given one session ended by the skill on its second turn, and one launch that ended at once
+    a = [start(T0), turn(T0 + MIN, T0, T0, "LaunchRequest", intent="AMAZON.StopIntent", should_end_session=True)]
+    b = [start(T0 + 2 * MIN, session_id="s2", request_id="b", should_end_session=True)]
+    rollup = fold([*a, *b], exact=True)[key("P1D", T0)]
+    # Then both ended skill_ended, with no drop-off and nothing open
+    assert (rollup.sessions_started, rollup.session_ends, rollup.open_sessions, rollup.drop_off) == (
+        2, {"skill_ended": 2}, {}, {},
+    )  # fmt: skip
+    assert rollup.prompts == 1  # the launch that kept the microphone open
+
+
+def test_escaped_utterance_is_a_failure_and_the_error_end_closes_the_session() -> None:
+    # Given a turn whose exception escaped, then Alexa's SessionEndedRequest ERROR with the stamp
+    # of the last reply (the launch)
+    escaped = turn(T0 + MIN, T0, T0, "LaunchRequest", intent="CheckScoreIntent", outcome=Outcome.ESCAPED,
+                   should_end_session=None)  # fmt: skip
+    events = [start(T0), escaped, ended(T0 + MIN + 900, T0, T0, "LaunchRequest", "ERROR")]
+    rollup = fold(events, exact=True)[key("PT1H", T0)]
+    # Then the escaped turn is a failed utterance that changed no session figure, and the
+    # session ended failed after the launch
+    assert (rollup.utterances, rollup.failed_utterances) == (2, 1)
+    assert (rollup.session_ends, rollup.open_sessions, rollup.drop_off) == ({"failed": 1}, {}, {"LaunchRequest": 1})
+
+
+def test_handled_exception_is_a_failed_utterance_that_still_answers() -> None:
+    handled = turn(T0 + MIN, T0, T0, "LaunchRequest", outcome=Outcome.HANDLED)
+    rollup = fold([start(T0), handled], exact=True)[key("PT1H", T0)]
+    assert (rollup.failed_utterances, rollup.prompts, rollup.open_sessions) == (1, 1, {(T0 + MIN) // MIN: 1})
+
+
+def test_session_whose_first_utterance_escaped_ends_failed_at_its_start() -> None:
+    # Given a launch that escaped: the SessionEndedRequest that follows carries no stamp
+    launch = start(T0, outcome=Outcome.ESCAPED, should_end_session=None)
+    untracked_end = ev("SessionEndedRequest", T0 + 900, new_session=False, end_reason="ERROR", handler_ms=None)
+    rollup = fold([launch, untracked_end], exact=True)[key("PT1H", T0)]
+    # Then the session started and ended failed; nothing stays open for ever
+    assert (rollup.sessions_started, rollup.session_ends, rollup.open_sessions) == (1, {"failed": 1}, {})
+    assert rollup.drop_off == {"unknown": 1}
+    assert rollup.failed_utterances == 1 and rollup.prompts == 0
+
+
+def test_untracked_session_counts_utterances_but_no_session_figures() -> None:
+    # Given a session the recorder joined mid-way (no stamp): a turn and its end
+    events = [
+        ev("IntentRequest", T0, intent="RollDiceIntent", new_session=False, should_end_session=False),
+        ev("SessionEndedRequest", T0 + MIN, new_session=False, end_reason="USER_INITIATED", handler_ms=None),
+    ]
+    rollup = fold(events, exact=True)[key("PT1H", T0)]
+    assert (rollup.utterances, rollup.tracked_utterances, rollup.responded) == (1, 0, 0)
+    assert (rollup.sessions_started, rollup.session_ends, rollup.open_sessions) == (0, {}, {})
+
+
+def test_skill_events_and_other_requests_count_by_type_only() -> None:
+    # Given a skill enablement (no locale, a customer) and a CanFulfillIntentRequest in a new session
+    enabled = ev("AlexaSkillEvent.SkillEnabled", T0, locale=None)
+    cfir = ev("CanFulfillIntentRequest", T0, session_id="s9", new_session=True, session_start_ms=None)
+    rollups = fold([enabled, cfir], exact=True)
+    # Then the enablement counts in the no-locale rollup, with no customer, utterance or session
+    skill_event = rollups[key("PT1H", T0, locale=NO_LOCALE)]
+    assert (skill_event.enablements, skill_event.customers.count(), skill_event.new_customers) == (1, 0, 0)
+    assert skill_event.requests_by_type == {"AlexaSkillEvent.SkillEnabled": 1}
+    other = rollups[key("PT1H", T0)]
+    assert (other.requests_by_type, other.utterances, other.sessions_started) == ({"CanFulfillIntentRequest": 1}, 0, 0)
+    assert all(k.intent == ALL_INTENTS for k in rollups)
+
+
+def test_new_customer_counts_where_their_earliest_utterance_falls_whatever_the_order() -> None:
+    # Given a customer's later utterance (10:40, de-DE) listed before their first (10:05, en-US, Help)
+    later = ev("IntentRequest", T0 + 40 * MIN, intent="RollDiceIntent", locale="de-DE", request_id="z")
+    first = ev("IntentRequest", T0 + 5 * MIN, intent="AMAZON.HelpIntent", request_id="y")
+    rollups = fold([later, first], exact=True)
+    # Then they are new in the 10:00 quarter, en-US, overall and for the help intent only
+    new = {k: r.new_customers for k, r in rollups.items() if r.new_customers}
+    assert new == {
+        key(g, T0 + 5 * MIN, intent): 1 for g in ("PT15M", "PT1H", "P1D") for intent in (ALL_INTENTS, "AMAZON.HelpIntent")
+    }
+    # And counted as a unique customer in both quarters
+    assert rollups[key("PT15M", T0 + 40 * MIN, locale="de-DE")].customers.count() == 1
+
+
+def test_new_customer_tie_is_broken_by_request_id_and_stages_are_separate() -> None:
+    a = ev("IntentRequest", T0, intent="B", request_id="r2")
+    b = ev("IntentRequest", T0, intent="A", request_id="r1")
+    dev = ev("IntentRequest", T0, intent="B", request_id="r3", stage="development")
+    rollups = fold([a, b, dev], exact=True)
+    assert rollups[key("PT1H", T0, "A")].new_customers == 1
+    assert rollups[key("PT1H", T0, "B")].new_customers == 0
+    assert rollups[RollupKey(SKILL, "development", "PT1H", T0, "en-US", "B")].new_customers == 1
+    assert FirstUtterance.of(b).order < FirstUtterance.of(a).order  # type: ignore[union-attr]
+
+
+def test_granularities_can_be_restricted() -> None:
+    rollups = fold([start(T0)], granularities=["P1D"])
+    assert {k.granularity for k in rollups} == {"P1D"}
+    assert {k.intent for k in rollups} == {ALL_INTENTS, "LaunchRequest"}
+
+
+def test_sketch_fold_counts_like_the_exact_fold() -> None:
+    events = [start(T0 + i * 1000, customer=f"c{i}", session_id=f"s{i}", request_id=f"r{i}") for i in range(300)]
+    sketch, exact = fold(events), fold(events, exact=True)
+    assert sketch.keys() == exact.keys()
+    for k in exact:
+        assert sketch[k].customers.count() == exact[k].customers.count()
+        assert sketch[k].latency.total() == exact[k].latency.total()
+        assert sketch[k].new_customers == exact[k].new_customers
+
+
+def test_rollup_keys_add_the_start_bucket_only_for_session_changes() -> None:
+    late_end = ended(T0 + 2 * 3_600_000, T0, T0, "LaunchRequest", "USER_INITIATED")
+    hours = sorted(k.bucket_ms for k in rollup_keys(late_end) if k.granularity == "PT1H")
+    assert hours == [T0, T0 + 2 * 3_600_000]
+    untracked = replace(late_end, session_start_ms=None)
+    assert [k.bucket_ms for k in rollup_keys(untracked) if k.granularity == "PT1H"] == [T0 + 2 * 3_600_000]
+
+
+def _random_sessions(rng: random.Random, count: int) -> list[Event]:
+    """Sessions the way the recorder stamps them, with every ending METRICS.md names."""
+    events: list[Event] = []
+    for n in range(count):
+        sid, t = f"s{n}", T0 + rng.randrange(0, 48 * 3_600_000)
+        started, previous, last = t, t, "LaunchRequest"
+        events.append(start(t, session_id=sid, request_id=f"{sid}-0", customer=f"c{rng.randrange(30)}"))
+        for i in range(rng.randrange(0, 5)):
+            t += rng.choice((5_000, 70_000, 900_000, 4_000_000))
+            outcome = rng.choice([Outcome.RESPONSE] * 6 + [Outcome.HANDLED, Outcome.ESCAPED])
+            stop = rng.random() < 0.2
+            events.append(turn(t, started, previous, last, session_id=sid, request_id=f"{sid}-{i + 1}",
+                               outcome=outcome, should_end_session=stop))  # fmt: skip
+            if outcome is Outcome.ESCAPED:
+                events.append(ended(t + 900, started, previous, last, "ERROR"))
+                break
+            previous, last = t, "RollDiceIntent"
+            if stop:
+                break
+        else:
+            reason = rng.choice(["USER_INITIATED", "EXCEEDED_MAX_REPROMPTS", None, "silence"])
+            if reason != "silence":
+                events.append(ended(t + 8_000, started, previous, last, reason))
+    return events
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_started_equals_ended_plus_open_in_every_period(seed: int) -> None:
+    # Given random sessions with every kind of ending, in a random order
+    events = _random_sessions(random.Random(seed), 200)
+    random.Random(seed).shuffle(events)
+    # When folded
+    rollups = fold(events, exact=True)
+    # Then in every bucket: started = skill_ended + user_ended + no_response + failed + unknown + open
+    for k, rollup in rollups.items():
+        if k.intent == ALL_INTENTS:
+            assert all(v > 0 for v in rollup.open_sessions.values()), k
+            assert rollup.sessions_started == sum(rollup.session_ends.values()) + sum(rollup.open_sessions.values()), k
+    # And the day totals add up over the whole range
+    days = [r for k, r in rollups.items() if k.granularity == "P1D" and k.intent == ALL_INTENTS]
+    assert sum(r.sessions_started for r in days) == 200
+
+
+def _merged(rollups: dict[RollupKey, Rollup], granularity: str) -> int:
+    return sum(r.utterances for k, r in rollups.items() if k.granularity == granularity and k.intent == ALL_INTENTS)
+
+
+def test_every_granularity_counts_every_utterance_once() -> None:
+    events = _random_sessions(random.Random(9), 100)
+    rollups = fold(events, exact=True)
+    utterances = sum(e.is_utterance for e in events)
+    assert _merged(rollups, "PT15M") == _merged(rollups, "PT1H") == _merged(rollups, "P1D") == utterances

@@ -1,0 +1,120 @@
+"""Rollup and customer items, their keys, and reading stream records (pure codecs, no I/O)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from alexa_skill_metrics.aggregation.apply import MalformedRecord, decode_record
+from alexa_skill_metrics.aggregation.rollup import FirstUtterance, new_rollup
+from alexa_skill_metrics.model import Event, RollupKey
+from alexa_skill_metrics.storage.codec import event_to_item
+from alexa_skill_metrics.storage.customers import CustomerState, Move, item_to_state, state_to_item
+from alexa_skill_metrics.storage.keys import parse_rollup_key, rollup_pk, rollup_sk, rollup_sk_range, watermark_key
+from alexa_skill_metrics.storage.rollups import StoredRollup, item_to_rollup, rollup_to_item
+
+SKILL = "amzn1.ask.skill.1"
+T0 = 1_767_607_200_000
+
+
+def test_rollup_item_round_trip_keeps_every_figure() -> None:
+    # Given a rollup with every kind of figure, a version and watermarks
+    key = RollupKey(SKILL, "development", "PT15M", T0, "de-DE", "RollDiceIntent")
+    rollup = new_rollup()
+    rollup.utterances, rollup.failed_utterances, rollup.new_customers, rollup.enablements = 7, 2, -1, 1
+    rollup.requests_by_type = {"IntentRequest": 7}
+    rollup.session_ends, rollup.drop_off = {"user_ended": 2}, {"AMAZON.HelpIntent": 1}
+    rollup.open_sessions = {29_460_120: 1, 29_460_121: -1}
+    for c in ("a", "b", "a"):
+        rollup.customers.add(c)
+    rollup.latency.add(12.5)
+    stored = StoredRollup(key, rollup, version=4, watermarks={"20260105T10#5": 11000000000000000000042})
+    # When written and read back
+    item = rollup_to_item(stored)
+    back = item_to_rollup(item)
+    # Then nothing is lost, and the item carries the next version
+    assert item["ver"] == {"N": "5"} and back.version == 5 and back.key == key
+    assert back.watermarks == stored.watermarks
+    assert back.rollup.open_sessions == rollup.open_sessions and back.rollup.drop_off == rollup.drop_off
+    assert (back.rollup.utterances, back.rollup.new_customers, back.rollup.customers.count()) == (7, -1, 2)
+    assert back.rollup.latency.quantile(0.5) == 12.5
+    # And zero counters stay out of the item
+    assert "prompts" not in item and "sessions_started" not in item
+
+
+def test_exact_rollups_are_not_stored() -> None:
+    stored = StoredRollup(RollupKey(SKILL, "live", "PT1H", T0, "en-US"), new_rollup(exact=True))
+    with pytest.raises(TypeError, match="sketches"):
+        rollup_to_item(stored)
+
+
+def test_rollup_keys_put_all_intents_and_per_intent_rollups_apart() -> None:
+    assert rollup_pk(SKILL, "live", "P1D", intents=False).endswith("#P1D#ALL")
+    assert rollup_pk(SKILL, "live", "P1D", intents=True).endswith("#P1D#INTENT")
+    pk, sk = rollup_pk(SKILL, "live", "PT1H", intents=True), rollup_sk(T0, "en-US", "AMAZON.StopIntent")
+    assert parse_rollup_key(pk, sk) == (SKILL, "live", "PT1H", T0, "en-US", "AMAZON.StopIntent")
+
+
+def test_sort_key_range_is_half_open_on_buckets() -> None:
+    # Given the range [10:00, 12:00) of hourly rollups
+    low, high = rollup_sk_range(T0, T0 + 2 * 3_600_000)
+    inside = [rollup_sk(T0, "en-US", "*"), rollup_sk(T0 + 3_600_000, "zz-ZZ", "zzz")]
+    outside = [rollup_sk(T0 - 3_600_000, "zz-ZZ", "*"), rollup_sk(T0 + 2 * 3_600_000, "-", "*")]
+    assert all(low <= sk <= high for sk in inside)
+    assert not any(low <= sk <= high for sk in outside)
+
+
+def test_customer_item_round_trip() -> None:
+    first = FirstUtterance(T0, "r1", "en-US", "LaunchRequest")
+    earlier = FirstUtterance(T0 - 5, "r0", "-", "AMAZON.HelpIntent")
+    moves = [Move("20260105T10#1", 5, T0, first, None), Move("20260105T09#3", 9, T0 + 1, earlier, first)]
+    state = CustomerState(SKILL, "live", "pseudo#with#hash", earlier, moves, version=2)
+    back = item_to_state(state_to_item(state))
+    assert (back.customer, back.first, back.moves, back.version) == ("pseudo#with#hash", earlier, moves, 3)
+
+
+def _insert(item: dict[str, Any], seq: str = "1100000000000000000001") -> dict[str, Any]:
+    return {
+        "eventName": "INSERT",
+        "eventSource": "aws:dynamodb",
+        "dynamodb": {"Keys": {"pk": item["pk"], "sk": item["sk"]}, "NewImage": item, "SequenceNumber": seq},
+    }
+
+
+def _event_item() -> dict[str, Any]:
+    event = Event(skill_id=SKILL, request_id="req-1", request_type="LaunchRequest", timestamp_ms=T0,
+                  received_ms=T0 + 40, customer="c1", session_id="s1", new_session=True)  # fmt: skip
+    return event_to_item(event, retention_days=90)
+
+
+def test_event_insert_decodes_with_its_watermark_source() -> None:
+    item = _event_item()
+    record = decode_record(_insert(item))
+    assert record is not None
+    assert record.source == watermark_key(item["pk"]["S"]) == item["pk"]["S"].split("#", 2)[2]
+    assert (record.seq, record.event.request_id, record.event.skill_id) == (1100000000000000000001, "req-1", SKILL)
+
+
+def test_records_that_are_not_event_inserts_decode_to_nothing() -> None:
+    rollup_item = rollup_to_item(StoredRollup(RollupKey(SKILL, "live", "PT1H", T0, "en-US"), new_rollup()))
+    assert decode_record(_insert(rollup_item)) is None
+    assert decode_record({**_insert(_event_item()), "eventName": "MODIFY"}) is None
+    assert decode_record({**_insert(_event_item()), "eventName": "REMOVE"}) is None
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda r: r["dynamodb"].pop("NewImage"), "NEW_IMAGE"),
+        (lambda r: r["dynamodb"].pop("SequenceNumber"), "SequenceNumber"),
+        (lambda r: r["dynamodb"]["NewImage"].pop("outcome"), "outcome"),
+        (lambda r: r["dynamodb"]["NewImage"].update(pk={"S": "SOMETHING#else"}), "outside"),
+        (lambda r: r.pop("dynamodb"), "dynamodb"),
+    ],
+)
+def test_broken_event_inserts_are_malformed(damage: Any, message: str) -> None:
+    record = _insert(_event_item())
+    damage(record)
+    with pytest.raises(MalformedRecord, match=message):
+        decode_record(record)
