@@ -39,7 +39,13 @@ START_MS = 1_767_607_200_000  # 2026-01-05T10:00:00Z
 BATCH = 1000
 TABLE = "bench-aggregator"
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/bench/stream/2026-01-05T00:00:00.000"
-INTENTS = ["RollDiceIntent", "CheckScoreIntent", "AMAZON.HelpIntent", "AMAZON.FallbackIntent", "AMAZON.StopIntent"]
+INTENTS = [
+    "RollDiceIntent",
+    "CheckScoreIntent",
+    "AMAZON.HelpIntent",
+    "AMAZON.FallbackIntent",
+    "AMAZON.StopIntent",
+]
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
 READS = ("GetItem", "BatchGetItem", "Query", "Scan")
 
@@ -63,10 +69,8 @@ def traffic(count: int, rate: float, customers: int, seed: int = 1) -> list[Even
 
 
 def _event(request_id: str, request_type: str, at: int, **fields: Any) -> Event:
-    return Event(
-        skill_id=SKILL, request_id=request_id, request_type=request_type, timestamp_ms=at, received_ms=at + 35,
-        **fields,
-    )  # fmt: skip
+    times = {"timestamp_ms": at, "received_ms": at + 35}
+    return Event(skill_id=SKILL, request_id=request_id, request_type=request_type, **times, **fields)
 
 
 def _session(rng: random.Random, sid: str, customer: str, locale: str, t: int) -> list[Event]:
@@ -172,7 +176,7 @@ def bench_aggregator(records: list[dict[str, Any]]) -> None:
         items = [item for item in _scan(client) if item["pk"]["S"].startswith("ROLL#")]
         sizes = sorted(_item_size(item) for item in items)
         median, largest = sizes[len(sizes) // 2] / 1024, sizes[-1] / 1024
-        print(f"\n  rollup items stored: {len(items):,}; size median {median:.1f} KiB, largest {largest:.1f} KiB")
+        print(f"\n  rollup items stored: {len(items):,}; median {median:.1f} KiB, largest {largest:.1f} KiB")
 
 
 def _phase(label: str, records: list[dict[str, Any]], aggregator: Any, meter: CallMeter) -> None:
@@ -192,20 +196,20 @@ def _phase(label: str, records: list[dict[str, Any]], aggregator: Any, meter: Ca
     reads = sum(meter.calls[op] for op in READS)
     own = elapsed - meter.seconds
     items = aggregator.rollups.items_read + aggregator.customers.items_read
-    print(f"\n  {label}: {len(records):,} events in batches of {BATCH:,}")
-    print(f"    throughput against in-process moto     {len(records) / elapsed:>10,.0f} events/s")
-    print(f"    of which inside DynamoDB calls (moto)  {meter.seconds / elapsed:>10.0%}")
-    print(
-        f"    aggregator + botocore CPU alone        {len(records) / own:>10,.0f} events/s (moto's time taken out)"
-    )
-    print(f"    DynamoDB writes per 1,000 events       {writes * per_k:>10.1f}   (PutItem: {stats['rollups'] * per_k:.1f} "
-          f"rollup items, {stats['customers'] * per_k:.1f} customer items)")  # fmt: skip
-    print(
+    rollups, customers = stats["rollups"] * per_k, stats["customers"] * per_k
+    lines = [
+        f"\n  {label}: {len(records):,} events in batches of {BATCH:,}",
+        f"    throughput against in-process moto     {len(records) / elapsed:>10,.0f} events/s",
+        f"    of which inside DynamoDB calls (moto)  {meter.seconds / elapsed:>10.0%}",
+        f"    aggregator + botocore CPU alone        {len(records) / own:>10,.0f} events/s (moto's time out)",
+        f"    DynamoDB writes per 1,000 events       {writes * per_k:>10.1f}   "
+        f"(PutItem: {rollups:.1f} rollup items, {customers:.1f} customer items)",
         f"    DynamoDB read calls per 1,000 events   {reads * per_k:>10.1f}   "
-        + ", ".join(f"{op} {meter.calls[op] * per_k:.1f}" for op in READS if meter.calls[op])
-    )
-    print(f"    items read per 1,000 events            {items * per_k:>10.1f}")
-    print(f"    version conflicts / failed records     {stats['conflicts']:>10} / {stats['failed']}")
+        + ", ".join(f"{op} {meter.calls[op] * per_k:.1f}" for op in READS if meter.calls[op]),
+        f"    items read per 1,000 events            {items * per_k:>10.1f}",
+        f"    version conflicts / failed records     {stats['conflicts']:>10} / {stats['failed']}",
+    ]
+    print("\n".join(lines))
 
 
 def _scan(client: Any) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ Example
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -21,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from alexa_skill_metrics.config import Settings
-from alexa_skill_metrics.exceptions import ConfigurationError
+from alexa_skill_metrics.exceptions import ConfigurationError, SkillMetricsError
+from alexa_skill_metrics.reporting.errors import BadRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -75,6 +77,82 @@ def create_table_command(context: Context, table: str | None) -> None:
 
 
 @cli.command()
+@click.option("--table", help="Table name (default: METRICS_TABLE).")
+@click.option("--batch-size", default=1000, show_default=True, help="Stream records per aggregator batch.")
+@pass_context
+def aggregate(context: Context, table: str | None, batch_size: int) -> None:
+    """Drain the table's stream through the aggregator once (local use, e.g. against moto's server).
+
+    Draining again is harmless: every event counts exactly once, however often it is read.
+    """
+    from alexa_skill_metrics.aggregation.stream import drain_stream
+
+    settings = context.settings(table_name=table)
+    result = drain_stream(settings.table_name, dynamodb=context.dynamodb(), batch_size=batch_size)
+    click.echo(
+        f"{result.records} stream records read, {result.events} events in {result.batches} batches; "
+        f"{result.rollups_written} rollup and {result.customers_written} customer writes"
+    )
+    if result.failed:
+        raise click.ClickException(f"{len(result.failed)} records still fail: {', '.join(result.failed[:5])}")
+
+
+@cli.command()
+@click.argument("name", metavar="VIEW|METRIC")
+@click.option("--skill-id", required=True, help="amzn1.ask.skill.<uuid>")
+@click.option("--start", "start_time", required=True, help="ISO 8601, e.g. 2026-01-05T00:00:00Z")
+@click.option("--end", "end_time", required=True, help="ISO 8601, exclusive")
+@click.option("--period", type=click.Choice(["SINGLE", "PT15M", "PT1H", "P1D"]), help="Bucket size.")
+@click.option("--stage", type=click.Choice(["live", "development"]))
+@click.option("--locale", help="e.g. en-US")
+@click.option("--intent", help="Intent filter (customers and utterances views, metrics).")
+@click.option("--endpoint", help="A deployed reporting API URL; requests are signed with SigV4.")
+@click.option("--recompute", is_flag=True, help="Compute from raw events instead of rollups.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON body instead of tables.")
+@click.option("--table", help="Table name (default: METRICS_TABLE); not used with --endpoint.")
+@pass_context
+def report(
+    context: Context,
+    name: str,
+    skill_id: str,
+    start_time: str,
+    end_time: str,
+    period: str | None,
+    stage: str | None,
+    locale: str | None,
+    intent: str | None,
+    endpoint: str | None,
+    recompute: bool,
+    as_json: bool,
+    table: str | None,
+) -> None:
+    """Print a view (overview, customers, sessions, utterances, intents) or an SMAPI metric.
+
+    Reads the configured table in-process, or calls a deployed API with --endpoint.
+    """
+    from alexa_skill_metrics.reporting.client import fetch_report
+
+    params = {"startTime": start_time, "endTime": end_time, "period": period, "stage": stage,
+              "locale": locale, "intent": intent}  # fmt: skip
+    if endpoint is not None:
+        if recompute:
+            raise click.UsageError("--recompute reads the table; it cannot go with --endpoint")
+        body = fetch_report(name, skill_id, params, endpoint=endpoint)
+    else:
+        body = fetch_report(
+            name, skill_id, params, table_name=context.settings(table_name=table).table_name, recompute=recompute
+        )
+    if as_json:
+        click.echo(json.dumps(body, indent=2))
+    else:
+        from rich.console import Console
+
+        from alexa_skill_metrics.console import print_report
+
+        print_report(Console(), body)
+
+
+@cli.command()
 @click.option("--customers", default=200, show_default=True, help="Simulated customers.")
 @click.option("--days", default=7, show_default=True, help="Simulated days, ending today (UTC).")
 @click.option("--seed", default=42, show_default=True, help="Random seed: same seed, same traffic.")
@@ -106,9 +184,12 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except ConfigurationError as exc:
+    except (ConfigurationError, BadRequest) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except SkillMetricsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
     except Exception as exc:
         from botocore.exceptions import NoCredentialsError, NoRegionError
 

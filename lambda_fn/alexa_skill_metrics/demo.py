@@ -1,4 +1,9 @@
-"""The local demo: the sample skill with the recorder, a simulated week, an embedded DynamoDB.
+"""The local demo: the whole pipeline on one machine, with no AWS account.
+
+An embedded DynamoDB (moto's server on a free loopback port), the metrics table, a simulated
+week of traffic through the sample skill with the recorder installed exactly as a skill
+developer would, the table's stream drained through the aggregator, and the five views read
+back from the rollups through the reporting code, printed and written as JSON and HTML.
 
 Example
 -------
@@ -9,47 +14,80 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 DEMO_TABLE = "skill-metrics-demo"
 DEMO_KEY = "demo-pseudonym-key-not-a-secret"
+DAY_MS = 86_400_000
 
 
-def run_demo(*, customers: int, days: int, seed: int, out_dir: str, quiet: bool = False) -> dict[str, Any]:
-    """Run the whole local pipeline and print it; returns what it wrote to ``out_dir``."""
+@dataclass(frozen=True)
+class DemoResult:
+    requests: int
+    events: int
+    views: dict[str, dict[str, Any]]
+    files: list[Path]
+
+
+def run_demo(*, customers: int, days: int, seed: int, out_dir: str, quiet: bool = False) -> DemoResult:
+    """Run the pipeline, print the five views, write them to ``out_dir``; return what was made."""
     import boto3
 
+    from alexa_skill_metrics.aggregation.stream import drain_stream
     from alexa_skill_metrics.local import embedded_dynamodb
-    from alexa_skill_metrics.storage.codec import item_to_event
+    from alexa_skill_metrics.reporting.client import report_body, table_reporter
+    from alexa_skill_metrics.reporting.params import format_time
+    from alexa_skill_metrics.reporting.views import VIEWS
     from alexa_skill_metrics.storage.table import create_table
     from sample_skill.traffic import Simulation
 
     console = Console(quiet=quiet)
-    simulation = Simulation(customers=customers, days=days, seed=seed)
+    today = int(time.time() * 1000) // DAY_MS * DAY_MS
+    start_ms = today - days * DAY_MS
+    simulation = Simulation(customers=customers, days=days, seed=seed, start_ms=start_ms)
     with embedded_dynamodb() as endpoint:
-        console.print(f"Embedded DynamoDB (moto) at [bold]{endpoint}[/]")
-        client = boto3.client("dynamodb")
-        create_table(client, DEMO_TABLE)
+        console.print(f"Embedded DynamoDB (moto's server) at [bold]{endpoint}[/]; table [bold]{DEMO_TABLE}[/]")
+        create_table(boto3.client("dynamodb"), DEMO_TABLE)
         handler = _sample_skill_handler()
         with _progress(console) as progress:
-            task = progress.add_task("Simulating Alexa traffic", total=simulation.session_count())
+            task = progress.add_task("Alexa traffic through the skill", total=simulation.session_count())
             stats = simulation.run(handler, progress=lambda n: progress.update(task, completed=n))
-        items = _scan(client)
-        events = [item_to_event(i) for i in items]
-    summary = _summary(events, stats.requests)
-    _print_summary(console, summary)
+            aggregating = progress.add_task("Stream through the aggregator", total=None)
+            drained = drain_stream(DEMO_TABLE)
+            progress.update(aggregating, total=1, completed=1)
+        console.print(
+            f"{stats.requests} requests ({stats.sessions} sessions, {stats.escaped} escaped exceptions) -> "
+            f"{drained.events} events -> {drained.rollups_written} rollup writes in {drained.batches} batches"
+        )
+        params = {"startTime": format_time(start_ms), "endTime": format_time(today), "period": "P1D"}
+        reporter = table_reporter(DEMO_TABLE)
+        views = {name: report_body(reporter, name, simulation.skill_id, params) for name in VIEWS}
+    from alexa_skill_metrics.console import print_report
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "recorded.json"
-    path.write_text(json.dumps(summary, indent=2) + "\n")
-    console.print(f"Wrote [bold]{path}[/]")
-    return summary
+    files = []
+    for name, body in views.items():
+        print_report(console, body)
+        path = out / f"{name}.json"
+        path.write_text(json.dumps(body, indent=2) + "\n")
+        files.append(path)
+    files.append(_dashboard(views, out / "metrics.html"))
+    console.print(f"Wrote {', '.join(str(p) for p in files[:-1])}")
+    console.print(f"Dashboard: [bold]{files[-1].resolve()}[/]")
+    return DemoResult(requests=stats.requests, events=drained.events, views=views, files=files)
+
+
+def _dashboard(views: dict[str, dict[str, Any]], path: Path) -> Path:
+    from alexa_skill_metrics.dashboard import collect_views, write_dashboard
+
+    return write_dashboard(collect_views(views.__getitem__), out=path)
 
 
 def _sample_skill_handler() -> Any:
@@ -57,9 +95,7 @@ def _sample_skill_handler() -> Any:
     import importlib
     import sys
 
-    os.environ.update(
-        {"METRICS_TABLE": DEMO_TABLE, "METRICS_PSEUDONYM_KEY": DEMO_KEY, "METRICS_STAGE": "live"}
-    )
+    os.environ.update({"METRICS_TABLE": DEMO_TABLE, "METRICS_PSEUDONYM_KEY": DEMO_KEY, "METRICS_STAGE": "live"})
     sys.modules.pop("sample_skill.app", None)
     return importlib.import_module("sample_skill.app").lambda_handler
 
@@ -71,44 +107,4 @@ def _progress(console: Console) -> Progress:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
-        transient=False,
     )
-
-
-def _scan(client: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": DEMO_TABLE}
-    while True:
-        page = client.scan(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _summary(events: list[Any], sent: int) -> dict[str, Any]:
-    outcomes = Counter(e.outcome.value for e in events)
-    return {
-        "requests_sent": sent,
-        "events_recorded": len(events),
-        "by_request_type": dict(Counter(e.request_type for e in events).most_common()),
-        "by_outcome": dict(outcomes.most_common()),
-        "utterances": sum(e.is_utterance for e in events),
-        "failed_utterances": sum(e.failed for e in events),
-        "sessions_started": sum(e.starts_session for e in events),
-        "session_ends": dict(Counter(str(e.end_type) for e in events if e.end_type).most_common()),
-        "distinct_customers": len({e.customer for e in events if e.is_utterance and e.customer}),
-    }
-
-
-def _print_summary(console: Console, summary: dict[str, Any]) -> None:
-    table = Table(title="Recorded events", show_header=True)
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key, value in summary.items():
-        if isinstance(value, dict):
-            for sub, count in value.items():
-                table.add_row(f"{key}: {sub}", str(count))
-        else:
-            table.add_row(key, str(value))
-    console.print(table)

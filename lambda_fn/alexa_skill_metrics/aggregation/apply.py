@@ -262,7 +262,7 @@ class Aggregator:
             if state is None:
                 failed.update(members[who])  # any of them may own a logged move of this customer
                 continue
-            for move in state.moves:
+            for move in state.moves[-1:] if state is not states[who] else []:
                 if (move.source, move.seq) in in_batch:
                     moves[(move.source, move.seq)].append(move)
         return moves, failed

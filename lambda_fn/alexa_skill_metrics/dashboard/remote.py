@@ -57,6 +57,9 @@ class ViewEndpoint:
         The signing region, when the endpoint's host does not name it (a custom domain).
     timeout_s:
         Connect and read timeout of each request.
+    http:
+        What sends the signed request (``send(prepared) -> response`` like botocore's
+        ``URLLib3Session``, which is built by default).
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class ViewEndpoint:
         session: Any = None,
         region: str | None = None,
         timeout_s: float = 30.0,
+        http: Any = None,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.skill_id = skill_id
@@ -76,7 +80,7 @@ class ViewEndpoint:
         self._session = session
         found = _REGION_IN_HOST.search(urlsplit(self.endpoint).hostname or "")
         self._region = region or (found.group(1) if found else None)
-        self._http: Any = None
+        self._http = http
 
     @property
     def session(self) -> Any:

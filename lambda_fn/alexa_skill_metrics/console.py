@@ -1,0 +1,105 @@
+"""Readable terminal tables for report bodies: views and SMAPI metric series, any shape they have.
+
+The reporting code returns plain JSON; this module only lays it out, it computes nothing.
+
+Example
+-------
+>>> import io
+>>> from rich.console import Console
+>>> console = Console(width=100, file=io.StringIO())
+>>> print_report(console, {"metric": "totalUtterances", "timestamps": ["2026-01-05T00:00:00Z"], "values": [4]})
+>>> "totalUtterances" in console.file.getvalue()
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+_HEADER_KEYS = ("view", "skillId", "stage", "locale", "intent", "period", "startTime", "endTime", "asOf")
+_WIDE_IN_SERIES = ("shareByEndType",)  # shown once in the totals; per bucket it would not fit a terminal
+
+
+def print_report(console: Console, body: Mapping[str, Any]) -> None:
+    """Print a view body or an SMAPI metric body as tables."""
+    if "metric" in body and "values" in body:
+        _print_metric(console, body)
+        return
+    header = [f"{k}={body[k]}" for k in _HEADER_KEYS if body.get(k) is not None]
+    console.rule(f"[bold]{str(body.get('view', 'report')).capitalize()}[/]")
+    console.print(" ".join(header), style="dim")
+    summary: dict[str, Any] = {}
+    for key, value in body.items():
+        if key in _HEADER_KEYS:
+            continue
+        if isinstance(value, list):
+            if value and all(isinstance(row, Mapping) for row in value):
+                skip = _WIDE_IN_SERIES if key == "series" else ()
+                console.print(_rows_table(key, value, skip))
+        elif isinstance(value, Mapping):
+            summary.update(_flatten(value, key if key != "totals" else ""))
+        else:
+            summary[key] = value
+    if summary:
+        table = Table(title="summary", show_header=False, title_justify="left")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for key, value in summary.items():
+            table.add_row(key, _cell(value))
+        console.print(table)
+
+
+def _print_metric(console: Console, body: Mapping[str, Any]) -> None:
+    table = Table(title=str(body["metric"]), title_justify="left")
+    table.add_column("timestamp")
+    table.add_column("value", justify="right")
+    for timestamp, value in zip(body["timestamps"], body["values"], strict=True):
+        table.add_row(str(timestamp), _cell(value))
+    console.print(table)
+    if body.get("nextToken"):
+        console.print(f"nextToken: {body['nextToken']}", style="dim")
+
+
+def _rows_table(title: str, rows: list[Mapping[str, Any]], skip: tuple[str, ...]) -> Table:
+    flat = [_flatten({k: v for k, v in row.items() if k not in skip}) for row in rows]
+    columns = list(dict.fromkeys(k for row in flat for k in row))
+    table = Table(title=title, title_justify="left")
+    for i, column in enumerate(columns):
+        first = i == 0
+        table.add_column(_label(column), justify="left" if first else "right", no_wrap=first, overflow="fold")
+    for row in flat:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    return table
+
+
+def _label(column: str) -> str:
+    """``latencyMs.p50`` -> ``p50 ms``: nested names shortened so tables fit a terminal."""
+    if "." not in column:
+        return column
+    parent, leaf = column.rsplit(".", 1)
+    return f"{leaf} ms" if parent.endswith("latencyMs") else leaf
+
+
+def _flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, inner in value.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(inner, Mapping):
+            out.update(_flatten(inner, name))
+        else:
+            out[name] = inner
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)

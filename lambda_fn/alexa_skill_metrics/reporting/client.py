@@ -1,0 +1,179 @@
+"""Fetch one report by name, in-process from the table or from a deployed API signed with SigV4.
+
+What ``skill-metrics report`` and ``skill-metrics dashboard`` call. The name is a view
+(``overview``, ``customers``, ``sessions``, ``utterances``, ``intents``) or an SMAPI metric
+(``totalUtterances``, ``uniqueCustomers``, ...); the body is exactly what the HTTP API serves.
+
+Example
+-------
+>>> from alexa_skill_metrics.reporting.source import EventList, RecomputedRollups
+>>> reporter = Reporter(RecomputedRollups(EventList([])), clock=lambda: 0)
+>>> body = report_body(reporter, "totalSessions", "amzn1.ask.skill.00000000-0000-4000-8000-00000000d1ce",
+...                    {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-06T00:00:00Z", "period": "SINGLE"})
+>>> body["metric"], body["values"]
+('totalSessions', [0])
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+from alexa_skill_metrics.reporting.errors import BadRequest, HttpError
+from alexa_skill_metrics.reporting.metrics import METRICS, MetricRequest
+from alexa_skill_metrics.reporting.params import ReportRequest
+from alexa_skill_metrics.reporting.reporter import Reporter
+from alexa_skill_metrics.reporting.views import VIEWS
+
+SERVICE = "execute-api"
+_REGION_IN_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+Params = Mapping[str, str | None]
+
+
+class EndpointError(HttpError):
+    """The deployed API answered an error (with its status, message and parameter) or was unreachable."""
+
+    def __init__(self, message: str, status: int = 502, parameter: str | None = None) -> None:
+        super().__init__(message, parameter)
+        self.status = status
+
+
+def report_body(reporter: Reporter, name: str, skill_id: str, params: Params) -> dict[str, Any]:
+    """The view or metric ``name`` from ``reporter``; ``BadRequest`` names a bad parameter."""
+    given = {k: v for k, v in params.items() if v}
+    if name in VIEWS:
+        return reporter.view(name, ReportRequest.from_params(skill_id, given))
+    if name in METRICS:
+        return reporter.metric(MetricRequest.from_params(skill_id, {"skillType": "custom", **given, "metric": name}))
+    raise BadRequest("name", f"is {name[:40]!r}; use a view ({', '.join(VIEWS)}) or a metric ({', '.join(METRICS)})")
+
+
+def table_reporter(table_name: str, *, recompute: bool = False, clock: Callable[[], int] | None = None) -> Reporter:
+    """A ``Reporter`` on the table's rollups, or on its raw events when ``recompute``."""
+    from alexa_skill_metrics.reporting.source import RecomputedRollups, StoredRollups
+
+    if recompute:
+        from alexa_skill_metrics.storage.events import EventReader
+
+        return Reporter(RecomputedRollups(EventReader(table_name)), clock=clock)
+    from alexa_skill_metrics.storage.rollups import RollupStore
+
+    return Reporter(StoredRollups(RollupStore(table_name)), clock=clock)
+
+
+class ReportingEndpoint:
+    """A deployed reporting API; every GET is signed with SigV4 (``execute-api``) by boto3's credentials.
+
+    Parameters
+    ----------
+    endpoint:
+        The API's base URL, e.g. ``https://abc123.execute-api.eu-west-1.amazonaws.com``.
+    session:
+        A ``boto3.session.Session`` for credentials and the default region (default: a new one).
+    region:
+        The signing region when the host does not name it (a custom domain).
+    timeout_s:
+        Connect and read timeout of each request.
+    http:
+        What sends the signed request (``send(prepared) -> response``, like botocore's
+        ``URLLib3Session``, built by default).
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        session: Any = None,
+        region: str | None = None,
+        timeout_s: float = 30.0,
+        http: Any = None,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        found = _REGION_IN_HOST.search(urlsplit(self.endpoint).hostname or "")
+        self._region = region or (found.group(1) if found else None)
+        self._session = session
+        self._http = http
+        self.timeout_s = timeout_s
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            import boto3
+
+            self._session = boto3.session.Session()
+        return self._session
+
+    @property
+    def region(self) -> str:
+        region = self._region or self.session.region_name
+        if not region:
+            raise EndpointError(f"no region to sign requests to {self.endpoint} with: set AWS_REGION", status=400)
+        return str(region)
+
+    def url(self, name: str, skill_id: str, params: Params) -> str:
+        """The report's URL, its query in the canonical order and encoding SigV4 signs."""
+        given = {k: v for k, v in sorted(params.items()) if v}
+        skill = quote(skill_id, safe="")
+        if name in METRICS:
+            given = dict(sorted({"skillType": "custom", **given, "metric": name}.items()))
+            path = f"/v1/skills/{skill}/metrics"
+        else:
+            path = f"/v1/skills/{skill}/views/{quote(name, safe='')}"
+        query = urlencode(list(given.items()), quote_via=quote)
+        return f"{self.endpoint}{path}?{query}" if query else f"{self.endpoint}{path}"
+
+    def get(self, name: str, skill_id: str, params: Params) -> dict[str, Any]:
+        """The JSON body of view or metric ``name``; ``EndpointError`` carries the API's own message."""
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.exceptions import HTTPClientError, NoCredentialsError
+
+        credentials = self.session.get_credentials()
+        if credentials is None:
+            raise NoCredentialsError()
+        request = AWSRequest(method="GET", url=self.url(name, skill_id, params), headers={"Accept": "application/json"})
+        SigV4Auth(credentials.get_frozen_credentials(), SERVICE, self.region).add_auth(request)
+        try:
+            response = self._client().send(request.prepare())
+        except HTTPClientError as exc:
+            raise EndpointError(f"could not reach {self.endpoint}: {exc}") from None
+        return _body(name, response.status_code, response.content)
+
+    def _client(self) -> Any:
+        if self._http is None:
+            from botocore.httpsession import URLLib3Session
+
+            self._http = URLLib3Session(timeout=self.timeout_s)  # type: ignore[arg-type]
+        return self._http
+
+
+def fetch_report(
+    name: str,
+    skill_id: str,
+    params: Params,
+    *,
+    table_name: str | None = None,
+    endpoint: str | None = None,
+    recompute: bool = False,
+) -> dict[str, Any]:
+    """One report body, from a deployed ``endpoint`` or in-process from ``table_name``."""
+    if endpoint is not None:
+        return ReportingEndpoint(endpoint).get(name, skill_id, params)
+    if table_name is None:
+        raise ValueError("fetch_report needs table_name or endpoint")
+    return report_body(table_reporter(table_name, recompute=recompute), name, skill_id, params)
+
+
+def _body(name: str, status: int, content: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(content) if content else None
+    except ValueError:
+        body = None
+    if status == 200 and isinstance(body, dict):
+        return body
+    if isinstance(body, dict) and "message" in body:
+        raise EndpointError(str(body["message"]), status=status, parameter=body.get("parameter"))
+    raise EndpointError(f"{name}: the API answered HTTP {status} without a JSON report", status=status)

@@ -1,0 +1,185 @@
+"""Reports from stored rollups equal reports recomputed from raw events, for every view and metric.
+
+Three days of seeded traffic (live, plus a little on the development stage) go through the real
+sample skill and recorder, then through the aggregator's Lambda entry point into moto. Every
+view and SMAPI metric is then built twice: from the stored rollups (what the API serves) and by
+folding the raw events again with exact summaries (the reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from alexa_skill_metrics.model import ALL_INTENTS
+from alexa_skill_metrics.reporting.metrics import METRICS
+from alexa_skill_metrics.storage.rollups import RollupStore
+from tests.functional.reporting_fixtures import (
+    DAY_MS,
+    HOUR_MS,
+    SKILL,
+    START_MS,
+    Deployment,
+    aggregate,
+    assert_latency_close,
+    assert_reports_match,
+    events_of,
+    metric_pages,
+    moto_table,
+    record,
+    view_request,
+)
+
+DAYS = 3
+END_MS = START_MS + DAYS * DAY_MS
+TABLE = "reporting-equivalence"
+VIEWS = ("overview", "customers", "sessions", "utterances", "intents")
+
+
+@pytest.fixture(scope="module")
+def deployment() -> Iterator[Deployment]:
+    live = record(customers=160, days=DAYS, seed=11)
+    development = record(customers=25, days=DAYS, seed=12, stage="development")
+    with moto_table(TABLE) as client:
+        aggregate(client, TABLE, live + development)
+        # Reported half an hour after the last day: late sessions are still active, older ones incomplete
+        yield Deployment(client, TABLE, events_of(live + development), now_ms=END_MS + 30 * 60_000)
+
+
+RANGES = {
+    "three days": (START_MS, END_MS),
+    "unaligned": (START_MS + 10 * HOUR_MS + 20 * 60_000, START_MS + 2 * DAY_MS + 3 * HOUR_MS + 10 * 60_000),
+}
+
+
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("period", ["SINGLE", "PT1H", "P1D"])
+@pytest.mark.parametrize("span", sorted(RANGES))
+def test_views_from_rollups_equal_views_from_events(deployment: Deployment, view: str, period: str, span: str) -> None:
+    # Given the same request to both sources
+    request = view_request(*RANGES[span], period=period)
+    # When each builds the view
+    stored = deployment.stored().view(view, request)
+    recomputed = deployment.recomputed().view(view, request)
+    # Then every figure agrees (customers exactly: fewer than 1,000 here)
+    assert_reports_match(stored, recomputed)
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_quarter_hour_views_agree(deployment: Deployment, view: str) -> None:
+    request = view_request(START_MS + DAY_MS + 17 * HOUR_MS, START_MS + DAY_MS + 23 * HOUR_MS, period="PT15M")
+    assert_reports_match(deployment.stored().view(view, request), deployment.recomputed().view(view, request))
+
+
+@pytest.mark.parametrize(
+    ("view", "filters"),
+    [
+        ("overview", {"locale": "de-DE"}),
+        ("sessions", {"locale": "en-GB"}),
+        ("intents", {"locale": "en-US"}),
+        ("overview", {"stage": "development"}),
+        ("sessions", {"stage": "development"}),
+        ("customers", {"intent": "RollDiceIntent"}),
+        ("customers", {"intent": "LaunchRequest", "locale": "de-DE"}),
+        ("utterances", {"intent": "AMAZON.FallbackIntent"}),
+        ("utterances", {"intent": "CheckScoreIntent", "stage": "development"}),
+    ],
+)
+def test_filtered_views_agree(deployment: Deployment, view: str, filters: dict[str, str]) -> None:
+    request = view_request(START_MS, END_MS, period="P1D", **filters)
+    stored = deployment.stored().view(view, request)
+    assert_reports_match(stored, deployment.recomputed().view(view, request))
+    # And the filter really narrowed the report
+    unfiltered = deployment.stored().view(view, view_request(START_MS, END_MS, period="P1D"))
+    assert stored != {**unfiltered, **{k: stored[k] for k in ("locale", "intent", "stage")}}
+
+
+@pytest.mark.parametrize("metric", sorted(METRICS))
+@pytest.mark.parametrize(("period", "max_results"), [("SINGLE", "200"), ("P1D", "2"), ("PT1H", "50")])
+def test_metrics_from_rollups_equal_metrics_from_events(
+    deployment: Deployment, metric: str, period: str, max_results: str
+) -> None:
+    params = {"period": period, "metric": metric, "maxResults": max_results}
+    stored = metric_pages(deployment.stored(), START_MS, END_MS, **params)
+    recomputed = metric_pages(deployment.recomputed(), START_MS, END_MS, **params)
+    assert stored == recomputed
+    assert stored["pages"] == {"SINGLE": 1, "P1D": 2, "PT1H": 2}[period]
+
+
+def test_the_traffic_exercises_every_figure(deployment: Deployment) -> None:
+    # Guards the tests above against agreeing on zeros
+    totals = deployment.stored().view("sessions", view_request(START_MS, END_MS, period="SINGLE"))["totals"]
+    for end in ("skillEnded", "userEnded", "noResponse", "failed", "started"):
+        assert totals[end] > 0, end
+    utterances = deployment.stored().view("utterances", view_request(START_MS, END_MS))["totals"]
+    assert utterances["failed"] > 0 and utterances["prompts"] > 0 and utterances["responded"] > 0
+    customers = deployment.stored().view("customers", view_request(START_MS, END_MS))
+    daily = [p["uniqueCustomers"] for p in customers["series"]]
+    # Unique customers of the range are a union: fewer than the sum of the days
+    assert customers["totals"]["uniqueCustomers"] < sum(daily)
+    assert customers["totals"]["newCustomers"] == sum(p["newCustomers"] for p in customers["series"])
+
+
+def test_invariants_hold_at_every_point(deployment: Deployment) -> None:
+    view = deployment.stored().view("sessions", view_request(START_MS, END_MS, period="PT1H"))
+    for point in view["series"]:
+        ends = ("skillEnded", "userEnded", "noResponse", "failed", "unknown", "incomplete", "active")
+        assert point["started"] == sum(point[e] for e in ends), point["start"]
+        assert point["successful"] == point["skillEnded"] + point["userEnded"]
+    utterances = deployment.stored().view("utterances", view_request(START_MS, END_MS, period="PT1H"))
+    for point in utterances["series"]:
+        assert point["successful"] + point["failed"] == point["utterances"]
+
+
+def test_latency_percentiles_are_within_the_sketch_rank_error(deployment: Deployment) -> None:
+    # Given every utterance's handler time in the range, exactly
+    values = [
+        e.handler_ms
+        for e in deployment.events
+        if e.is_utterance and e.stage == "live" and e.handler_ms is not None and START_MS <= e.timestamp_ms < END_MS
+    ]
+    assert len(values) > 500  # so the KLL sketch (exact below 200 values) really estimates
+    # When the stored rollups report the range's percentiles
+    latency = deployment.stored().view("utterances", view_request(START_MS, END_MS, period="SINGLE"))["totals"][
+        "latencyMs"
+    ]
+    # Then each is the exact quantile at a rank within 2% of the asked one
+    for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+        assert_latency_close(latency[name], values, q, rank_error=0.02)
+
+
+def test_report_cost_follows_buckets_not_events(deployment: Deployment) -> None:
+    # Given the stored day rollups of the range, counted directly
+    store = RollupStore(TABLE, deployment.client)
+    day_items = len(store.query(SKILL, "live", "P1D", START_MS, END_MS))
+    store.items_read = 0
+    # When the customers view is read per day
+    reporter = deployment.stored()
+    reporter.view("customers", view_request(START_MS, END_MS, period="P1D"))
+    # Then it read exactly those items: days x locales, nothing per event
+    source_read = reporter.source.items_read
+    assert source_read == day_items <= DAYS * 3
+    assert source_read < len(deployment.events) / 100
+
+
+def test_recomputation_reads_every_event(deployment: Deployment) -> None:
+    reporter = deployment.recomputed()
+    reporter.view("customers", view_request(START_MS, END_MS, period="P1D"))
+    assert reporter.source.items_read == len(deployment.events)
+
+
+def stored_intents(client: Any) -> set[str]:
+    return {
+        key.intent
+        for key, _ in RollupStore(TABLE, client).query(SKILL, "live", "P1D", START_MS, END_MS, intents=True)
+        if key.intent != ALL_INTENTS
+    }
+
+
+def test_intents_view_lists_every_intent_the_skill_answered(deployment: Deployment) -> None:
+    view = deployment.stored().view("intents", view_request(START_MS, END_MS))
+    assert {row["intent"] for row in view["intents"]} == stored_intents(deployment.client)
+    assert sum(row["share"] for row in view["intents"]) == pytest.approx(1.0, abs=0.001)
+    assert view["fallbackRate"] > 0
