@@ -11,6 +11,8 @@ SAM_VENV="${VENV}/sam-cli"
 
 if ! "${VENV}/bin/sam" --version 2>/dev/null | grep -qF "${SAM_CLI_VERSION}"; then
   python -m venv --clear "${SAM_VENV}"
+  # A current pip resolves SAM CLI's many pins in a third of the time of the venv's bundled one.
+  "${SAM_VENV}/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
   "${SAM_VENV}/bin/python" -m pip install --quiet --disable-pip-version-check "aws-sam-cli==${SAM_CLI_VERSION}"
   ln -sf "${SAM_VENV}/bin/sam" "${VENV}/bin/sam"
 fi

@@ -7,6 +7,8 @@ import os
 import socket
 import subprocess
 import sys
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +37,20 @@ def run_script(
     )  # fmt: skip
 
 
+def reset_moto(endpoint: str) -> None:
+    """Empty moto's backends: they are process-wide, so every server in this process shares them."""
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
+
+
+@pytest.fixture
+def empty_moto(moto_server: str) -> Iterator[str]:
+    reset_moto(moto_server)
+    yield moto_server
+    reset_moto(moto_server)
+
+
 def test_sample_skill_as_deployed_records_with_the_key_the_infra_script_created(
-    moto_server: str, monkeypatch: pytest.MonkeyPatch
+    empty_moto: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the table, and the pseudonym key created by the documented script, twice (idempotent)
     template = load_template()

@@ -29,7 +29,6 @@ RANGE_START_MS = TRAFFIC_START_MS - 86_400_000
 RANGE_END_MS = TRAFFIC_START_MS + 2 * 86_400_000
 
 
-
 @dataclass
 class Traffic:
     records: list[dict[str, Any]]  # Lambda-shaped stream records of every recorded event, in stream order
@@ -59,12 +58,17 @@ def simulate(handler: Callable[[dict[str, Any], Any], Any], seed: int, sessions:
         env = de if int(user[1:]) % 4 == 0 else en
         _session(handler, env, rng, user, f"{seed}-{n}", TRAFFIC_START_MS + offset)
         if rng.random() < 0.08:
-            handler(en.skill_event("AlexaSkillEvent.SkillEnabled", user=user, at_ms=TRAFFIC_START_MS + offset), None)
+            handler(
+                en.skill_event("AlexaSkillEvent.SkillEnabled", user=user, at_ms=TRAFFIC_START_MS + offset),
+                None,
+            )
         if rng.random() < 0.05:
             handler(en.can_fulfill("RollDiceIntent", user=user, at_ms=TRAFFIC_START_MS + offset + 10), None)
 
 
-def _session(handler: Callable[..., Any], env: Envelopes, rng: random.Random, user: str, sid: str, t: int) -> None:
+def _session(
+    handler: Callable[..., Any], env: Envelopes, rng: random.Random, user: str, sid: str, t: int
+) -> None:
     def call(envelope: dict[str, Any]) -> dict[str, Any] | None:
         try:
             reply: dict[str, Any] = handler(envelope, None)
@@ -78,12 +82,16 @@ def _session(handler: Callable[..., Any], env: Envelopes, rng: random.Random, us
         t += rng.choice((3_000, 8_000, 20_000, 70_000, 200_000))
         kind = rng.choices(["roll", "bad", "score", "help", "fallback"], weights=[6, 1, 2, 1, 1])[0]
         if kind in ("roll", "bad"):
+            sides = {"sides": "1" if kind == "bad" else "6"}
             envelope = env.intent(
-                "RollDiceIntent", user=user, session=sid, at_ms=t, slots={"sides": "1" if kind == "bad" else "6"},
-                attributes=attributes,
-            )  # fmt: skip
+                "RollDiceIntent", user=user, session=sid, at_ms=t, slots=sides, attributes=attributes
+            )
         else:
-            name = {"score": "CheckScoreIntent", "help": "AMAZON.HelpIntent", "fallback": "AMAZON.FallbackIntent"}
+            name = {
+                "score": "CheckScoreIntent",
+                "help": "AMAZON.HelpIntent",
+                "fallback": "AMAZON.FallbackIntent",
+            }
             envelope = env.intent(name[kind], user=user, session=sid, at_ms=t, attributes=attributes)
         reply = call(envelope)
         if reply is None:  # CheckScoreIntent before any roll: the outage escapes, Alexa ends the session
@@ -98,7 +106,11 @@ def _session(handler: Callable[..., Any], env: Envelopes, rng: random.Random, us
     elif end == "exit":
         call(env.session_ended("USER_INITIATED", user=user, session=sid, at_ms=t, attributes=attributes))
     elif end == "silence":
-        call(env.session_ended("EXCEEDED_MAX_REPROMPTS", user=user, session=sid, at_ms=t, attributes=attributes))
+        call(
+            env.session_ended(
+                "EXCEEDED_MAX_REPROMPTS", user=user, session=sid, at_ms=t, attributes=attributes
+            )
+        )
 
 
 def record_traffic(seed: int = 7, sessions: int = 140, customers: int = 45) -> Traffic:
@@ -112,7 +124,9 @@ def record_traffic(seed: int = 7, sessions: int = 140, customers: int = 45) -> T
     from sample_skill.app import build_handler
 
     saved = dict(os.environ)
-    os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    os.environ.update(
+        AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing"
+    )
     try:
         with mock_aws():
             client = boto3.client("dynamodb", region_name="us-east-1")
@@ -125,7 +139,9 @@ def record_traffic(seed: int = 7, sessions: int = 140, customers: int = 45) -> T
         os.environ.update(saved)
 
 
-def stream_records(client: Any, table: str, convert: Callable[..., dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def stream_records(
+    client: Any, table: str, convert: Callable[..., dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Every record of the table's stream so far, in the shape Lambda delivers."""
     from alexa_skill_metrics.aggregation.stream import lambda_record, streams_client
 
@@ -153,13 +169,17 @@ def batches(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
         yield list(items[start : start + size])
 
 
-def stored_rollups(client: Any, table: str, skill_id: str = DEMO_SKILL_ID, stage: str = "live") -> dict[RollupKey, Rollup]:
+def stored_rollups(
+    client: Any, table: str, skill_id: str = DEMO_SKILL_ID, stage: str = "live"
+) -> dict[RollupKey, Rollup]:
     """Every stored rollup of the skill in the traffic's range, read through ``RollupStore.query``."""
     store = RollupStore(table, client)
     found: dict[RollupKey, Rollup] = {}
     for granularity in GRANULARITIES:
         for intents in (False, True):
-            for key, rollup in store.query(skill_id, stage, granularity, RANGE_START_MS, RANGE_END_MS, intents=intents):
+            for key, rollup in store.query(
+                skill_id, stage, granularity, RANGE_START_MS, RANGE_END_MS, intents=intents
+            ):
                 assert key not in found
                 found[key] = rollup
     return found
@@ -186,7 +206,7 @@ def summary(rollup: Rollup) -> dict[str, Any]:
 
 
 def assert_matches_fold(client: Any, table: str, events: Sequence[Event]) -> None:
-    """Stored rollups equal a single clean pass of ``fold(events, exact=True)``: counts exactly, customers too."""
+    """Stored rollups equal one clean pass of ``fold(events, exact=True)``: counts and customers exactly."""
     stored = stored_rollups(client, table)
     reference = fold(events, exact=True)
     assert stored, "nothing was stored"
@@ -197,5 +217,8 @@ def assert_matches_fold(client: Any, table: str, events: Sequence[Event]) -> Non
     empty = summary(new_rollup(exact=True))
     for key, expected in reference.items():
         got = summary(stored.get(key, new_rollup()))
-        assert got == summary(expected), (key, {k: (got[k], v) for k, v in summary(expected).items() if got[k] != v})
+        assert got == summary(expected), (
+            key,
+            {k: (got[k], v) for k, v in summary(expected).items() if got[k] != v},
+        )
     assert any(summary(r) != empty for r in stored.values())

@@ -40,6 +40,7 @@ START_MS = 1_767_571_200_000  # 2026-01-05T00:00:00Z, a Monday
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 Item = dict[str, dict[str, Any]]
+STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026-01-01T00:00:00.000"
 
 
 class CapturingClient:
@@ -65,7 +66,9 @@ class CapturingClient:
         return {}
 
 
-def record(*, customers: int, days: int, seed: int, stage: str = "live", start_ms: int = START_MS) -> list[Item]:
+def record(
+    *, customers: int, days: int, seed: int, stage: str = "live", start_ms: int = START_MS
+) -> list[Item]:
     """The items the recorder writes while the sample skill answers a seeded simulation."""
     from alexa_skill_metrics import SkillMetrics
     from sample_skill.app import build_handler
@@ -87,7 +90,7 @@ def stream_records(items: Sequence[Item]) -> list[dict[str, Any]]:
             "eventID": f"e{n}",
             "eventName": "INSERT",
             "eventSource": "aws:dynamodb",
-            "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026-01-01T00:00:00.000",
+            "eventSourceARN": STREAM_ARN,
             "dynamodb": {
                 "Keys": {"pk": item["pk"], "sk": item["sk"]},
                 "NewImage": item,
@@ -225,7 +228,9 @@ def _compare(a: Any, b: Any, path: tuple[Any, ...], tolerance: float, problems: 
         problems.append(f"{where}: stored {a!r} != recomputed {b!r}")
 
 
-def assert_latency_close(stored_ms: float | None, values: Sequence[float], q: float, rank_error: float) -> None:
+def assert_latency_close(
+    stored_ms: float | None, values: Sequence[float], q: float, rank_error: float
+) -> None:
     """A KLL quantile is the exact quantile at a rank within ``rank_error`` of ``q``."""
     ordered = sorted(values)
     assert stored_ms is not None and ordered

@@ -12,7 +12,14 @@ from alexa_skill_metrics.aggregation.apply import Aggregator
 from alexa_skill_metrics.aggregation.handler import lambda_handler, process_records
 from alexa_skill_metrics.exceptions import ConfigurationError
 from tests.conftest import TABLE
-from tests.functional.conftest import Traffic, assert_matches_fold, batches, stored_rollups, stream_records, summary
+from tests.functional.conftest import (
+    Traffic,
+    assert_matches_fold,
+    batches,
+    stored_rollups,
+    stream_records,
+    summary,
+)
 
 
 def _malformed(record: dict[str, Any]) -> dict[str, Any]:
@@ -30,12 +37,16 @@ def test_malformed_event_is_reported_alone_and_the_rest_counts(dynamodb: Any, tr
     # When it is handled
     response = lambda_handler({"Records": batch}, None, aggregator=aggregator)
     # Then exactly that record is a batch item failure
-    assert response == {"batchItemFailures": [{"itemIdentifier": records[bad_index]["dynamodb"]["SequenceNumber"]}]}
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": records[bad_index]["dynamodb"]["SequenceNumber"]}]
+    }
     # And every other event counted (Lambda redelivers from the bad one; it fails again until it
     # is sent to the on-failure destination, and nothing counts twice meanwhile)
     for _ in range(3):
         again = lambda_handler({"Records": batch[bad_index:]}, None, aggregator=aggregator)
-        assert [f["itemIdentifier"] for f in again["batchItemFailures"]] == [records[bad_index]["dynamodb"]["SequenceNumber"]]
+        assert [f["itemIdentifier"] for f in again["batchItemFailures"]] == [
+            records[bad_index]["dynamodb"]["SequenceNumber"]
+        ]
     for rest in batches(records[200:], 100):
         assert lambda_handler({"Records": rest}, None, aggregator=aggregator)["batchItemFailures"] == []
     events = [e for i, e in enumerate(traffic.events) if i != bad_index]
@@ -56,7 +67,9 @@ def test_every_kind_of_broken_event_insert_is_reported(dynamodb: Any, traffic: T
     broken = copy.deepcopy(traffic.records[5])
     damage(broken)
     # When it is handled with a good one
-    response = lambda_handler({"Records": [traffic.records[4], broken]}, None, aggregator=Aggregator(TABLE, dynamodb))
+    response = lambda_handler(
+        {"Records": [traffic.records[4], broken]}, None, aggregator=Aggregator(TABLE, dynamodb)
+    )
     # Then it is reported, the good one is not
     assert response["batchItemFailures"] == [{"itemIdentifier": broken["dynamodb"]["SequenceNumber"]}]
 
@@ -89,7 +102,14 @@ def test_record_without_dynamodb_section_is_ignored(dynamodb: Any, traffic: Traf
                               aggregator=Aggregator(TABLE, dynamodb))  # fmt: skip
     # Then nothing is reported (there is no sequence number to name) and the event counts
     assert response == {"batchItemFailures": []}
-    assert sum(r.utterances for k, r in stored_rollups(dynamodb, TABLE).items() if k.granularity == "P1D" and k.intent == "*") == 1
+    assert (
+        sum(
+            r.utterances
+            for k, r in stored_rollups(dynamodb, TABLE).items()
+            if k.granularity == "P1D" and k.intent == "*"
+        )
+        == 1
+    )
 
 
 def test_missing_table_setting_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:

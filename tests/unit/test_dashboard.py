@@ -24,7 +24,7 @@ from alexa_skill_metrics.dashboard.layout import Chart
 from alexa_skill_metrics.dashboard.render import chart_values
 from alexa_skill_metrics.dashboard.tabs import build_tabs
 from alexa_skill_metrics.model import Event, Outcome
-from alexa_skill_metrics.reporting import EventList, RecomputedRollups, ReportRequest, Reporter
+from alexa_skill_metrics.reporting import EventList, RecomputedRollups, Reporter, ReportRequest
 
 SKILL = "amzn1.ask.skill.00000000-0000-4000-8000-00000000d1ce"
 DAY = 86_400_000
@@ -51,7 +51,11 @@ SERIES_CHARTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "overview-utterances": ("overview", [("Utterances", "utterances")]),
     "customers-over-time": (
         "customers",
-        [("Unique customers", "uniqueCustomers"), ("New customers", "newCustomers"), ("Enablements", "enablements")],
+        [
+            ("Unique customers", "uniqueCustomers"),
+            ("New customers", "newCustomers"),
+            ("Enablements", "enablements"),
+        ],
     ),
     "sessions-by-end-type": ("sessions", [*END_TYPES, ("Started", "started")]),
     "sessions-successful": ("sessions", [*END_TYPES[:2], ("Successful", "successful")]),
@@ -60,7 +64,10 @@ SERIES_CHARTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         "utterances",
         [("Successful", "successful"), ("Failed", "failed"), ("Utterances", "utterances")],
     ),
-    "utterances-per-customer-session": ("utterances", [("Per customer", "perCustomer"), ("Per session", "perSession")]),
+    "utterances-per-customer-session": (
+        "utterances",
+        [("Per customer", "perCustomer"), ("Per session", "perSession")],
+    ),
     "utterances-responses": (
         "utterances",
         [("Responded", "responded"), ("Not responded", "notResponded"), ("Prompts", "prompts")],
@@ -256,11 +263,16 @@ def test_an_end_type_has_the_same_colour_in_every_chart(views: dict[str, dict[st
     assert dict(zip(share["y"], share["marker"]["color"], strict=True)) == {
         label: by_type[label] for label, _ in END_TYPES
     }
-    assert successful["Skill ended"] == by_type["Skill ended"] and successful["User ended"] == by_type["User ended"]
+    assert (
+        successful["Skill ended"] == by_type["Skill ended"]
+        and successful["User ended"] == by_type["User ended"]
+    )
     assert len({by_type[label] for label, _ in END_TYPES}) == len(END_TYPES)
 
 
-def test_series_charts_have_a_dated_axis_with_units_and_exact_hover_values(views: dict[str, dict[str, Any]]) -> None:
+def test_series_charts_have_a_dated_axis_with_units_and_exact_hover_values(
+    views: dict[str, dict[str, Any]],
+) -> None:
     # Given a series chart and a category chart
     built = charts(views)
     series = built["sessions-by-end-type"].figure
@@ -271,6 +283,7 @@ def test_series_charts_have_a_dated_axis_with_units_and_exact_hover_values(views
     assert series["layout"]["yaxis"]["title"]["text"] == "Sessions"
     assert series["layout"]["hovermode"] == "x unified"
     assert all(t["yhoverformat"] == ",d" for t in series["data"])
+    assert built["sessions-successful"].figure["layout"]["yaxis"]["dtick"] == 1  # small counts: whole ticks
     assert shares["layout"]["xaxis"]["tickformat"] == ".0%"
     assert all("%{x:.2%}" in t["texttemplate"] for t in shares["data"])  # labels on the bars
 
@@ -313,7 +326,9 @@ def test_header_names_skill_range_period_and_stage(page: str) -> None:
     assert "Daily (P1D)" in header and ">live<" in header and "All locales" in header
 
 
-def test_overview_cards_show_total_peak_hour_and_hourly_average(views: dict[str, dict[str, Any]], page: str) -> None:
+def test_overview_cards_show_total_peak_hour_and_hourly_average(
+    views: dict[str, dict[str, Any]], page: str
+) -> None:
     # Given the overview view and the page
     overview = page.split('id="panel-overview"', 1)[1].split("</section>", 1)[0]
     utterances = views["overview"]["utterances"]

@@ -1,4 +1,7 @@
-"""ViewEndpoint: the view URL, the SigV4 signature for execute-api, and the API's errors (no sockets)."""
+"""ViewEndpoint: the view URL, the SigV4 signature for execute-api, and the API's errors (no sockets).
+
+The signing client is ``reporting.client.ReportingEndpoint``; these tests hold the dashboard's use of it.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +16,16 @@ from botocore.awsrequest import AWSPreparedRequest, AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import NoCredentialsError
 
-from alexa_skill_metrics.dashboard import EndpointError, ViewEndpoint
+from alexa_skill_metrics.dashboard import DashboardError, EndpointError, ViewEndpoint
 
 SKILL = "amzn1.ask.skill.00000000-0000-4000-8000-00000000d1ce"
 API = "https://abc123.execute-api.eu-west-1.amazonaws.com"
-PARAMS = {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-12T00:00:00Z", "period": "P1D", "locale": None}
+PARAMS = {
+    "startTime": "2026-01-05T00:00:00Z",
+    "endTime": "2026-01-12T00:00:00Z",
+    "period": "P1D",
+    "locale": None,
+}
 AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/(\d{8})/(?P<region>[a-z0-9-]+)/execute-api/aws4_request, "
     r"SignedHeaders=(?P<signed>[a-z0-9;-]+), Signature=[0-9a-f]{64}"
@@ -55,7 +63,9 @@ class FakeSession:
 
 def endpoint(reply: Reply, **kwargs: Any) -> tuple[ViewEndpoint, FakeHttp]:
     http = FakeHttp(reply)
-    return ViewEndpoint(API, SKILL, PARAMS, session=kwargs.pop("session", FakeSession()), http=http, **kwargs), http
+    return ViewEndpoint(
+        API, SKILL, PARAMS, session=kwargs.pop("session", FakeSession()), http=http, **kwargs
+    ), http
 
 
 def ok(body: dict[str, Any]) -> Reply:
@@ -74,7 +84,9 @@ def test_region_comes_from_the_host_then_the_session_then_an_error() -> None:
     assert ViewEndpoint(API, SKILL, {}, session=FakeSession("us-east-1")).region == "eu-west-1"
     custom = "https://metrics.example.com"
     assert ViewEndpoint(custom, SKILL, {}, session=FakeSession("ap-southeast-2")).region == "ap-southeast-2"
-    assert ViewEndpoint(custom, SKILL, {}, session=FakeSession(None), region="us-west-2").region == "us-west-2"
+    assert (
+        ViewEndpoint(custom, SKILL, {}, session=FakeSession(None), region="us-west-2").region == "us-west-2"
+    )
     with pytest.raises(EndpointError, match="set AWS_REGION"):
         _ = ViewEndpoint(custom, SKILL, {}, session=FakeSession(None)).region
 
@@ -98,7 +110,9 @@ def test_fetch_sends_a_get_signed_for_execute_api_that_verifies() -> None:
 
 def resign(sent: AWSPreparedRequest) -> str:
     """The Authorization botocore's SigV4 gives the request as sent, at its own X-Amz-Date."""
-    signer = SigV4Auth(Credentials("AKIDEXAMPLE", "secret-example", "session-token"), "execute-api", "eu-west-1")
+    signer = SigV4Auth(
+        Credentials("AKIDEXAMPLE", "secret-example", "session-token"), "execute-api", "eu-west-1"
+    )
     again = AWSRequest(method=sent.method, url=sent.url, headers={"Accept": "application/json"})
     again.context["timestamp"] = sent.headers["X-Amz-Date"]
     again.headers["X-Amz-Date"] = again.context["timestamp"]
@@ -106,7 +120,9 @@ def resign(sent: AWSPreparedRequest) -> str:
     canonical = signer.canonical_request(again)
     signature = signer.signature(signer.string_to_sign(again, canonical), again)
     headers = signer.signed_headers(signer.headers_to_sign(again))
-    return f"AWS4-HMAC-SHA256 Credential={signer.scope(again)}, SignedHeaders={headers}, Signature={signature}"
+    return (
+        f"AWS4-HMAC-SHA256 Credential={signer.scope(again)}, SignedHeaders={headers}, Signature={signature}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -116,11 +132,11 @@ def resign(sent: AWSPreparedRequest) -> str:
             Reply(400, b'{"statusCode": 400, "message": "period is \'PT5M\'", "parameter": "period"}'),
             400,
             "period",
-            "HTTP 400: period is 'PT5M'",
+            "period is 'PT5M'",
         ),
-        (Reply(403, b'{"message":"Forbidden"}'), 403, None, "HTTP 403: Forbidden"),
-        (Reply(502, b"Bad gateway"), 502, None, "HTTP 502: Bad gateway"),
-        (Reply(200, b"<html>not an API</html>"), 200, None, "not a JSON object"),
+        (Reply(403, b'{"message":"Forbidden"}'), 403, None, "Forbidden"),
+        (Reply(502, b"Bad gateway"), 502, None, "HTTP 502"),
+        (Reply(200, b"<html>not an API</html>"), 200, None, "HTTP 200 without a JSON report"),
     ],
 )
 def test_errors_carry_the_apis_status_message_and_parameter(
@@ -130,6 +146,13 @@ def test_errors_carry_the_apis_status_message_and_parameter(
     with pytest.raises(EndpointError, match=re.escape(message)) as raised:
         view_endpoint.fetch("overview")
     assert raised.value.status == status and raised.value.parameter == parameter
+
+
+def test_only_views_are_fetched() -> None:
+    view_endpoint, http = endpoint(ok({}))
+    with pytest.raises(DashboardError, match="not a view"):
+        view_endpoint.fetch("totalSessions")
+    assert http.sent == []
 
 
 def test_no_credentials_is_botocores_error_which_the_cli_explains() -> None:

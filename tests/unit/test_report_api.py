@@ -21,11 +21,15 @@ WEEK = {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-12T00:00:00Z"}
 
 
 def app(source: ListSource | None = None) -> Any:
-    traffic = source or ListSource([(RollupKey(SKILL, "live", "P1D", JAN5, "en-US"), rollup(["a"], utterances=3))])
+    traffic = source or ListSource(
+        [(RollupKey(SKILL, "live", "P1D", JAN5, "en-US"), rollup(["a"], utterances=3))]
+    )
     return build_app(Reporter(traffic, clock=lambda: JAN5 + 8 * 86_400_000))
 
 
-def get(path: str, query: dict[str, str] | None = None, method: str = "GET", source: Any = None) -> tuple[int, Any]:
+def get(
+    path: str, query: dict[str, str] | None = None, method: str = "GET", source: Any = None
+) -> tuple[int, Any]:
     response = app(source).resolve(http_event(path, query, method), {})
     assert response["headers"]["Content-Type"] == "application/json"
     return response["statusCode"], json.loads(response["body"])
@@ -62,14 +66,24 @@ def test_openapi_document_is_served() -> None:
         (f"/v1/skills/{SKILL}/views/overview", {**WEEK, "endTime": "2026-01-01T00:00:00Z"}, "endTime"),
         (f"/v1/skills/{SKILL}/views/overview", {"endTime": WEEK["endTime"]}, "startTime"),
         (f"/v1/skills/{SKILL}/views/sessions", {**WEEK, "intent": "RollDiceIntent"}, "intent"),
-        (f"/v1/skills/{SKILL}/views/sessions", {**WEEK, "period": "PT15M", "endTime": "2026-03-01T00:00:00Z"}, "period"),
+        (
+            f"/v1/skills/{SKILL}/views/sessions",
+            {**WEEK, "period": "PT15M", "endTime": "2026-03-01T00:00:00Z"},
+            "period",
+        ),
         (f"/v1/skills/{SKILL}/metrics", {**WEEK, "period": "P1D", "metric": "revenue"}, "metric"),
-        (f"/v1/skills/{SKILL}/metrics", {**WEEK, "period": "P1D", "metric": "totalUtterances", "nextToken": "x"}, "nextToken"),
+        (
+            f"/v1/skills/{SKILL}/metrics",
+            {**WEEK, "period": "P1D", "metric": "totalUtterances", "nextToken": "x"},
+            "nextToken",
+        ),
         (f"/v1/skills/{SKILL}/metrics", {**WEEK, "metric": "totalUtterances"}, "period"),
         ("/openapi.json", {"format": "yaml"}, "format"),
     ],
 )
-def test_bad_parameters_are_400_naming_the_parameter(path: str, query: dict[str, str], parameter: str) -> None:
+def test_bad_parameters_are_400_naming_the_parameter(
+    path: str, query: dict[str, str], parameter: str
+) -> None:
     status, body = get(path, query)
     assert status == 400
     assert body["statusCode"] == 400 and body["parameter"] == parameter and parameter in body["message"]
@@ -104,7 +118,8 @@ def test_a_server_side_failure_is_a_json_500_not_a_crash() -> None:
 _NAMES = ["startTime", "endTime", "period", "stage", "locale", "intent", "metric", "skillType", "maxResults",
           "nextToken", "view", "x"]  # fmt: skip
 _VALUES = ["", "2026-01-05T00:00:00Z", "2026-01-05", "2026-02-30T00:00:00Z", "-1", "0", "201", "PT1H",
-           "SINGLE", "live", "en-US", "%00", "amzn1.ask.skill.x", "9" * 40, "djE6MTow", "2026-01-04T23:59:59+23:59",
+           "SINGLE", "live", "en-US", "%00", "amzn1.ask.skill.x", "9" * 40, "djE6MTow",
+           "2026-01-04T23:59:59+23:59",
            "RollDiceIntent", "totalSessions", "custom", "1e3", " ", "\u00e9", "NaN"]  # fmt: skip
 
 
@@ -115,9 +130,14 @@ def test_random_input_never_gets_a_500(seed: int) -> None:
     query = {rng.choice(_NAMES): rng.choice(_VALUES) for _ in range(rng.randrange(0, 8))}
     if rng.random() < 0.7:
         query.setdefault("startTime", "2026-01-05T00:00:00Z")
-        query.setdefault("endTime", rng.choice(["2026-01-06T00:00:00Z", "2027-02-01T00:00:00Z", "2026-01-05T00:15:00Z"]))
+        query.setdefault(
+            "endTime", rng.choice(["2026-01-06T00:00:00Z", "2027-02-01T00:00:00Z", "2026-01-05T00:15:00Z"])
+        )
     path = rng.choice(
-        [f"/v1/skills/{SKILL}/metrics", f"/v1/skills/{SKILL}/views/{rng.choice(['overview', 'intents', 'x'])}"]
+        [
+            f"/v1/skills/{SKILL}/metrics",
+            f"/v1/skills/{SKILL}/views/{rng.choice(['overview', 'intents', 'x'])}",
+        ]
     )
     # When it is requested, Then the answer is a 200 or a 400 that names a parameter
     status, body = get(path, query)
@@ -126,8 +146,10 @@ def test_random_input_never_gets_a_500(seed: int) -> None:
         assert body["parameter"] and body["message"].startswith(body["parameter"])
 
 
-def test_lambda_handler_is_built_lazily_and_fails_fast_without_a_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    import alexa_skill_metrics.reporting as reporting
+def test_lambda_handler_is_built_lazily_and_fails_fast_without_a_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from alexa_skill_metrics import reporting
     from alexa_skill_metrics.reporting import handler
 
     handler._default_handler.cache_clear()

@@ -62,14 +62,18 @@ def test_each_metric_per_hour_with_zeros_elsewhere(metric: str, value: int) -> N
     body = call(ListSource([(k(JAN5 + 10 * H), busy_hour())]), metric=metric)
     assert set(body) == {"metric", "timestamps", "values", "nextToken"}
     assert body["metric"] == metric and body["nextToken"] is None
-    assert body["timestamps"][:2] == ["2026-01-05T00:00:00Z", "2026-01-05T01:00:00Z"] and len(body["values"]) == 24
+    assert (
+        body["timestamps"][:2] == ["2026-01-05T00:00:00Z", "2026-01-05T01:00:00Z"]
+        and len(body["values"]) == 24
+    )
     assert body["values"] == [0] * 10 + [value] + [0] * 13
 
 
 def test_every_smapi_metric_is_served() -> None:
     assert set(METRICS) == {
         "uniqueCustomers", "totalEnablements", "totalUtterances", "successfulUtterances", "failedUtterances",
-        "totalSessions", "successfulSessions", "incompleteSessions", "userEndedSessions", "skillEndedSessions",
+        "totalSessions", "successfulSessions", "incompleteSessions", "userEndedSessions",
+        "skillEndedSessions",
     }  # fmt: skip
 
 
@@ -82,7 +86,11 @@ def test_incomplete_sessions_depend_on_the_report_time() -> None:
 def test_single_unions_customers_and_reads_a_tiling() -> None:
     # Given customer a on two days and b on one, in day rollups
     source = ListSource(
-        [(k(JAN5, "P1D"), rollup(["a"])), (k(JAN5 + D, "P1D"), rollup(["a", "b"])), (k(JAN5 + D, "P1D", "de-DE"), rollup(["b"]))]
+        [
+            (k(JAN5, "P1D"), rollup(["a"])),
+            (k(JAN5 + D, "P1D"), rollup(["a", "b"])),
+            (k(JAN5 + D, "P1D", "de-DE"), rollup(["b"])),
+        ]
     )
     body = call(source, period="SINGLE", metric="uniqueCustomers", endTime=format_time(JAN5 + 2 * D))
     # Then one value, the union, read from two day buckets
@@ -131,9 +139,9 @@ def test_a_token_of_another_query_is_a_400() -> None:
         call(ListSource([]), metric="failedUtterances", maxResults="5", nextToken=first["nextToken"])
     assert caught.value.parameter == "nextToken"
     # But the page size may change between pages
-    assert call(ListSource([]), metric="totalUtterances", maxResults="7", nextToken=first["nextToken"])["timestamps"][0] == (
-        "2026-01-05T05:00:00Z"
-    )
+    assert call(ListSource([]), metric="totalUtterances", maxResults="7", nextToken=first["nextToken"])[
+        "timestamps"
+    ][0] == ("2026-01-05T05:00:00Z")
 
 
 def test_intent_filter_reads_that_intents_rollups_only() -> None:
@@ -166,7 +174,5 @@ def test_unaligned_times_cover_every_intersecting_bucket() -> None:
 
 def test_a_long_range_at_fine_period_is_paginated_not_refused() -> None:
     # 366 days of 15-minute buckets: 35,136 values, 200 per page
-    body = call(
-        ListSource([]), metric="totalSessions", period="PT15M", endTime=format_time(JAN5 + 366 * D)
-    )
+    body = call(ListSource([]), metric="totalSessions", period="PT15M", endTime=format_time(JAN5 + 366 * D))
     assert len(body["values"]) == 200 and body["nextToken"] is not None

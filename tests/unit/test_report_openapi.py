@@ -54,10 +54,17 @@ def busy_source() -> ListSource:
             )
         )
         for intent in ("RollDiceIntent", "AMAZON.FallbackIntent"):
-            rows.append((RollupKey(SKILL, "live", "PT1H", bucket, "en-US", intent), rollup(["a"], [3.0], utterances=2)))
+            rows.append(
+                (
+                    RollupKey(SKILL, "live", "PT1H", bucket, "en-US", intent),
+                    rollup(["a"], [3.0], utterances=2),
+                )
+            )
     for day in (JAN5, JAN5 + 24 * H):  # the intents view reads whole days as days
         for intent in ("RollDiceIntent", "AMAZON.FallbackIntent"):
-            rows.append((RollupKey(SKILL, "live", "P1D", day, "en-US", intent), rollup(["a"], [3.0], utterances=5)))
+            rows.append(
+                (RollupKey(SKILL, "live", "P1D", day, "en-US", intent), rollup(["a"], [3.0], utterances=5))
+            )
     return ListSource(rows)
 
 
@@ -94,12 +101,16 @@ def test_every_view_conforms_to_its_schema(view: str, period: str) -> None:
 def test_filtered_views_with_nulls_conform() -> None:
     source = busy_source()
     for view in ("customers", "utterances"):
-        body = Reporter(source).view(view, ReportRequest.from_params(SKILL, {**WEEK, "intent": "RollDiceIntent"}))
+        body = Reporter(source).view(
+            view, ReportRequest.from_params(SKILL, {**WEEK, "intent": "RollDiceIntent"})
+        )
         validator(VIEWS[view].response.__name__).validate(body)
 
 
 def test_metric_and_error_bodies_conform() -> None:
-    request = MetricRequest.from_params(SKILL, {**WEEK, "period": "PT1H", "metric": "uniqueCustomers", "maxResults": "50"})
+    request = MetricRequest.from_params(
+        SKILL, {**WEEK, "period": "PT1H", "metric": "uniqueCustomers", "maxResults": "50"}
+    )
     validator("MetricResponse").validate(Reporter(busy_source()).metric(request))
     validator("ErrorBody").validate(BadRequest("period", "is wrong").body())
     validator("ErrorBody").validate(NotFound().body())

@@ -85,7 +85,11 @@ def test_skill_id_must_be_an_alexa_skill_id(skill_id: str) -> None:
 
 def test_the_range_limit_is_inclusive() -> None:
     request = ReportRequest.from_params(
-        SKILL, {"startTime": "2026-01-01T00:00:00Z", "endTime": format_time(1_767_225_600_000 + MAX_RANGE_DAYS * 86_400_000)}
+        SKILL,
+        {
+            "startTime": "2026-01-01T00:00:00Z",
+            "endTime": format_time(1_767_225_600_000 + MAX_RANGE_DAYS * 86_400_000),
+        },
     )
     assert request.end_ms - request.start_ms == MAX_RANGE_DAYS * 86_400_000
 
@@ -97,7 +101,8 @@ def test_defaults_and_empty_values_count_as_absent() -> None:
 
 def test_filters_parse() -> None:
     request = ReportRequest.from_params(
-        SKILL, {**DAY, "period": "PT15M", "stage": "development", "locale": "de-DE", "intent": "AMAZON.StopIntent"}
+        SKILL,
+        {**DAY, "period": "PT15M", "stage": "development", "locale": "de-DE", "intent": "AMAZON.StopIntent"},
     )
     assert (request.period, request.stage, request.locale, request.intent) == (
         "PT15M", "development", "de-DE", "AMAZON.StopIntent",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -42,7 +43,7 @@ def test_random_ranges_are_covered_exactly_and_minimally(seed: int) -> None:
     spans = tiling(start, end)
     # Contiguous, aligned, exact cover
     assert spans[0].start_ms == start and spans[-1].end_ms == end
-    for before, after in zip(spans, spans[1:], strict=False):
+    for before, after in itertools.pairwise(spans):
         assert before.end_ms == after.start_ms and before.granularity != after.granularity
     for span in spans:
         size = BUCKET_MS[span.granularity]

@@ -19,7 +19,9 @@ D = 86_400_000
 
 
 def request(start: int = JAN5, end: int = JAN5 + 7 * D, **params: str) -> ReportRequest:
-    return ReportRequest.from_params(SKILL, {"startTime": format_time(start), "endTime": format_time(end), **params})
+    return ReportRequest.from_params(
+        SKILL, {"startTime": format_time(start), "endTime": format_time(end), **params}
+    )
 
 
 def asked(name: str, req: ReportRequest) -> list[tuple[Span, bool, str | None]]:
@@ -49,7 +51,12 @@ def test_each_view_reads_the_coarsest_rollups_its_figures_allow(
 
 
 def test_single_over_an_unaligned_range_reads_days_inside_and_finer_buckets_at_the_edges() -> None:
-    spans = [span for span, _, _ in asked("sessions", request(JAN5 + 22 * H + 15 * 60_000, JAN5 + 3 * D + H, period="SINGLE"))]
+    spans = [
+        span
+        for span, _, _ in asked(
+            "sessions", request(JAN5 + 22 * H + 15 * 60_000, JAN5 + 3 * D + H, period="SINGLE")
+        )
+    ]
     assert [(s.granularity, s.buckets) for s in spans] == [("PT15M", 3), ("PT1H", 1), ("P1D", 2), ("PT1H", 1)]
 
 
@@ -71,19 +78,31 @@ def test_too_many_points_is_a_400_naming_period_and_the_way_out() -> None:
         Reporter(ListSource([])).view("utterances", request(end=JAN5 + 40 * D, period="PT15M"))
     assert caught.value.parameter == "period"
     # The same range at hourly points is fine, and so is any range for the intents view
-    assert len(Reporter(ListSource([])).view("utterances", request(end=JAN5 + 40 * D, period="PT1H"))["series"]) == 960
-    assert Reporter(ListSource([])).view("intents", request(end=JAN5 + 366 * D, period="PT15M"))["intents"] == []
+    assert (
+        len(Reporter(ListSource([])).view("utterances", request(end=JAN5 + 40 * D, period="PT1H"))["series"])
+        == 960
+    )
+    assert (
+        Reporter(ListSource([])).view("intents", request(end=JAN5 + 366 * D, period="PT15M"))["intents"] == []
+    )
 
 
 def test_intent_filtered_views_use_only_that_intents_rollups() -> None:
     source = ListSource(
         [
             (RollupKey(SKILL, "live", "P1D", JAN5, "en-US", "RollDiceIntent"), rollup(["a"], utterances=3)),
-            (RollupKey(SKILL, "live", "P1D", JAN5, "en-US", "AMAZON.StopIntent"), rollup(["b"], utterances=1)),
+            (
+                RollupKey(SKILL, "live", "P1D", JAN5, "en-US", "AMAZON.StopIntent"),
+                rollup(["b"], utterances=1),
+            ),
         ]
     )
     body = Reporter(source).view("utterances", request(intent="RollDiceIntent"))
-    assert (body["totals"]["utterances"], body["totals"]["uniqueCustomers"], body["intent"]) == (3, 1, "RollDiceIntent")
+    assert (body["totals"]["utterances"], body["totals"]["uniqueCustomers"], body["intent"]) == (
+        3,
+        1,
+        "RollDiceIntent",
+    )
 
 
 def test_the_report_echoes_the_effective_range_and_its_clock() -> None:

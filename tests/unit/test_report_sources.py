@@ -128,9 +128,9 @@ def test_new_customers_are_decided_from_the_start_of_the_recording() -> None:
     events = [utterance(JAN5 + H, new=True), utterance(JAN5 + D + H, new=True, session="s2")]
     day2 = [Span("P1D", JAN5 + D, JAN5 + 2 * D)]
     # When day 2 is recomputed from day 2's events only, the customer looks new
-    (_, alone), = RecomputedRollups(EventList(events)).fetch(SKILL, "live", day2)
+    ((_, alone),) = RecomputedRollups(EventList(events)).fetch(SKILL, "live", day2)
     # But from the start of the recording, they are not
-    (_, full), = RecomputedRollups(EventList(events), since_ms=JAN5).fetch(SKILL, "live", day2)
+    ((_, full),) = RecomputedRollups(EventList(events), since_ms=JAN5).fetch(SKILL, "live", day2)
     assert (alone.new_customers, full.new_customers) == (1, 0)
     assert full.customers.count() == 1
 

@@ -19,9 +19,9 @@ MIN = 60_000
 
 def ev(request_type: str = "IntentRequest", at: int = T0, **fields: Any) -> Event:
     defaults: dict[str, Any] = {
-        "skill_id": SKILL, "request_id": f"r-{at}-{request_type}-{fields.get('intent')}", "request_type": request_type,
-        "timestamp_ms": at, "received_ms": at + 40, "customer": "c1", "session_id": "s1", "locale": "en-US",
-        "handler_ms": 10.0,
+        "skill_id": SKILL, "request_id": f"r-{at}-{request_type}-{fields.get('intent')}",
+        "request_type": request_type, "timestamp_ms": at, "received_ms": at + 40, "customer": "c1",
+        "session_id": "s1", "locale": "en-US", "handler_ms": 10.0,
     }  # fmt: skip
     if request_type in ("AlexaSkillEvent.SkillEnabled", "CanFulfillIntentRequest"):
         defaults.update(session_id=None, handler_ms=None)
@@ -35,8 +35,10 @@ def start(at: int = T0, **fields: Any) -> Event:
 
 
 def turn(at: int, started: int, previous: int, last: str, **fields: Any) -> Event:
-    values = {"intent": "RollDiceIntent", "new_session": False, "should_end_session": False,
-              "session_start_ms": started, "previous_ms": previous, "last_intent": last, **fields}  # fmt: skip
+    values = {
+        "intent": "RollDiceIntent", "new_session": False, "should_end_session": False,
+        "session_start_ms": started, "previous_ms": previous, "last_intent": last, **fields,
+    }  # fmt: skip
     return ev("IntentRequest", at, **values)
 
 
@@ -66,7 +68,12 @@ def test_session_figures_belong_to_the_bucket_where_it_started() -> None:
     # And the 11:00 hour has the later requests, but no session figures
     eleven = rollups[key("PT1H", t1 + 90_000)]
     assert eleven.requests_by_type == {"IntentRequest": 1, "SessionEndedRequest": 1}
-    assert (eleven.sessions_started, eleven.session_ends, eleven.open_sessions, eleven.drop_off) == (0, {}, {}, {})
+    assert (eleven.sessions_started, eleven.session_ends, eleven.open_sessions, eleven.drop_off) == (
+        0,
+        {},
+        {},
+        {},
+    )
     assert (ten.utterances, eleven.utterances, eleven.responded, eleven.prompts) == (1, 1, 1, 1)
     # And per-intent rollups never carry session figures or request types
     intent = rollups[key("PT1H", t1 + 90_000, "RollDiceIntent")]
@@ -85,7 +92,10 @@ def test_open_sessions_follow_the_last_answered_utterance() -> None:
 
 def test_skill_ended_session_and_start_that_ends_at_once() -> None:
     # Given one session ended by the skill on its second turn, and one launch that ended at once
-    a = [start(T0), turn(T0 + MIN, T0, T0, "LaunchRequest", intent="AMAZON.StopIntent", should_end_session=True)]
+    a = [
+        start(T0),
+        turn(T0 + MIN, T0, T0, "LaunchRequest", intent="AMAZON.StopIntent", should_end_session=True),
+    ]
     b = [start(T0 + 2 * MIN, session_id="s2", request_id="b", should_end_session=True)]
     rollup = fold([*a, *b], exact=True)[key("P1D", T0)]
     # Then both ended skill_ended, with no drop-off and nothing open
@@ -105,7 +115,11 @@ def test_escaped_utterance_is_a_failure_and_the_error_end_closes_the_session() -
     # Then the escaped turn is a failed utterance that changed no session figure, and the
     # session ended failed after the launch
     assert (rollup.utterances, rollup.failed_utterances) == (2, 1)
-    assert (rollup.session_ends, rollup.open_sessions, rollup.drop_off) == ({"failed": 1}, {}, {"LaunchRequest": 1})
+    assert (rollup.session_ends, rollup.open_sessions, rollup.drop_off) == (
+        {"failed": 1},
+        {},
+        {"LaunchRequest": 1},
+    )
 
 
 def test_handled_exception_is_a_failed_utterance_that_still_answers() -> None:
@@ -117,7 +131,9 @@ def test_handled_exception_is_a_failed_utterance_that_still_answers() -> None:
 def test_session_whose_first_utterance_escaped_ends_failed_at_its_start() -> None:
     # Given a launch that escaped: the SessionEndedRequest that follows carries no stamp
     launch = start(T0, outcome=Outcome.ESCAPED, should_end_session=None)
-    untracked_end = ev("SessionEndedRequest", T0 + 900, new_session=False, end_reason="ERROR", handler_ms=None)
+    untracked_end = ev(
+        "SessionEndedRequest", T0 + 900, new_session=False, end_reason="ERROR", handler_ms=None
+    )
     rollup = fold([launch, untracked_end], exact=True)[key("PT1H", T0)]
     # Then the session started and ended failed; nothing stays open for ever
     assert (rollup.sessions_started, rollup.session_ends, rollup.open_sessions) == (1, {"failed": 1}, {})
@@ -146,7 +162,11 @@ def test_skill_events_and_other_requests_count_by_type_only() -> None:
     assert (skill_event.enablements, skill_event.customers.count(), skill_event.new_customers) == (1, 0, 0)
     assert skill_event.requests_by_type == {"AlexaSkillEvent.SkillEnabled": 1}
     other = rollups[key("PT1H", T0)]
-    assert (other.requests_by_type, other.utterances, other.sessions_started) == ({"CanFulfillIntentRequest": 1}, 0, 0)
+    assert (other.requests_by_type, other.utterances, other.sessions_started) == (
+        {"CanFulfillIntentRequest": 1},
+        0,
+        0,
+    )
     assert all(k.intent == ALL_INTENTS for k in rollups)
 
 
@@ -158,7 +178,9 @@ def test_new_customer_counts_where_their_earliest_utterance_falls_whatever_the_o
     # Then they are new in the 10:00 quarter, en-US, overall and for the help intent only
     new = {k: r.new_customers for k, r in rollups.items() if r.new_customers}
     assert new == {
-        key(g, T0 + 5 * MIN, intent): 1 for g in ("PT15M", "PT1H", "P1D") for intent in (ALL_INTENTS, "AMAZON.HelpIntent")
+        key(g, T0 + 5 * MIN, intent): 1
+        for g in ("PT15M", "PT1H", "P1D")
+        for intent in (ALL_INTENTS, "AMAZON.HelpIntent")
     }
     # And counted as a unique customer in both quarters
     assert rollups[key("PT15M", T0 + 40 * MIN, locale="de-DE")].customers.count() == 1
@@ -182,7 +204,9 @@ def test_granularities_can_be_restricted() -> None:
 
 
 def test_sketch_fold_counts_like_the_exact_fold() -> None:
-    events = [start(T0 + i * 1000, customer=f"c{i}", session_id=f"s{i}", request_id=f"r{i}") for i in range(300)]
+    events = [
+        start(T0 + i * 1000, customer=f"c{i}", session_id=f"s{i}", request_id=f"r{i}") for i in range(300)
+    ]
     sketch, exact = fold(events), fold(events, exact=True)
     assert sketch.keys() == exact.keys()
     for k in exact:
@@ -236,14 +260,18 @@ def test_started_equals_ended_plus_open_in_every_period(seed: int) -> None:
     for k, rollup in rollups.items():
         if k.intent == ALL_INTENTS:
             assert all(v > 0 for v in rollup.open_sessions.values()), k
-            assert rollup.sessions_started == sum(rollup.session_ends.values()) + sum(rollup.open_sessions.values()), k
+            assert rollup.sessions_started == sum(rollup.session_ends.values()) + sum(
+                rollup.open_sessions.values()
+            ), k
     # And the day totals add up over the whole range
     days = [r for k, r in rollups.items() if k.granularity == "P1D" and k.intent == ALL_INTENTS]
     assert sum(r.sessions_started for r in days) == 200
 
 
 def _merged(rollups: dict[RollupKey, Rollup], granularity: str) -> int:
-    return sum(r.utterances for k, r in rollups.items() if k.granularity == granularity and k.intent == ALL_INTENTS)
+    return sum(
+        r.utterances for k, r in rollups.items() if k.granularity == granularity and k.intent == ALL_INTENTS
+    )
 
 
 def test_every_granularity_counts_every_utterance_once() -> None:

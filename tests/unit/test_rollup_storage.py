@@ -11,7 +11,13 @@ from alexa_skill_metrics.aggregation.rollup import FirstUtterance, new_rollup
 from alexa_skill_metrics.model import Event, RollupKey
 from alexa_skill_metrics.storage.codec import event_to_item
 from alexa_skill_metrics.storage.customers import CustomerState, Move, item_to_state, state_to_item
-from alexa_skill_metrics.storage.keys import parse_rollup_key, rollup_pk, rollup_sk, rollup_sk_range, watermark_key
+from alexa_skill_metrics.storage.keys import (
+    parse_rollup_key,
+    rollup_pk,
+    rollup_sk,
+    rollup_sk_range,
+    watermark_key,
+)
 from alexa_skill_metrics.storage.rollups import StoredRollup, item_to_rollup, rollup_to_item
 
 SKILL = "amzn1.ask.skill.1"
@@ -93,7 +99,11 @@ def test_event_insert_decodes_with_its_watermark_source() -> None:
     record = decode_record(_insert(item))
     assert record is not None
     assert record.source == watermark_key(item["pk"]["S"]) == item["pk"]["S"].split("#", 2)[2]
-    assert (record.seq, record.event.request_id, record.event.skill_id) == (1100000000000000000001, "req-1", SKILL)
+    assert (record.seq, record.event.request_id, record.event.skill_id) == (
+        1100000000000000000001,
+        "req-1",
+        SKILL,
+    )
 
 
 def test_records_that_are_not_event_inserts_decode_to_nothing() -> None:

@@ -33,7 +33,9 @@ def rollup(customers: Iterable[str] = (), latency: Iterable[float] = (), **count
     return r
 
 
-def key(bucket_ms: int, granularity: str = "PT1H", locale: str = "en-US", intent: str = ALL_INTENTS) -> RollupKey:
+def key(
+    bucket_ms: int, granularity: str = "PT1H", locale: str = "en-US", intent: str = ALL_INTENTS
+) -> RollupKey:
     return RollupKey(SKILL, "live", granularity, bucket_ms, locale, intent)
 
 
@@ -82,7 +84,9 @@ def test_overview_without_traffic_is_zeros_with_the_first_hour_as_peak() -> None
 
 def test_overview_quarter_hour_series_still_peaks_by_hour() -> None:
     # Given four quarters of one hour with one utterance each, and a busier lone quarter later
-    quarters = [(key(JAN5 + 10 * H + i * 900_000, "PT15M"), rollup([f"c{i}"], utterances=1)) for i in range(4)]
+    quarters = [
+        (key(JAN5 + 10 * H + i * 900_000, "PT15M"), rollup([f"c{i}"], utterances=1)) for i in range(4)
+    ]
     quarters.append((key(JAN5 + 12 * H, "PT15M"), rollup(["x"], utterances=3)))
     view = overview(frame(quarters, period="PT15M"))
     # Then the series is per quarter, but the peak hour is the hour with 4 utterances
@@ -136,7 +140,10 @@ def test_session_end_states_sum_to_started_and_open_ones_split_by_report_time() 
     t = view.totals
     # Then the one silent for over an hour is incomplete, the other still active
     assert (t.incomplete, t.active) == (1, 1)
-    assert t.started == t.skill_ended + t.user_ended + t.no_response + t.failed + t.unknown + t.incomplete + t.active
+    assert (
+        t.started
+        == t.skill_ended + t.user_ended + t.no_response + t.failed + t.unknown + t.incomplete + t.active
+    )
     assert (t.successful, t.sessions_per_customer) == (5, 2.0)
     shares = to_json(t.share_by_end_type)
     assert shares["skillEnded"] == 0.3 and sum(shares.values()) == pytest.approx(1.0)
@@ -194,7 +201,10 @@ def test_empty_points_have_null_latency() -> None:
 
 def test_intent_shares_failed_shares_and_fallback_rate() -> None:
     rows = [
-        (key(JAN5, "P1D", intent="RollDiceIntent"), rollup(["a", "b"], [5.0, 7.0], utterances=6, failed_utterances=2)),
+        (
+            key(JAN5, "P1D", intent="RollDiceIntent"),
+            rollup(["a", "b"], [5.0, 7.0], utterances=6, failed_utterances=2),
+        ),
         (key(JAN5, "P1D", "de-DE", "RollDiceIntent"), rollup(["c"], [9.0], utterances=2)),
         (key(JAN5, "P1D", intent="AMAZON.FallbackIntent"), rollup(["a"], [1.0], utterances=2)),
         (key(JAN5, "P1D", intent="LaunchRequest"), rollup(["a", "b", "c"], [2.0], utterances=2)),
@@ -221,7 +231,8 @@ def test_intents_without_traffic() -> None:
 def test_every_view_echoes_the_request_and_report_time() -> None:
     view = to_json(sessions(frame([], locale="de-DE", now=JAN5 + 90 * MINUTE)))
     assert {k: view[k] for k in ("view", "skillId", "stage", "locale", "intent", "period")} == {
-        "view": "sessions", "skillId": SKILL, "stage": "live", "locale": "de-DE", "intent": None, "period": "P1D",
+        "view": "sessions", "skillId": SKILL, "stage": "live", "locale": "de-DE", "intent": None,
+        "period": "P1D",
     }  # fmt: skip
     assert (view["startTime"], view["endTime"], view["asOf"]) == (
         format_time(JAN5), format_time(JAN5 + D), "2026-01-05T01:30:00Z",

@@ -26,7 +26,8 @@ Failures
     records that contribute to it; they are reported as batch item failures. Lambda delivers
     them again (from the lowest failed sequence number), the items written meanwhile skip them
     by their watermarks, the failed item applies them. Since an item applies all of a batch's
-    contributions or none, the invariant holds.
+    contributions or none, the invariant holds. A failed read fails the records that needed it
+    (every record, for the rollup read).
 
 New customers
     A customer is new where their first utterance ever recorded falls, so events of one
@@ -54,6 +55,13 @@ What this relies on, and what remains
       later records of its partition key are, and their watermarks then pass it for good.
     * Day rollups carry up to a few hundred watermarks (24 hours x 8 write shards, plus session
       ends and new-customer moves from neighbouring hours), about 40 bytes each.
+    * Figures are additive, so the order across partition keys does not matter in the end; in
+      between, a session whose end was applied before its start shows ``-1`` in
+      ``open_sessions`` until the start arrives, and a customer is new where their earliest
+      utterance applied so far falls.
+    * The aggregator's own rollup and customer writes come back on the stream and are ignored;
+      an event source filter on event inserts (``eventName`` INSERT, ``Keys.pk`` prefix ``EVT#``)
+      saves those invocations without hiding malformed events.
 
 Example
 -------
@@ -80,7 +88,13 @@ from alexa_skill_metrics.aggregation.rollup import (
 )
 from alexa_skill_metrics.periods import GRANULARITIES
 from alexa_skill_metrics.storage.codec import is_event_item, item_to_event
-from alexa_skill_metrics.storage.customers import MOVE_RETENTION_MS, CustomerState, CustomerStore, Move
+from alexa_skill_metrics.storage.customers import (
+    MOVE_RETENTION_MS,
+    Customer,
+    CustomerState,
+    CustomerStore,
+    Move,
+)
 from alexa_skill_metrics.storage.keys import PK, is_event_key, watermark_key
 from alexa_skill_metrics.storage.rollups import RollupStore, StoredRollup, VersionConflict, analytics_client
 
@@ -91,7 +105,6 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_ATTEMPTS = 5  # conditional-write attempts per item before its records are failed
 RecordId = tuple[str, int]  # (watermark key of the event partition key, sequence number)
-Customer = tuple[str, str, str]  # (skill id, stage, pseudonym)
 
 
 class MalformedRecord(ValueError):
@@ -255,14 +268,20 @@ class Aggregator:
         if not earliest:
             return moves, failed
         in_batch = {r.id for r in batch}
-        states = self.customers.get_many(earliest)
+        try:
+            states = self.customers.get_many(earliest)
+        except _dynamodb_errors() as exc:
+            _warn_failed("customer read", exc)
+            for who in earliest:
+                failed.update(members[who])
+            return moves, failed
         now_ms = int(self._clock() * 1000)
         for who, (candidate, record) in earliest.items():
             state = self._settle(states[who], candidate, record, now_ms, result)
             if state is None:
                 failed.update(members[who])  # any of them may own a logged move of this customer
                 continue
-            for move in state.moves[-1:] if state is not states[who] else []:
+            for move in state.moves:
                 if (move.source, move.seq) in in_batch:
                     moves[(move.source, move.seq)].append(move)
         return moves, failed
@@ -276,8 +295,6 @@ class Aggregator:
         result: BatchResult,
     ) -> CustomerState | None:
         """The customer's state after making ``candidate`` their first utterance if it is earlier."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         for _ in range(self.max_attempts):
             if state.first is not None and state.first.order <= candidate.order:
                 return state
@@ -287,17 +304,18 @@ class Aggregator:
                 state.skill_id, state.stage, state.customer, candidate, [*kept, move], state.version
             )
             try:
-                self.customers.put(updated)
-            except VersionConflict:
-                result.conflicts += 1
-                state = self.customers.get(state.skill_id, state.stage, state.customer)
-                continue
-            except (ClientError, BotoCoreError) as exc:
-                _warn_write_failed("customer", exc)
+                try:
+                    self.customers.put(updated)
+                except VersionConflict:
+                    result.conflicts += 1
+                    state = self.customers.get(state.skill_id, state.stage, state.customer)
+                    continue
+            except _dynamodb_errors() as exc:
+                _warn_failed("customer write", exc)
                 return None
             result.customers_written += 1
             return updated
-        _warn_write_failed("customer", None)
+        _warn_failed("customer write", None)
         return None
 
     # --- rollups ------------------------------------------------------------------------------------
@@ -319,8 +337,12 @@ class Aggregator:
                     for key in new_customer_keys(skill_id, stage, move.from_, self.granularities):
                         deltas[key].append((record, -1))
         keys = list(events.keys() | deltas.keys())
-        stored = self.rollups.get_many(keys)
         failed: set[RecordId] = set()
+        try:
+            stored = self.rollups.get_many(keys)
+        except _dynamodb_errors() as exc:
+            _warn_failed("rollup read", exc)
+            return {r.id for r in active}
         for key in keys:
             if not self._write_rollup(key, stored.get(key), events.get(key, []), deltas.get(key, []), result):
                 failed.update(r.id for r in events.get(key, ()))
@@ -335,8 +357,7 @@ class Aggregator:
         deltas: Sequence[tuple[StreamRecord, int]],
         result: BatchResult,
     ) -> bool:
-        from botocore.exceptions import BotoCoreError, ClientError
-
+        """Apply the contributions above the item's watermarks in one conditional write; redo on conflict."""
         for _ in range(self.max_attempts):
             if current is None:
                 current = StoredRollup(key, new_rollup())
@@ -352,26 +373,34 @@ class Aggregator:
                 if record.seq > marks.get(record.source, -1):
                     marks[record.source] = record.seq
             try:
-                self.rollups.put(current)
-            except VersionConflict:
-                result.conflicts += 1
-                current = self.rollups.get(key)
-                continue
-            except (ClientError, BotoCoreError) as exc:
-                _warn_write_failed("rollup", exc)
+                try:
+                    self.rollups.put(current)
+                except VersionConflict:
+                    result.conflicts += 1
+                    current = self.rollups.get(key)
+                    continue
+            except _dynamodb_errors() as exc:
+                _warn_failed("rollup write", exc)
                 return False
             result.rollups_written += 1
             return True
-        _warn_write_failed("rollup", None)
+        _warn_failed("rollup write", None)
         return False
 
 
-def _warn_write_failed(kind: str, exc: Exception | None) -> None:
+def _dynamodb_errors() -> tuple[type[Exception], ...]:
+    """What a DynamoDB call raises once botocore's own retries are spent (imported on first use)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (ClientError, BotoCoreError)
+
+
+def _warn_failed(step: str, exc: Exception | None) -> None:
     from alexa_skill_metrics.storage.rollups import error_code
 
     telemetry.warn(
-        "aggregator write failed; its records are reported for redelivery",
-        item_kind=kind,
+        "aggregator step failed; its records are reported for redelivery",
+        step=step,
         error=type(exc).__name__ if exc is not None else "TooManyConflicts",
         error_code=error_code(exc) if exc is not None else None,
     )

@@ -5,9 +5,9 @@ Public entry points (stable):
 * ``collect_views(fetch) -> dict`` - the five view bodies from ``fetch(view_name)``, checked to
   belong to one skill, stage, locale and period.
 * ``write_dashboard(views, out=path) -> Path`` and ``render_dashboard(views) -> str``.
-* ``ViewEndpoint(endpoint, skill_id, params)`` - fetches views from a deployed reporting API,
-  signed with SigV4 (``execute-api``) using boto3's credentials; pass its ``fetch`` to
-  ``collect_views``.
+* ``ViewEndpoint(endpoint, skill_id, params)`` - fetches views from a deployed reporting API
+  (``reporting.client.ReportingEndpoint``: SigV4 for ``execute-api`` with boto3's credentials);
+  pass its ``fetch`` to ``collect_views``.
 
 Importing this package loads nothing heavy: Plotly is imported when a page is rendered.
 
@@ -19,7 +19,8 @@ Example
 ...     {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-12T00:00:00Z", "period": "P1D"})
 >>> reporter = Reporter(RecomputedRollups(EventList([])), clock=lambda: 1_768_176_000_000)
 >>> views = collect_views(lambda name: reporter.view(name, request))
->>> write_dashboard(views, out="/tmp/skill-metrics-doctest/metrics.html").name
+>>> import tempfile
+>>> write_dashboard(views, out=f"{tempfile.mkdtemp()}/metrics.html").name
 'metrics.html'
 """
 
@@ -33,7 +34,6 @@ __all__ = [
     "EndpointError",
     "ViewEndpoint",
     "collect_views",
-    "load_views",
     "render_dashboard",
     "write_dashboard",
 ]
@@ -41,7 +41,7 @@ __all__ = [
 if TYPE_CHECKING:
     from alexa_skill_metrics.dashboard.collect import VIEWS, DashboardError, collect_views
     from alexa_skill_metrics.dashboard.remote import EndpointError, ViewEndpoint
-    from alexa_skill_metrics.dashboard.render import load_views, render_dashboard, write_dashboard
+    from alexa_skill_metrics.dashboard.render import render_dashboard, write_dashboard
 
 _LAZY = {
     "VIEWS": "alexa_skill_metrics.dashboard.collect",
@@ -49,7 +49,6 @@ _LAZY = {
     "collect_views": "alexa_skill_metrics.dashboard.collect",
     "EndpointError": "alexa_skill_metrics.dashboard.remote",
     "ViewEndpoint": "alexa_skill_metrics.dashboard.remote",
-    "load_views": "alexa_skill_metrics.dashboard.render",
     "render_dashboard": "alexa_skill_metrics.dashboard.render",
     "write_dashboard": "alexa_skill_metrics.dashboard.render",
 }

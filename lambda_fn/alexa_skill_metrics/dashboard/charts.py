@@ -165,8 +165,12 @@ def time_figure(
             )
     layout = base_layout(height)
     y_axis = _axis(y_title, rangemode="tozero", tickformat=TICK_FORMATS[kind], fixedrange=True)
-    if kind == "count" and not any(value for trace in traces for value in trace.values):
-        y_axis.update(range=[0, 1], dtick=1)  # all zeros: Plotly's 0.2 steps would read "0, 0, 0, 1, 1"
+    if kind == "count":
+        # Plotly picks 0.2 or 0.5 steps for small counts, which ",d" would label "0, 0, 1, 1"; stacks
+        # here always carry their total as a trace, so the largest value is the top of the axis.
+        top = max((value for trace in traces for value in trace.values if value is not None), default=0)
+        if top < 6:
+            y_axis.update(dtick=1, **({"range": [0, 1]} if top == 0 else {}))
     if len(traces) == 1:
         layout["margin"]["t"] = 12  # no legend above a single series
     layout.update(

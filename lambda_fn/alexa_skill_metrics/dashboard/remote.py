@@ -1,9 +1,8 @@
-"""Views from a deployed reporting API: ``GET /v1/skills/{id}/views/{view}`` signed with SigV4.
+"""The views of one report from a deployed reporting API, for ``collect_views``.
 
-The API's routes use IAM authorisation, so each request is signed for the ``execute-api``
-service with the caller's boto3 credentials (profile, environment, SSO, role: whatever boto3
-finds), and the region is taken from the endpoint's host
-(``<api>.execute-api.<region>.amazonaws.com``), else from boto3's configuration.
+A thin binding of ``reporting.client.ReportingEndpoint`` (which signs each GET with SigV4 for
+``execute-api`` using boto3's credentials) to one skill and one set of query parameters, so that
+``ViewEndpoint(...).fetch`` is the ``fetch(view_name)`` the dashboard takes.
 
 Example
 -------
@@ -18,29 +17,17 @@ Example
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
 
-from alexa_skill_metrics.dashboard.collect import DashboardError
+from alexa_skill_metrics.dashboard.collect import VIEWS, DashboardError
+from alexa_skill_metrics.reporting.client import EndpointError, ReportingEndpoint
 
-SERVICE = "execute-api"
-_REGION_IN_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
-
-
-class EndpointError(DashboardError):
-    """The API answered with an error (``status``, its ``message`` and ``parameter``) or was unreachable."""
-
-    def __init__(self, message: str, status: int | None = None, parameter: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.parameter = parameter
+__all__ = ["EndpointError", "ViewEndpoint"]
 
 
 class ViewEndpoint:
-    """Fetches the views of one skill and set of query parameters from a deployed API.
+    """Fetches the views of one skill and one set of query parameters from a deployed API.
 
     Parameters
     ----------
@@ -51,15 +38,9 @@ class ViewEndpoint:
     params:
         Query parameters (``startTime``, ``endTime``, ``period``, ``stage``, ``locale``); ``None``
         or empty values are left out.
-    session:
-        A ``boto3.session.Session`` for credentials and the default region (default: a new one).
-    region:
-        The signing region, when the endpoint's host does not name it (a custom domain).
-    timeout_s:
-        Connect and read timeout of each request.
-    http:
-        What sends the signed request (``send(prepared) -> response`` like botocore's
-        ``URLLib3Session``, which is built by default).
+    session, region, timeout_s, http:
+        As ``ReportingEndpoint`` takes them: boto3 session (credentials, default region), signing
+        region for a custom domain, per-request timeout, and what sends the signed request.
     """
 
     def __init__(
@@ -73,72 +54,20 @@ class ViewEndpoint:
         timeout_s: float = 30.0,
         http: Any = None,
     ) -> None:
-        self.endpoint = endpoint.rstrip("/")
+        self.api = ReportingEndpoint(endpoint, session=session, region=region, timeout_s=timeout_s, http=http)
         self.skill_id = skill_id
-        self.params = {name: value for name, value in sorted(params.items()) if value}
-        self.timeout_s = timeout_s
-        self._session = session
-        found = _REGION_IN_HOST.search(urlsplit(self.endpoint).hostname or "")
-        self._region = region or (found.group(1) if found else None)
-        self._http = http
-
-    @property
-    def session(self) -> Any:
-        if self._session is None:
-            import boto3
-
-            self._session = boto3.session.Session()
-        return self._session
+        self.params = dict(params)
 
     @property
     def region(self) -> str:
-        region = self._region or self.session.region_name
-        if not region:
-            raise EndpointError(
-                f"no region to sign requests to {self.endpoint} with: set AWS_REGION or pass region"
-            )
-        return str(region)
+        """The region requests are signed for."""
+        return self.api.region
 
     def url(self, view: str) -> str:
-        """The view's URL, its query in the canonical order and encoding SigV4 signs."""
-        query = urlencode(list(self.params.items()), quote_via=quote)
-        path = f"{self.endpoint}/v1/skills/{quote(self.skill_id, safe='')}/views/{quote(view, safe='')}"
-        return f"{path}?{query}" if query else path
+        return self.api.url(view, self.skill_id, self.params)
 
     def fetch(self, view: str) -> dict[str, Any]:
-        """The view's JSON body; ``EndpointError`` with the API's message when it answers an error."""
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-        from botocore.exceptions import HTTPClientError, NoCredentialsError
-
-        credentials = self.session.get_credentials()
-        if credentials is None:
-            raise NoCredentialsError()
-        request = AWSRequest(method="GET", url=self.url(view), headers={"Accept": "application/json"})
-        SigV4Auth(credentials.get_frozen_credentials(), SERVICE, self.region).add_auth(request)
-        try:
-            response = self._client().send(request.prepare())
-        except HTTPClientError as exc:
-            raise EndpointError(f"could not reach {self.endpoint}: {exc}") from None
-        return _body(view, response.status_code, response.content)
-
-    def _client(self) -> Any:
-        if self._http is None:
-            from botocore.httpsession import URLLib3Session
-
-            self._http = URLLib3Session(timeout=self.timeout_s)  # type: ignore[arg-type]
-        return self._http
-
-
-def _body(view: str, status: int, content: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(content) if content else None
-    except ValueError:
-        body = None
-    if status == 200 and isinstance(body, dict):
-        return body
-    if status == 200:
-        raise EndpointError(f"the {view} view is not a JSON object; is this the reporting API's URL?", status)
-    detail = body if isinstance(body, dict) else {}
-    message = str(detail.get("message") or content[:200].decode("utf-8", "replace") or "no message")
-    raise EndpointError(f"the {view} view: HTTP {status}: {message}", status, detail.get("parameter"))
+        """The view's JSON body; ``EndpointError`` carries the API's status, message and parameter."""
+        if view not in VIEWS:
+            raise DashboardError(f"{view!r} is not a view; the dashboard shows {', '.join(VIEWS)}")
+        return self.api.get(view, self.skill_id, self.params)

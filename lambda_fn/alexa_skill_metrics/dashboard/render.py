@@ -6,10 +6,14 @@ network. Every chart also has a table of its values, for screen readers and for 
 
 Example
 -------
->>> from pathlib import Path
->>> views = load_views(Path("metrics-views.json"))  # doctest: +SKIP
->>> write_dashboard(views, out=Path("metrics.html"))  # doctest: +SKIP
-PosixPath('metrics.html')
+>>> from alexa_skill_metrics.dashboard.collect import VIEWS
+>>> from alexa_skill_metrics.reporting import EventList, RecomputedRollups, ReportRequest, Reporter
+>>> reporter = Reporter(RecomputedRollups(EventList([])), clock=lambda: 1_768_176_000_000)
+>>> request = ReportRequest.from_params("amzn1.ask.skill.00000000-0000-4000-8000-00000000d1ce",
+...     {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-12T00:00:00Z"})
+>>> page = render_dashboard({name: reporter.view(name, request) for name in VIEWS})
+>>> page.startswith("<!DOCTYPE html>"), "No data for this skill in this range" in page
+(True, True)
 """
 
 from __future__ import annotations
@@ -208,10 +212,3 @@ def _figures_json(charts: Sequence[Chart]) -> str:
     parts = [f"{json.dumps(c.id)}:{pio.to_json(go.Figure(c.figure), validate=True)}" for c in charts]
     # "<" only occurs inside JSON strings, where \u003c means the same; so no "</script>" can close early.
     return ("{" + ",".join(parts) + "}").replace("<", "\\u003c")
-
-
-def load_views(path: Path) -> dict[str, dict[str, Any]]:
-    """Views saved as one JSON object keyed by view name (as ``collect_views`` returns them)."""
-    views: dict[str, dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
-    check_views(views)
-    return views

@@ -78,7 +78,8 @@ VIEWS: dict[str, ViewSpec] = {
             "intents",
             intents,
             IntentsView,
-            "Per intent: customers, utterances, failures, shares, latency; fallback rate",
+            "Per intent over the whole range (period only aligns it): customers, utterances, "
+            "failures, shares, latency; fallback rate",
             reads="tiling",
             per_intent=True,
         ),

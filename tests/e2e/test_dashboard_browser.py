@@ -1,0 +1,334 @@
+"""The dashboard end to end: a simulated week through the real pipeline, served by the reporting API
+over SigV4-signed HTTP, written as one file and driven in headless Chromium.
+
+The week is the sample skill's traffic (``Simulation``) recorded into moto's DynamoDB server,
+aggregated from the table's stream, and reported by ``Reporter`` over the stored rollups. A
+loopback HTTP server plays API Gateway: it checks each request's SigV4 signature and hands an HTTP
+API payload 2.0 event to the reporting API (``build_app``). The dashboard is built from what that
+endpoint returns, then opened from disk in Debian's Chromium through Playwright: every tab,
+every chart's data against the views, no console errors, no network, a screenshot per tab
+(``test-artifacts/dashboard/``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+from urllib.request import Request, urlopen
+
+import pytest
+
+from alexa_skill_metrics.dashboard import VIEWS, EndpointError, ViewEndpoint, collect_views, write_dashboard
+from alexa_skill_metrics.reporting import Reporter, ReportRequest
+from tests.conftest import KEY
+from tests.unit.test_dashboard import JAN5, SKILL, drawn, expected_charts, report
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts" / "dashboard"
+TABLE = "skill-metrics-dashboard"
+WEEK_AS_OF = JAN5 + 7 * 86_400_000 + 3_600_000
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+WIDTH = 1280
+
+
+def week_params(period: str) -> dict[str, str]:
+    return {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-12T00:00:00Z", "period": period}
+
+
+# --- the data: a simulated week through the real pipeline ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reporter() -> Iterator[Reporter]:
+    """The reporting API's in-process ``Reporter`` over the rollups the aggregator stored for the week."""
+    import boto3
+
+    from alexa_skill_metrics import SkillMetrics
+    from alexa_skill_metrics.aggregation.stream import drain_stream
+    from alexa_skill_metrics.local import embedded_dynamodb
+    from alexa_skill_metrics.reporting import StoredRollups
+    from alexa_skill_metrics.storage.rollups import RollupStore
+    from alexa_skill_metrics.storage.table import create_table
+    from sample_skill.app import build_handler
+    from sample_skill.traffic import Simulation
+
+    with embedded_dynamodb() as endpoint:
+        client = boto3.client(
+            "dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+            aws_access_key_id="local", aws_secret_access_key="local",
+        )  # fmt: skip
+        create_table(client, TABLE)
+        metrics = SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=client)
+        Simulation(customers=40, days=7, seed=11, start_ms=JAN5, skill_id=SKILL).run(build_handler(metrics))
+        drained = drain_stream(TABLE, dynamodb=client)
+        assert drained.events > 0 and not drained.failed
+        yield Reporter(StoredRollups(RollupStore(TABLE, client)), clock=lambda: WEEK_AS_OF)
+
+
+def in_process(reporter: Reporter, params: dict[str, str]) -> dict[str, dict[str, Any]]:
+    request = ReportRequest.from_params(SKILL, params)
+    return collect_views(lambda name: reporter.view(name, request))
+
+
+def without_merged_latency(value: Any) -> Any:
+    """``value`` with latency percentiles replaced by whether they are null.
+
+    Percentiles of merged KLL sketches vary from one merge to the next (KLL compacts at random),
+    so two reports of the same range can differ in them; every other figure is deterministic.
+    """
+    if isinstance(value, dict):
+        return {
+            k: ({q: v is None for q, v in sub.items()} if k == "latencyMs" else without_merged_latency(sub))
+            for k, sub in value.items()
+        }
+    if isinstance(value, list):
+        return [without_merged_latency(item) for item in value]
+    return value
+
+
+# --- a loopback API Gateway that checks SigV4 ---------------------------------------------------------
+
+
+def expected_authorization(method: str, url: str, headers: Any) -> str:
+    """The Authorization header SigV4 gives this request with the test's credentials (env: testing)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    signer = SigV4Auth(Credentials("testing", "testing", "testing"), "execute-api", "us-east-1")
+    request = AWSRequest(method=method, url=url, headers={"Accept": headers.get("Accept", "")})
+    request.context["timestamp"] = headers.get("X-Amz-Date", "")
+    request.headers["X-Amz-Date"] = request.context["timestamp"]
+    request.headers["X-Amz-Security-Token"] = headers.get("X-Amz-Security-Token", "")
+    signature = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+    signed = signer.signed_headers(signer.headers_to_sign(request))
+    return (
+        f"AWS4-HMAC-SHA256 Credential={signer.scope(request)}, SignedHeaders={signed}, Signature={signature}"
+    )
+
+
+@pytest.fixture
+def api(reporter: Reporter) -> Iterator[str]:
+    """The reporting API behind a loopback HTTP server that answers 403 unless SigV4 verifies."""
+    from alexa_skill_metrics.reporting.api import build_app, http_event
+
+    app = build_app(reporter)
+
+    class Gateway(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            url = f"http://{self.headers['Host']}{self.path}"
+            if self.headers.get("Authorization") != expected_authorization("GET", url, self.headers):
+                self.answer(403, json.dumps({"message": "Forbidden"}))
+                return
+            path, _, query = self.path.partition("?")
+            response = app.resolve(http_event(path, dict(parse_qsl(query))), None)
+            self.answer(response["statusCode"], response["body"])
+
+        def answer(self, status: int, body: str) -> None:
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet: pytest shows failures
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_views_over_signed_http_equal_the_in_process_views(api: str, reporter: Reporter) -> None:
+    # Given the deployed-style API and the caller's boto3 credentials (the environment's)
+    params = week_params("P1D")
+    # When the dashboard's views are fetched from the endpoint
+    remote = collect_views(ViewEndpoint(api, SKILL, params).fetch)
+    # Then they are what the reporting code returns in process for the same range
+    assert without_merged_latency(remote) == without_merged_latency(in_process(reporter, params))
+    assert remote["overview"]["utterances"]["total"] > 0
+
+
+def test_the_gateway_refuses_unsigned_requests_and_the_client_reports_api_errors(api: str) -> None:
+    # Given an unsigned request, Then the stand-in gateway refuses it (so the test above proves signing)
+    with pytest.raises(Exception, match="403"):
+        urlopen(Request(f"{api}/v1/skills/{SKILL}/views/overview?startTime=2026-01-05T00:00:00Z"), timeout=5)
+    # Given a bad parameter, Then the client's error carries the API's status, message and parameter
+    with pytest.raises(EndpointError, match=r"^period ") as raised:
+        ViewEndpoint(api, SKILL, {**week_params("P1D"), "period": "PT5M"}).fetch("overview")
+    assert raised.value.status == 400 and raised.value.parameter == "period"
+
+
+# --- the browser ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Headless Debian Chromium through Playwright, with a fresh profile; skipped when either is absent."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(
+            "Debian's chromium is not installed (/usr/bin/chromium): run .ci/setup-browser.sh as root"
+        )
+    sync_api = pytest.importorskip(
+        "playwright.sync_api",
+        reason="playwright is not installed: pip install -e '.[dev]' or .ci/setup-browser.sh",
+    )
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": WIDTH, "height": 900},
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+class Session:
+    """One page of the browser with everything it logged and every request it tried, recorded."""
+
+    def __init__(self, context: Any) -> None:
+        self.problems: list[str] = []
+        self.requests: list[str] = []
+        self.blocked: list[str] = []
+        self.page = context.new_page()
+        self.page.route(re.compile(r"^(?!file:)"), self._block)
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("request", lambda request: self.requests.append(request.url))
+
+    def _console(self, message: Any) -> None:
+        if message.type in ("error", "warning"):
+            self.problems.append(f"{message.type}: {message.text}")
+
+    def _block(self, route: Any) -> None:
+        self.blocked.append(route.request.url)
+        route.abort()
+
+    def open_tab(self, view: str) -> list[dict[str, Any]]:
+        """Click the tab, wait until its charts are drawn; return each chart's id, data and drawn traces."""
+        self.page.click(f"#tab-{view}")
+        panel = f"#panel-{view}"
+        self.page.wait_for_function(
+            "p => [...document.querySelectorAll(p + ' .chart')].every(d => d.dataset.drawn === 'true')",
+            arg=panel,
+        )
+        charts: list[dict[str, Any]] = self.page.eval_on_selector_all(
+            f"{panel} .chart",
+            """divs => divs.map(div => ({
+                id: div.dataset.figure,
+                data: div.data.map(t => ({name: t.name, x: t.x, y: t.y, orientation: t.orientation,
+                                          visible: t.visible === undefined ? true : t.visible})),
+                drawnTraces: div.querySelectorAll('g.trace').length,
+                svg: div.querySelectorAll('svg.main-svg').length,
+            }))""",
+        )
+        return charts
+
+
+def check_dashboard(context: Any, path: Path, views: dict[str, dict[str, Any]], shots: str) -> Session:
+    """Open the file, go through every tab and hold every chart to the views; screenshots per tab."""
+    expected = expected_charts(views)
+    session = Session(context)
+    session.page.goto(path.as_uri())
+    session.page.wait_for_selector("html[data-ready='true']")
+    seen: set[str] = set()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for view in VIEWS:
+        for chart in session.open_tab(view):
+            # Each chart is drawn (an SVG, one group per visible trace) with the view's values
+            assert chart["svg"] > 0, chart["id"]
+            assert chart["drawnTraces"] >= sum(1 for t in chart["data"] if t["visible"] is True), chart["id"]
+            assert drawn(chart) == expected[chart["id"]], chart["id"]
+            seen.add(chart["id"])
+        assert session.page.get_attribute(f"#tab-{view}", "aria-selected") == "true"
+        assert session.page.is_hidden(f"#panel-{'overview' if view != 'overview' else 'customers'}")
+        # The page fits the width: nothing scrolls sideways at 1280 px
+        assert session.page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+        session.page.screenshot(path=str(ARTIFACTS / f"{shots}-{view}.png"), full_page=True)
+    assert seen == set(expected)
+    return session
+
+
+@pytest.mark.parametrize("period", ["P1D", "PT1H"])
+def test_every_tab_draws_the_apis_values_without_errors_or_network(
+    browser: Any, api: str, period: str, tmp_path: Path
+) -> None:
+    # Given the dashboard written from the views the signed endpoint returned for the week
+    views = collect_views(ViewEndpoint(api, SKILL, week_params(period)).fetch)
+    path = write_dashboard(views, out=tmp_path / "metrics.html")
+    # When Chromium opens it and goes through every tab, Then every chart holds those views' values
+    session = check_dashboard(browser, path, views, f"week-{period}")
+    # Then the page logged no error or warning and asked for nothing but itself
+    assert session.problems == []
+    assert session.blocked == [] and session.requests == [path.as_uri()]
+    session.page.close()
+
+
+def test_tooltips_show_exact_values_and_tabs_follow_the_keyboard(
+    browser: Any, api: str, reporter: Reporter, tmp_path: Path
+) -> None:
+    # Given the weekly dashboard open on its overview
+    views = in_process(reporter, week_params("P1D"))
+    path = write_dashboard(views, out=tmp_path / "metrics.html")
+    session = Session(browser)
+    session.page.goto(path.as_uri())
+    session.open_tab("overview")
+    # When the pointer rests on the busiest day's utterances bar
+    series = views["overview"]["series"]
+    busiest = max(range(len(series)), key=lambda i: series[i]["utterances"])
+    box = session.page.locator("#chart-overview-utterances g.trace.bars path").nth(busiest).bounding_box()
+    assert box is not None
+    session.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # Plotly's drag layer
+    session.page.wait_for_selector(
+        "#chart-overview-utterances .hoverlayer .hoverlabel, #chart-overview-utterances .hoverlayer .legend"
+    )
+    # Then the tooltip shows that day and its exact number of utterances
+    tooltip = session.page.locator("#chart-overview-utterances .hoverlayer").text_content() or ""
+    day = datetime.fromisoformat(series[busiest]["start"]).strftime("%a %Y-%m-%d")
+    assert tooltip.startswith(day) and tooltip.endswith(f"{series[busiest]['utterances']:,}"), tooltip
+    # When the arrow key moves along the tabs, Then the next tab is selected, focused and drawn
+    session.page.focus("#tab-overview")
+    session.page.keyboard.press("ArrowRight")
+    assert session.page.get_attribute("#tab-customers", "aria-selected") == "true"
+    assert session.page.evaluate("document.activeElement.id") == "tab-customers"
+    session.page.wait_for_selector("#chart-customers-over-time[data-drawn='true']")
+    assert session.problems == []
+    session.page.close()
+
+
+def test_a_skill_without_data_shows_its_empty_state_in_the_browser(browser: Any, tmp_path: Path) -> None:
+    # Given the dashboard of a skill with nothing recorded in the range (views from the reporting code)
+    views = report([])
+    path = write_dashboard(views, out=tmp_path / "empty.html")
+    # When Chromium goes through every tab
+    session = check_dashboard(browser, path, views, "empty")
+    # Then the empty state is visible above the tabs, and the page is still error-free and offline
+    session.page.click("#tab-overview")
+    assert session.page.is_visible("text=No data for this skill in this range")
+    session.page.screenshot(path=str(ARTIFACTS / "empty-overview.png"), full_page=True)
+    assert session.problems == [] and session.blocked == []
+    session.page.close()
