@@ -9,8 +9,8 @@ it. ``start`` prints the environment that points boto3 at it; evaluate it in you
     skill-metrics create-table                     # ...anything that uses boto3
     python infra/local_moto.py stop                # ends that server process only
 
-State lives in the temporary directory (``alexa-skill-metrics-moto-<port>.pid`` and ``.log``);
-``start`` on a running port only prints the environment again.
+State lives in the temporary directory (``alexa-skill-metrics-moto-<port>.pid`` and ``.log``, both
+removed by ``stop``); ``start`` on a running port only prints the environment again.
 
 Example
 -------
@@ -107,6 +107,7 @@ def start(port: int) -> int:
 def stop(port: int) -> int:
     pid = running_pid(port)
     state_file(port).unlink(missing_ok=True)
+    state_file(port, "log").unlink(missing_ok=True)
     if pid is None:
         print(f"no local moto server recorded for port {port}", file=sys.stderr)
         return 0

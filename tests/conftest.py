@@ -78,7 +78,15 @@ def table_items(client: Any, table: str = TABLE) -> list[dict[str, Any]]:
 @pytest.fixture
 def moto_server(aws_env: None) -> Iterator[str]:
     """moto's HTTP server on loopback, reached through AWS_ENDPOINT_URL; yields the endpoint URL."""
+    import urllib.request
+
     from alexa_skill_metrics.local import embedded_dynamodb
 
+    def reset(endpoint: str) -> None:
+        # moto keeps its state per process, not per server: every test starts from an empty account
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
+
     with embedded_dynamodb() as endpoint:
+        reset(endpoint)
         yield endpoint
+        reset(endpoint)

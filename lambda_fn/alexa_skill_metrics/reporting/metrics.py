@@ -169,10 +169,6 @@ class Page:
     total: int
     next_token: str | None
 
-    @property
-    def last(self) -> bool:
-        return self.next_token is None
-
 
 def page_of(request: MetricRequest) -> Page:
     """The page ``request`` asks for; ``BadRequest`` on a token that is not for this query."""
