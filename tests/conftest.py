@@ -84,7 +84,9 @@ def moto_server(aws_env: None) -> Iterator[str]:
 
     def reset(endpoint: str) -> None:
         # moto keeps its state per process, not per server: every test starts from an empty account
-        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
+        urllib.request.urlopen(
+            urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10
+        )
 
     with embedded_dynamodb() as endpoint:
         reset(endpoint)

@@ -6,7 +6,7 @@ tests can hand in another environment.
 Example
 -------
 >>> from click.testing import CliRunner
->>> CliRunner().invoke(main, ["--help"]).exit_code
+>>> CliRunner().invoke(cli, ["--help"]).exit_code
 0
 """
 
@@ -140,7 +140,11 @@ def report(
         body = fetch_report(name, skill_id, params, endpoint=endpoint)
     else:
         body = fetch_report(
-            name, skill_id, params, table_name=context.settings(table_name=table).table_name, recompute=recompute
+            name,
+            skill_id,
+            params,
+            table_name=context.settings(table_name=table).table_name,
+            recompute=recompute,
         )
     if as_json:
         click.echo(json.dumps(body, indent=2))

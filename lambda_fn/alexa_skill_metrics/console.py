@@ -7,7 +7,8 @@ Example
 >>> import io
 >>> from rich.console import Console
 >>> console = Console(width=100, file=io.StringIO())
->>> print_report(console, {"metric": "totalUtterances", "timestamps": ["2026-01-05T00:00:00Z"], "values": [4]})
+>>> body = {"metric": "totalUtterances", "timestamps": ["2026-01-05T00:00:00Z"], "values": [4]}
+>>> print_report(console, body)
 >>> "totalUtterances" in console.file.getvalue()
 True
 """

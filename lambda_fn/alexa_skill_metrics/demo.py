@@ -52,7 +52,9 @@ def run_demo(*, customers: int, days: int, seed: int, out_dir: str, quiet: bool 
     start_ms = today - days * DAY_MS
     simulation = Simulation(customers=customers, days=days, seed=seed, start_ms=start_ms)
     with embedded_dynamodb() as endpoint:
-        console.print(f"Embedded DynamoDB (moto's server) at [bold]{endpoint}[/]; table [bold]{DEMO_TABLE}[/]")
+        console.print(
+            f"Embedded DynamoDB (moto's server) at [bold]{endpoint}[/]; table [bold]{DEMO_TABLE}[/]"
+        )
         create_table(boto3.client("dynamodb"), DEMO_TABLE)
         handler = _sample_skill_handler()
         with _progress(console) as progress:
@@ -95,7 +97,9 @@ def _sample_skill_handler() -> Any:
     import importlib
     import sys
 
-    os.environ.update({"METRICS_TABLE": DEMO_TABLE, "METRICS_PSEUDONYM_KEY": DEMO_KEY, "METRICS_STAGE": "live"})
+    os.environ.update(
+        {"METRICS_TABLE": DEMO_TABLE, "METRICS_PSEUDONYM_KEY": DEMO_KEY, "METRICS_STAGE": "live"}
+    )
     sys.modules.pop("sample_skill.app", None)
     return importlib.import_module("sample_skill.app").lambda_handler
 

@@ -425,13 +425,18 @@ def filter_patterns(template: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def matches(pattern: Any, value: Any) -> bool:
-    """Lambda event filtering for the subset the template uses: nested keys and lists of exact values."""
+    """Lambda event filtering for the subset the template uses: nested keys, exact values, prefixes."""
     if isinstance(pattern, dict):
         return isinstance(value, dict) and all(
             k in value and matches(p, value[k]) for k, p in pattern.items()
         )
     if isinstance(pattern, list):
-        return value in pattern
+        return any(
+            isinstance(value, str) and value.startswith(rule["prefix"])
+            if isinstance(rule, dict)
+            else value == rule
+            for rule in pattern
+        )
     raise AssertionError(f"unsupported filter rule {pattern!r}")
 
 
@@ -473,11 +478,18 @@ def test_filter_matches_what_the_recorder_writes(template: dict[str, Any]) -> No
         skill_id="amzn1.ask.skill.1", request_id="r1", request_type="LaunchRequest",
         timestamp_ms=1_767_607_200_000, received_ms=1_767_607_200_040,
     )  # fmt: skip
-    record = {"eventName": "INSERT", "dynamodb": {"NewImage": event_to_item(event, retention_days=90)}}
+    item = event_to_item(event, retention_days=90)
+    keys = {"pk": item["pk"], "sk": item["sk"]}
+    record = {"eventName": "INSERT", "dynamodb": {"Keys": keys, "NewImage": item}}
     # Then the filter lets it through, and would not let its TTL deletion or an update through
     assert any(matches(p, record) for p in filter_patterns(template))
-    for other in ({**record, "eventName": "MODIFY"}, {"eventName": "REMOVE", "dynamodb": {"Keys": {}}}):
+    for other in ({**record, "eventName": "MODIFY"}, {"eventName": "REMOVE", "dynamodb": {"Keys": keys}}):
         assert not any(matches(p, other) for p in filter_patterns(template))
+    # And a malformed event insert still reaches the aggregator, which reports it instead of losing it
+    broken = {"eventName": "INSERT", "dynamodb": {"Keys": keys, "NewImage": {"pk": item["pk"]}}}
+    assert any(matches(p, broken) for p in filter_patterns(template))
+    rollup = {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "ROLL#x#live#PT1H#ALL"}}}}
+    assert not any(matches(p, rollup) for p in filter_patterns(template))
 
 
 # --- alarms -------------------------------------------------------------------------------------------------

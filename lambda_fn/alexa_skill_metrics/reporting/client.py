@@ -8,8 +8,9 @@ Example
 -------
 >>> from alexa_skill_metrics.reporting.source import EventList, RecomputedRollups
 >>> reporter = Reporter(RecomputedRollups(EventList([])), clock=lambda: 0)
->>> body = report_body(reporter, "totalSessions", "amzn1.ask.skill.00000000-0000-4000-8000-00000000d1ce",
-...                    {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-06T00:00:00Z", "period": "SINGLE"})
+>>> params = {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-06T00:00:00Z", "period": "SINGLE"}
+>>> skill = "amzn1.ask.skill.00000000-0000-4000-8000-00000000d1ce"
+>>> body = report_body(reporter, "totalSessions", skill, params)
 >>> body["metric"], body["values"]
 ('totalSessions', [0])
 """
@@ -47,11 +48,17 @@ def report_body(reporter: Reporter, name: str, skill_id: str, params: Params) ->
     if name in VIEWS:
         return reporter.view(name, ReportRequest.from_params(skill_id, given))
     if name in METRICS:
-        return reporter.metric(MetricRequest.from_params(skill_id, {"skillType": "custom", **given, "metric": name}))
-    raise BadRequest("name", f"is {name[:40]!r}; use a view ({', '.join(VIEWS)}) or a metric ({', '.join(METRICS)})")
+        return reporter.metric(
+            MetricRequest.from_params(skill_id, {"skillType": "custom", **given, "metric": name})
+        )
+    raise BadRequest(
+        "name", f"is {name[:40]!r}; use a view ({', '.join(VIEWS)}) or a metric ({', '.join(METRICS)})"
+    )
 
 
-def table_reporter(table_name: str, *, recompute: bool = False, clock: Callable[[], int] | None = None) -> Reporter:
+def table_reporter(
+    table_name: str, *, recompute: bool = False, clock: Callable[[], int] | None = None
+) -> Reporter:
     """A ``Reporter`` on the table's rollups, or on its raw events when ``recompute``."""
     from alexa_skill_metrics.reporting.source import RecomputedRollups, StoredRollups
 
@@ -110,7 +117,9 @@ class ReportingEndpoint:
     def region(self) -> str:
         region = self._region or self.session.region_name
         if not region:
-            raise EndpointError(f"no region to sign requests to {self.endpoint} with: set AWS_REGION", status=400)
+            raise EndpointError(
+                f"no region to sign requests to {self.endpoint} with: set AWS_REGION", status=400
+            )
         return str(region)
 
     def url(self, name: str, skill_id: str, params: Params) -> str:
@@ -134,7 +143,9 @@ class ReportingEndpoint:
         credentials = self.session.get_credentials()
         if credentials is None:
             raise NoCredentialsError()
-        request = AWSRequest(method="GET", url=self.url(name, skill_id, params), headers={"Accept": "application/json"})
+        request = AWSRequest(
+            method="GET", url=self.url(name, skill_id, params), headers={"Accept": "application/json"}
+        )
         SigV4Auth(credentials.get_frozen_credentials(), SERVICE, self.region).add_auth(request)
         try:
             response = self._client().send(request.prepare())

@@ -30,7 +30,7 @@ Watermarks
 Example
 -------
 >>> event_pk("amzn1.ask.skill.1", 1_767_607_200_000, "amzn1.echo-api.request.1")
-'EVT#amzn1.ask.skill.1#20260105T10#5'
+'EVT#amzn1.ask.skill.1#20260105T10#2'
 >>> event_sk(1_767_607_200_000, "amzn1.echo-api.request.1")
 '1767607200000#amzn1.echo-api.request.1'
 >>> rollup_pk("amzn1.ask.skill.1", "live", "PT1H", intents=False)
