@@ -157,6 +157,47 @@ def report(
 
 
 @cli.command()
+@click.option("--skill-id", required=True, help="amzn1.ask.skill.<uuid>")
+@click.option("--start", "start_time", required=True, help="ISO 8601, e.g. 2026-01-05T00:00:00Z")
+@click.option("--end", "end_time", required=True, help="ISO 8601, exclusive")
+@click.option("--period", type=click.Choice(["PT15M", "PT1H", "P1D"]), default="P1D", show_default=True)
+@click.option("--stage", type=click.Choice(["live", "development"]))
+@click.option("--locale", help="e.g. en-US")
+@click.option("--endpoint", help="A deployed reporting API URL; requests are signed with SigV4.")
+@click.option("--out", default="metrics.html", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--table", help="Table name (default: METRICS_TABLE); not used with --endpoint.")
+@pass_context
+def dashboard(
+    context: Context,
+    skill_id: str,
+    start_time: str,
+    end_time: str,
+    period: str,
+    stage: str | None,
+    locale: str | None,
+    endpoint: str | None,
+    out: str,
+    table: str | None,
+) -> None:
+    """Write the five views as one self-contained HTML page (opens without a network)."""
+    from alexa_skill_metrics.dashboard import collect_views, write_dashboard
+    from alexa_skill_metrics.reporting.client import fetch_report
+
+    params = {
+        "startTime": start_time,
+        "endTime": end_time,
+        "period": period,
+        "stage": stage,
+        "locale": locale,
+    }
+    table_name = None if endpoint else context.settings(table_name=table).table_name
+    views = collect_views(
+        lambda view: fetch_report(view, skill_id, params, table_name=table_name, endpoint=endpoint)
+    )
+    click.echo(f"wrote {write_dashboard(views, out=out).resolve()}")
+
+
+@cli.command()
 @click.option("--customers", default=200, show_default=True, help="Simulated customers.")
 @click.option("--days", default=7, show_default=True, help="Simulated days, ending today (UTC).")
 @click.option("--seed", default=42, show_default=True, help="Random seed: same seed, same traffic.")

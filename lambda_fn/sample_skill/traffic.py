@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -64,7 +65,8 @@ class Simulation:
         rng = random.Random(self.seed)
         start = self.start_ms if self.start_ms is not None else _week_start(self.days)
         stats = Stats()
-        envelopes = {locale: Envelopes(skill_id=self.skill_id, locale=locale) for locale, _ in LOCALES}
+        ids = itertools.count()  # one sequence of request ids across locales, so none repeats
+        envelopes = {locale: Envelopes(skill_id=self.skill_id, locale=locale, _ids=ids) for locale, _ in LOCALES}
         sessions = sorted(self._sessions(rng, start), key=lambda s: s[0])
         for number, (at_ms, customer, locale, first) in enumerate(sessions):
             env = envelopes[locale]
