@@ -66,7 +66,7 @@ class Simulation:
         start = self.start_ms if self.start_ms is not None else _week_start(self.days)
         stats = Stats()
         ids = itertools.count()  # one sequence of request ids across locales, so none repeats
-        envelopes = {locale: Envelopes(skill_id=self.skill_id, locale=locale, _ids=ids) for locale, _ in LOCALES}
+        envelopes = {loc: Envelopes(skill_id=self.skill_id, locale=loc, _ids=ids) for loc, _ in LOCALES}
         sessions = sorted(self._sessions(rng, start), key=lambda s: s[0])
         for number, (at_ms, customer, locale, first) in enumerate(sessions):
             env = envelopes[locale]
