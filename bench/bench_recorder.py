@@ -84,48 +84,59 @@ def requests(n: int) -> list[dict[str, Any]]:
     return out
 
 
-def per_request_us(handler: Callable[[Any, Any], Any], batch: list[dict[str, Any]]) -> list[float]:
-    copies = [copy.deepcopy(r) for r in batch]
-    samples = []
+def paired_us(
+    bare: Callable[[Any, Any], Any], recorded: Callable[[Any, Any], Any], batch: list[dict[str, Any]]
+) -> tuple[list[float], list[float]]:
+    """Each request through both handlers back to back, so drift on a shared machine hits both alike."""
+    bare_us, recorded_us = [], []
+    copies = [(copy.deepcopy(r), copy.deepcopy(r)) for r in batch]
     gc.disable()
     try:
-        for request in copies:
-            start = time.perf_counter_ns()
-            handler(request, None)
-            samples.append((time.perf_counter_ns() - start) / 1000)
+        for i, (first, second) in enumerate(copies):
+            order = ((bare, first, bare_us), (recorded, second, recorded_us))
+            for handler, request, samples in order if i % 2 else reversed(order):
+                start = time.perf_counter_ns()
+                handler(request, None)
+                samples.append((time.perf_counter_ns() - start) / 1000)
     finally:
         gc.enable()
-    return samples
+    return bare_us, recorded_us
 
 
 def compare(label: str, recorded: Callable[[Any, Any], Any], n: int, rounds: int = 5) -> None:
     bare = build_handler(None)
     batch = requests(n)
-    per_request_us(bare, batch[:200])  # warm both paths: imports, clients, connections
-    per_request_us(recorded, batch[:200])
-    bare_medians, recorded_medians = [], []
-    for _ in range(rounds):  # interleaved, so drift on a shared machine hits both alike
-        bare_medians.append(statistics.median(per_request_us(bare, batch)))
-        recorded_medians.append(statistics.median(per_request_us(recorded, batch)))
-    b, r = statistics.median(bare_medians), statistics.median(recorded_medians)
+    paired_us(bare, recorded, batch[:200])  # warm both paths: imports, clients, connections
+    bare_all: list[float] = []
+    recorded_all: list[float] = []
+    for _ in range(rounds):
+        b, r = paired_us(bare, recorded, batch)
+        bare_all += b
+        recorded_all += r
+    added = statistics.median(r - b for b, r in zip(bare_all, recorded_all, strict=True))
+    b_med, r_med = statistics.median(bare_all), statistics.median(recorded_all)
     print(f"{label}")
-    print(f"  bare dispatch        median {b:8.1f} us/request")
-    print(f"  with recorder        median {r:8.1f} us/request")
-    print(f"  added                median {r - b:8.1f} us/request   ratio added/bare = {(r - b) / b:.2f}")
+    print(f"  bare dispatch        median {b_med:8.1f} us/request")
+    print(f"  with recorder        median {r_med:8.1f} us/request")
+    print(f"  added                median {added:8.1f} us/request   ratio added/bare = {added / b_med:.2f}")
 
 
-def import_time_ms(statement: str, runs: int = 15) -> float:
+def import_time_ms(statement: str) -> float:
+    """Seconds a fresh interpreter spends running ``statement``, in milliseconds."""
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
     env = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "lambda_fn")}
-    times = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
-            ).stdout
-        )
-        for _ in range(runs)
-    ]
-    return statistics.median(times) * 1000
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return float(run.stdout) * 1000
+
+
+def import_times(base: str, full: str, runs: int = 25) -> tuple[float, float, float]:
+    """Medians of ``base`` and ``full`` and of their paired difference, runs interleaved."""
+    pairs = [(import_time_ms(base), import_time_ms(full)) for _ in range(runs)]
+    return (
+        statistics.median(b for b, _ in pairs),
+        statistics.median(f for _, f in pairs),
+        statistics.median(f - b for b, f in pairs),
+    )
 
 
 def main() -> None:
@@ -179,15 +190,15 @@ def main() -> None:
                 f"dropped {moto_metrics.recorder.writer.dropped}\n"
             )
 
-    base = import_time_ms("import ask_sdk_core.skill_builder, boto3")
-    full = import_time_ms(
+    base, full, added = import_times(
+        "import ask_sdk_core.skill_builder, boto3",
         "import ask_sdk_core.skill_builder, boto3; from alexa_skill_metrics import SkillMetrics; "
-        "SkillMetrics(table_name='t', pseudonym_key='k' * 16)"
+        "SkillMetrics(table_name='t', pseudonym_key='k' * 16)",
     )
-    print("3. Import time (median of 15 fresh interpreters)")
+    print("3. Import time (median of 25 interleaved pairs of fresh interpreters)")
     print(f"  ask_sdk_core + boto3                          {base:6.1f} ms")
     print(f"  ... + alexa_skill_metrics + SkillMetrics()    {full:6.1f} ms")
-    print(f"  added by alexa_skill_metrics                  {full - base:6.1f} ms")
+    print(f"  added by alexa_skill_metrics (paired median)  {added:6.1f} ms")
 
 
 if __name__ == "__main__":

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alexa_skill_metrics.sketches import DistinctCounter, QuantileSummary
+if TYPE_CHECKING:  # only annotations: the recorder imports this module and never needs sketches
+    from alexa_skill_metrics.sketches import DistinctCounter, QuantileSummary
 
 UTTERANCE_TYPES = frozenset({"LaunchRequest", "IntentRequest"})
 SESSION_ENDED = "SessionEndedRequest"

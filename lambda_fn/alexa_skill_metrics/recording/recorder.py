@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextvars
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from alexa_skill_metrics import telemetry
@@ -38,18 +37,23 @@ if TYPE_CHECKING:
     from alexa_skill_metrics.storage.writer import EventWriter
 
 
-@dataclass
 class Invocation:
-    """What one request has shown so far; lives for one Lambda invocation."""
+    """What one request has shown so far; lives for one Lambda invocation.
 
-    fields: EnvelopeFields
-    received_ms: int
-    wrapped: bool
-    started: float | None = None  # perf_counter at our request interceptor (start of dispatch)
-    responded: float | None = None  # perf_counter at our response interceptor
-    should_end_session: bool | None = None
-    stamp: Stamp | None = None  # what we put into the session attributes
-    extra: dict[str, Any] = field(default_factory=dict)
+    A plain class rather than a dataclass: it is created at import time of every skill, where
+    dataclass code generation would cost more than everything else the recorder does there.
+    """
+
+    __slots__ = ("fields", "received_ms", "responded", "should_end_session", "stamp", "started", "wrapped")
+
+    def __init__(self, fields: EnvelopeFields, received_ms: int, wrapped: bool) -> None:
+        self.fields = fields
+        self.received_ms = received_ms
+        self.wrapped = wrapped
+        self.started: float | None = None  # perf_counter at our request interceptor (start of dispatch)
+        self.responded: float | None = None  # perf_counter at our response interceptor
+        self.should_end_session: bool | None = None
+        self.stamp: Stamp | None = None  # what we put into the session attributes
 
 
 _current: contextvars.ContextVar[Invocation | None] = contextvars.ContextVar("skill_metrics", default=None)

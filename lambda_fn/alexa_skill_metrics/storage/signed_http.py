@@ -136,7 +136,7 @@ class SignedDynamoDB:
 
     def call(self, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
         """One attempt of ``operation``; raises ``DynamoDBError`` for any failure."""
-        from botocore.awsrequest import AWSRequest
+        from botocore.awsrequest import AWSPreparedRequest
 
         body = json.dumps(payload, separators=(",", ":")).encode()
         creds = self._credentials.get_frozen_credentials()
@@ -153,7 +153,8 @@ class SignedDynamoDB:
             token=creds.token,
             amz_date=time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
         )
-        request = AWSRequest(method="POST", url=self.endpoint, data=body, headers=headers).prepare()
+        # Already final: AWSRequest.prepare() would only copy the headers and body again.
+        request = AWSPreparedRequest("POST", self.endpoint, headers, body, stream_output=False)  # type: ignore[arg-type]  # urllib3 takes a dict
         try:
             response = self._http.send(request)
         except Exception as exc:  # connect/read timeouts, refused or reset connections
