@@ -17,6 +17,7 @@ locales, as the recorder stamps them, in stream order (write shards interleaved 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import sys
@@ -122,13 +123,16 @@ class CallMeter:
 
     def __init__(self, client: Any) -> None:
         self.calls: Counter[str] = Counter()
+        self.write_units = 0  # what DynamoDB bills a PutItem: one unit per started KB of the item
         self.seconds = 0.0
         self._started = 0.0
         client.meta.events.register("before-call.dynamodb.*", self._before)
         client.meta.events.register("after-call.dynamodb.*", self._after)
 
-    def _before(self, model: Any, **_: Any) -> None:
+    def _before(self, model: Any, params: Any = None, **_: Any) -> None:
         self.calls[model.name] += 1
+        if model.name == "PutItem" and params:
+            self.write_units += max(1, math.ceil(_item_size(params["Item"]) / 1024))
         self._started = time.perf_counter()
 
     def _after(self, **_: Any) -> None:
@@ -136,6 +140,7 @@ class CallMeter:
 
     def reset(self) -> None:
         self.calls.clear()
+        self.write_units = 0
         self.seconds = 0.0
 
 
@@ -204,6 +209,7 @@ def _phase(label: str, records: list[dict[str, Any]], aggregator: Any, meter: Ca
         f"    aggregator + botocore CPU alone        {len(records) / own:>10,.0f} events/s (moto's time out)",
         f"    DynamoDB writes per 1,000 events       {writes * per_k:>10.1f}   "
         f"(PutItem: {rollups:.1f} rollup items, {customers:.1f} customer items)",
+        f"    DynamoDB write units per 1,000 events  {meter.write_units * per_k:>10.1f}   (KB, rounded up)",
         f"    DynamoDB read calls per 1,000 events   {reads * per_k:>10.1f}   "
         + ", ".join(f"{op} {meter.calls[op] * per_k:.1f}" for op in READS if meter.calls[op]),
         f"    items read per 1,000 events            {items * per_k:>10.1f}",
@@ -213,14 +219,7 @@ def _phase(label: str, records: list[dict[str, Any]], aggregator: Any, meter: Ca
 
 
 def _scan(client: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": TABLE}
-    while True:
-        page = client.scan(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return [item for page in client.get_paginator("scan").paginate(TableName=TABLE) for item in page["Items"]]
 
 
 def _item_size(value: Any) -> int:

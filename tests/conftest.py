@@ -65,14 +65,7 @@ def dynamodb(aws_env: None) -> Iterator[Any]:
 
 
 def table_items(client: Any, table: str = TABLE) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": table}
-    while True:
-        page = client.scan(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return [item for page in client.get_paginator("scan").paginate(TableName=table) for item in page["Items"]]
 
 
 @pytest.fixture

@@ -10,7 +10,9 @@ True
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from alexa_skill_metrics._lazy import lazy_exports
 
 __version__ = "0.1.0"
 __all__ = ["ConfigurationError", "Event", "Settings", "SkillMetrics", "__version__"]
@@ -29,10 +31,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    # Importing the package stays cheap: aggregator and reporting code never load the ASK SDK.
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'alexa_skill_metrics' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

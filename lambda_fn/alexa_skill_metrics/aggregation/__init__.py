@@ -16,7 +16,9 @@ Example
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from alexa_skill_metrics._lazy import lazy_exports
 
 __all__ = ["Aggregator", "DrainResult", "drain_stream", "fold", "new_rollup"]
 
@@ -34,9 +36,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'alexa_skill_metrics.aggregation' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -26,7 +26,9 @@ Example
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from alexa_skill_metrics._lazy import lazy_exports
 
 __all__ = [
     "VIEWS",
@@ -54,9 +56,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'alexa_skill_metrics.dashboard' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -23,7 +23,9 @@ Example
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from alexa_skill_metrics._lazy import lazy_exports
 
 __all__ = [
     "METRICS",
@@ -70,9 +72,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'alexa_skill_metrics.reporting' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
