@@ -128,12 +128,14 @@ class CallMeter:
         self._started = 0.0
         client.meta.events.register("before-call.dynamodb.*", self._before)
         client.meta.events.register("after-call.dynamodb.*", self._after)
+        client.meta.events.register("before-parameter-build.dynamodb.PutItem", self._put_params)
 
-    def _before(self, model: Any, params: Any = None, **_: Any) -> None:
+    def _before(self, model: Any, **_: Any) -> None:
         self.calls[model.name] += 1
-        if model.name == "PutItem" and params:
-            self.write_units += max(1, math.ceil(_item_size(params["Item"]) / 1024))
         self._started = time.perf_counter()
+
+    def _put_params(self, params: dict[str, Any], **_: Any) -> None:
+        self.write_units += max(1, math.ceil(_item_size(params["Item"]) / 1024))
 
     def _after(self, **_: Any) -> None:
         self.seconds += time.perf_counter() - self._started

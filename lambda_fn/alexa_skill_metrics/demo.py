@@ -61,7 +61,7 @@ def run_demo(*, customers: int, days: int, seed: int, out_dir: str, quiet: bool 
             task = progress.add_task("Alexa traffic through the skill", total=simulation.session_count())
             stats = simulation.run(handler, progress=lambda n: progress.update(task, completed=n))
             aggregating = progress.add_task("Stream through the aggregator", total=None)
-            drained = drain_stream(DEMO_TABLE)
+            drained = drain_stream(DEMO_TABLE, batch_size=10_000)  # Lambda's largest stream batch
             progress.update(aggregating, total=1, completed=1)
         console.print(
             f"{stats.requests} requests ({stats.sessions} sessions, {stats.escaped} escaped exceptions) -> "
