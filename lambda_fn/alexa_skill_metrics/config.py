@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 from alexa_skill_metrics.exceptions import ConfigurationError
@@ -117,10 +117,6 @@ class Settings:
             )
         if self.key_parameter is None and len(self.pseudonym_key.encode()) < MIN_KEY_BYTES:
             raise ConfigurationError(ENV_PSEUDONYM_KEY, f"is shorter than {MIN_KEY_BYTES} bytes")
-
-    def with_changes(self, **changes: Any) -> Settings:
-        """A copy with some settings changed, validated again."""
-        return replace(self, **changes).validated()
 
 
 def _int_setting(env: Mapping[str, str], name: str, default: int) -> int:
