@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ask_sdk_model.response import Response
 
     from alexa_skill_metrics.recording.pseudonym import Pseudonymizer
+    from alexa_skill_metrics.storage.delivery import Delivery
     from alexa_skill_metrics.storage.writer import EventWriter
 
 
@@ -66,8 +67,9 @@ class Recorder:
     ----------
     settings:
         Resolved settings, or ``None`` when configuration failed (recording is then off).
-    writer:
-        Where events go; built from ``settings`` on first use when not given.
+    delivery:
+        How events reach storage (``storage.delivery``); by default an ``InlineDelivery`` over
+        an ``EventWriter`` built from ``settings`` on first use.
     clock:
         Wall clock in seconds, for the received time (tests pass a fixed one).
     """
@@ -75,11 +77,11 @@ class Recorder:
     def __init__(
         self,
         settings: Settings | None,
-        writer: EventWriter | None = None,
+        delivery: Delivery | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
-        self._writer = writer
+        self._delivery = delivery
         self._clock = clock
         self._pseudonymizer: Pseudonymizer | None = None
         self.enabled = settings is not None
@@ -184,15 +186,20 @@ class Recorder:
         )
 
     @property
-    def writer(self) -> EventWriter:
-        if self._writer is None:
+    def delivery(self) -> Delivery:
+        if self._delivery is None:
+            from alexa_skill_metrics.storage.delivery import InlineDelivery
             from alexa_skill_metrics.storage.writer import EventWriter
 
-            self._writer = EventWriter(self._require_settings())
-        return self._writer
+            self._delivery = InlineDelivery(EventWriter(self._require_settings()))
+        return self._delivery
+
+    @property
+    def writer(self) -> EventWriter:
+        return self.delivery.writer
 
     def _write(self, event: Event) -> None:
-        self.writer.put(event)
+        self.delivery.submit(event)
 
     def _pseudonym(self, user_id: str | None) -> str | None:
         if user_id is None:

@@ -69,13 +69,14 @@ class SkillMetrics:
         except ConfigurationError as exc:
             telemetry.error("skill metrics recording is off", setting=exc.setting, problem=str(exc))
             resolved = None
-        writer = None
+        delivery = None
         if resolved is not None and client is not None:
+            from alexa_skill_metrics.storage.delivery import InlineDelivery
             from alexa_skill_metrics.storage.writer import EventWriter
 
-            writer = EventWriter(resolved, client)
+            delivery = InlineDelivery(EventWriter(resolved, client))
         self.settings = resolved
-        self.recorder = Recorder(resolved, writer=writer)
+        self.recorder = Recorder(resolved, delivery=delivery)
         self.request_interceptor = RecordingRequestInterceptor(self.recorder)
         self.response_interceptor = RecordingResponseInterceptor(self.recorder)
 
