@@ -198,6 +198,15 @@ class Recorder:
     def writer(self) -> EventWriter:
         return self.delivery.writer
 
+    def use_delivery(self, delivery: Delivery) -> None:
+        """Hand later events to ``delivery`` (a web service moves writes off the request thread)."""
+        self._delivery = delivery
+
+    def discard(self, inv: Invocation) -> None:
+        """Forget ``inv`` without recording it (a web request that failed verification)."""
+        if _current.get() is inv:
+            _current.set(None)
+
     def _write(self, event: Event) -> None:
         self.delivery.submit(event)
 

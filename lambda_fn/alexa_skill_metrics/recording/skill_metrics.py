@@ -29,8 +29,11 @@ if TYPE_CHECKING:
     from ask_sdk_core.skill_builder import SkillBuilder
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from alexa_skill_metrics.recording.webservice import Rejections
+
 LambdaHandler = Callable[[Any, Any], Any]
 H = TypeVar("H", bound=LambdaHandler)
+T = TypeVar("T")
 
 
 class SkillMetrics:
@@ -117,3 +120,33 @@ class SkillMetrics:
             return response
 
         return wrapped  # type: ignore[return-value]
+
+    def webservice(self, target: T, max_pending: int = 1000) -> T:
+        """Record a skill served as a web service; returns what to serve it with.
+
+        ``target`` is an ``ask-sdk-webservice-support`` ``WebserviceSkillHandler``, a
+        ``flask-ask-sdk`` ``SkillAdapter`` (with its app) or the view a ``django-ask-sdk``
+        ``SkillAdapter.as_view(...)`` returned. Every path is recorded as ``lambda_handler``
+        records it; events are written on a background thread (at most ``max_pending`` waiting,
+        then dropped and counted), so the reply never waits for DynamoDB. Requests that fail
+        verification are counted, not recorded (``recording.webservice``).
+
+        Example
+        -------
+        >>> from ask_sdk_core.skill_builder import SkillBuilder
+        >>> from ask_sdk_webservice_support.webservice_handler import WebserviceSkillHandler
+        >>> metrics = SkillMetrics(table_name="skill-metrics", pseudonym_key="a-secret-of-16-bytes-or-more")
+        >>> handler = metrics.webservice(WebserviceSkillHandler(skill=SkillBuilder().create()))
+        >>> metrics.rejections.count
+        0
+        """
+        from alexa_skill_metrics.recording.webservice import instrument
+
+        return instrument(self, target, max_pending=max_pending)
+
+    @functools.cached_property
+    def rejections(self) -> Rejections:
+        """Web-service requests that failed verification in this container."""
+        from alexa_skill_metrics.recording.webservice import Rejections
+
+        return Rejections()

@@ -1,0 +1,49 @@
+"""The django-ask-sdk side of ``recording.webservice``: a view that records every request.
+
+Django builds a new ``SkillAdapter`` (and with it a new ``WebserviceSkillHandler``) for every
+request, so there is no long-lived handler to wrap. The recording view does what the view
+``as_view`` returns does (build the adapter from the same arguments, ``setup``, ``dispatch``),
+instrumenting each adapter's handler before it dispatches. Subclasses of ``SkillAdapter`` work
+the same way; the view keeps the original's attributes (``csrf_exempt``, ``view_class``).
+
+Example
+-------
+>>> from django_ask_sdk.skill_adapter import SkillAdapter
+>>> from ask_sdk_core.skill_builder import SkillBuilder
+>>> from alexa_skill_metrics import SkillMetrics
+>>> metrics = SkillMetrics(table_name="skill-metrics", pseudonym_key="a-secret-of-16-bytes-or-more")
+>>> view = metrics.webservice(SkillAdapter.as_view(skill=SkillBuilder().create()))
+>>> view.view_class is SkillAdapter, view.csrf_exempt
+(True, True)
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+from django_ask_sdk.skill_adapter import SkillAdapter
+
+from alexa_skill_metrics.recording.webservice import instrument_handler
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from alexa_skill_metrics.recording.skill_metrics import SkillMetrics
+
+
+def recording_view(view: Any, metrics: SkillMetrics) -> Callable[..., Any]:
+    """A view equivalent to ``view`` (from ``SkillAdapter.as_view(...)``) that records each request."""
+    cls = view.view_class
+    if not (isinstance(cls, type) and issubclass(cls, SkillAdapter)):
+        raise TypeError(f"metrics.webservice() takes a django-ask-sdk SkillAdapter view, not {cls!r}")
+    initkwargs = view.view_initkwargs
+
+    @functools.wraps(view)
+    def recorded(request: Any, *args: Any, **kwargs: Any) -> Any:
+        adapter = cls(**initkwargs)
+        instrument_handler(metrics, adapter._webservice_handler)
+        adapter.setup(request, *args, **kwargs)
+        return adapter.dispatch(request, *args, **kwargs)
+
+    return recorded
