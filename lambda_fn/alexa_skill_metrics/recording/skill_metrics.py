@@ -131,15 +131,13 @@ class SkillMetrics:
         then dropped and counted), so the reply never waits for DynamoDB. Requests that fail
         verification are counted, not recorded (``recording.webservice``).
 
-        Example
-        -------
-        >>> from ask_sdk_core.skill_builder import SkillBuilder
-        >>> from ask_sdk_webservice_support.webservice_handler import WebserviceSkillHandler
-        >>> metrics = SkillMetrics(table_name="skill-metrics", pseudonym_key="a-secret-of-16-bytes-or-more")
-        >>> handler = metrics.webservice(WebserviceSkillHandler(skill=SkillBuilder().create()))
-        >>> metrics.rejections.count
-        0
+        Example (not run here: ask-sdk-webservice-support needs a working oscrypto, see README)::
+
+            handler = metrics.webservice(WebserviceSkillHandler(skill=sb.create()))
+            adapter = metrics.webservice(SkillAdapter(skill=sb.create(), skill_id=SKILL_ID, app=app))
+            view = metrics.webservice(DjangoSkillAdapter.as_view(skill=sb.create()))
         """
+
         from alexa_skill_metrics.recording.webservice import instrument
 
         return instrument(self, target, max_pending=max_pending)

@@ -17,13 +17,8 @@ are counted instead: ``Rejections.count`` and the CloudWatch metric
 
 Example
 -------
->>> from ask_sdk_core.skill_builder import SkillBuilder
->>> from ask_sdk_webservice_support.webservice_handler import WebserviceSkillHandler
->>> from alexa_skill_metrics import SkillMetrics
->>> metrics = SkillMetrics(table_name="skill-metrics", pseudonym_key="a-secret-of-16-bytes-or-more")
->>> handler = metrics.webservice(WebserviceSkillHandler(skill=SkillBuilder().create()))
->>> is_instrumented(handler), type(metrics.recorder.delivery).__name__
-(True, 'BackgroundDelivery')
+>>> _parse('{"request": {"type": "LaunchRequest"}}'), _parse("not json")
+({'request': {'type': 'LaunchRequest'}}, None)
 """
 
 from __future__ import annotations
@@ -31,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from alexa_skill_metrics import telemetry
 
@@ -73,8 +68,7 @@ def instrument(metrics: SkillMetrics, target: T, max_pending: int = DEFAULT_MAX_
         from alexa_skill_metrics.recording.webservice_django import recording_view
 
         _use_background_delivery(metrics.recorder, max_pending)
-        view: T = recording_view(target, metrics)
-        return view
+        return cast("T", recording_view(target, metrics))
     handler = getattr(target, "_webservice_handler", target)  # flask-ask-sdk keeps it here
     if handler is None:
         raise TypeError("the flask-ask-sdk SkillAdapter has no Flask app yet: call init_app(app) first")

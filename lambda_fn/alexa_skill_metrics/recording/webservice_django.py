@@ -6,23 +6,18 @@ request, so there is no long-lived handler to wrap. The recording view does what
 instrumenting each adapter's handler before it dispatches. Subclasses of ``SkillAdapter`` work
 the same way; the view keeps the original's attributes (``csrf_exempt``, ``view_class``).
 
-Example
--------
->>> from django_ask_sdk.skill_adapter import SkillAdapter
->>> from ask_sdk_core.skill_builder import SkillBuilder
->>> from alexa_skill_metrics import SkillMetrics
->>> metrics = SkillMetrics(table_name="skill-metrics", pseudonym_key="a-secret-of-16-bytes-or-more")
->>> view = metrics.webservice(SkillAdapter.as_view(skill=SkillBuilder().create()))
->>> view.view_class is SkillAdapter, view.csrf_exempt
-(True, True)
+Example (in a project's ``urls.py``; not run here, it needs Django settings)::
+
+    from django.urls import path
+    from django_ask_sdk.skill_adapter import SkillAdapter
+
+    urlpatterns = [path("alexa", metrics.webservice(SkillAdapter.as_view(skill=sb.create())))]
 """
 
 from __future__ import annotations
 
 import functools
 from typing import TYPE_CHECKING, Any
-
-from django_ask_sdk.skill_adapter import SkillAdapter
 
 from alexa_skill_metrics.recording.webservice import instrument_handler
 
@@ -34,6 +29,8 @@ if TYPE_CHECKING:
 
 def recording_view(view: Any, metrics: SkillMetrics) -> Callable[..., Any]:
     """A view equivalent to ``view`` (from ``SkillAdapter.as_view(...)``) that records each request."""
+    from django_ask_sdk.skill_adapter import SkillAdapter
+
     cls = view.view_class
     if not (isinstance(cls, type) and issubclass(cls, SkillAdapter)):
         raise TypeError(f"metrics.webservice() takes a django-ask-sdk SkillAdapter view, not {cls!r}")
