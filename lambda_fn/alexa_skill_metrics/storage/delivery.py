@@ -19,6 +19,7 @@ import atexit
 import contextlib
 import os
 import threading
+import time
 import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Protocol
@@ -57,13 +58,19 @@ class InlineDelivery:
         return None
 
 
+_REPORT_EVERY_S = 1.0
+
+
 class BackgroundDelivery:
     """Writes events on one daemon thread, so the request thread never waits for DynamoDB.
 
     ``submit`` appends to a bounded in-memory queue and returns: it never blocks and never does
     I/O. When ``max_pending`` events are already waiting (DynamoDB slow or down for long), the
     new event is dropped and counted; the worker reports those drops with the writer's own drop
-    telemetry (log line and ``RecorderDrops`` metric), so the request thread never logs either.
+    telemetry (log line and ``RecorderDrops`` metric, at most once a second while the queue stays
+    full), so the request thread never logs either. One worker writes one event at a time: it
+    sustains about one write per PutItem round trip (some 100 to 200 a second at DynamoDB's usual
+    5 to 10 ms), and the queue absorbs bursts above that.
     The worker starts on the first ``submit`` (nothing runs for a process that never records)
     and again in a forked child (pre-forking servers such as gunicorn). Pending events are
     flushed at interpreter exit for at most ``exit_timeout_s`` seconds.
@@ -102,6 +109,7 @@ class BackgroundDelivery:
         self._closed = False
         self._dropped = 0  # queue full; guarded by _ready
         self._reported = 0  # drops already reported (worker thread only)
+        self._report_after = 0.0  # monotonic time of the next report (worker thread only)
         self._exit_hook = False
         self._starting = threading.Lock()
 
@@ -178,7 +186,9 @@ class BackgroundDelivery:
                 if event is None and self._closed and dropped == self._reported:
                     return
                 self._busy = event is not None
-            if dropped != self._reported:
+            # One report a second at most while the queue stays full, and the rest once it drains
+            if dropped != self._reported and (event is None or time.monotonic() >= self._report_after):
+                self._report_after = time.monotonic() + _REPORT_EVERY_S
                 self._report_drops(dropped)
             if event is not None:
                 self._write(event)
