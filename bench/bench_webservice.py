@@ -101,8 +101,9 @@ def compare(label: str, metrics: SkillMetrics, bodies: list[str], inline: bool =
     bare, recorded = flask_client(None), flask_client(metrics)
     if inline:  # put the write back on the request thread
         metrics.recorder.use_delivery(InlineDelivery(metrics.recorder.delivery.writer))
-    paired_us(bare, recorded, bodies[: 10 if inline else 100])  # warm both: imports, worker, connections
-    b, r = paired_us(bare, recorded, bodies)
+    warm = 10 if inline else 100
+    paired_us(bare, recorded, bodies[:warm])  # warm both: imports, worker, connections
+    b, r = paired_us(bare, recorded, bodies[warm:])
     added = [y - x for x, y in zip(b, r, strict=True)]
     delivery = metrics.recorder.delivery
     writer = delivery.writer
@@ -160,13 +161,14 @@ def main() -> None:
         compare("1. DynamoDB healthy (moto server process, loopback HTTP), background", healthy, bodies)
         healthy.recorder.delivery.flush(timeout_s=60)
         writer = healthy.recorder.writer
-        print(f"  after flush: events written {writer.written}, dropped {writer.dropped}\n")
+        written, dropped = writer.written, writer.dropped
+        print(f"  after flush: events written {written}, duplicates {writer.duplicates}, dropped {dropped}\n")
 
     slow = SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=SlowClient(0.25))  # type: ignore[arg-type]
     compare("2. DynamoDB 250 ms slow, background delivery (queue of 1000)", slow, bodies)
 
     inline = SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=SlowClient(0.25))  # type: ignore[arg-type]
-    compare("3. for comparison: DynamoDB 250 ms slow, write inline", inline, bodies[:50], inline=True)
+    compare("3. for comparison: DynamoDB 250 ms slow, write inline", inline, bodies[:60], inline=True)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -188,3 +189,41 @@ def test_pending_events_are_flushed_at_interpreter_exit(tmp_path: Any) -> None:
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
     # Then the exit hook waited for all of them
     assert len(out.read_text().splitlines()) == 4
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_worker_process_starts_its_own_worker(tmp_path: Any) -> None:
+    # Given a delivery whose worker already runs in the parent (a request served before the fork)
+    out = tmp_path / "written.txt"
+    script = textwrap.dedent(
+        f"""
+        import os, sys
+        sys.path[:0] = [{str(REPO / "lambda_fn")!r}, {str(REPO)!r}]
+        from alexa_skill_metrics.config import Settings
+        from alexa_skill_metrics.storage.delivery import BackgroundDelivery
+        from alexa_skill_metrics.storage.writer import EventWriter
+        from tests.functional.test_background_delivery import event
+
+        class FileClient:
+            def put_item(self, **payload):
+                with open({str(out)!r}, "a") as f:
+                    f.write(f"{{os.getpid()}} {{payload['Item']['sk']['S']}}\\n")
+                return {{}}
+
+        delivery = BackgroundDelivery(EventWriter(Settings(table_name="t"), FileClient()))
+        delivery.submit(event(0))
+        delivery.flush(5)
+        pid = os.fork()
+        if pid == 0:  # the child: the parent's thread does not exist here
+            delivery.submit(event(1))
+            delivery.flush(5)
+            os._exit(0 if delivery.writer.written == 2 else 1)
+        _, status = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    # Then the child's event was written, by the child
+    lines = [line.split() for line in out.read_text().splitlines()]
+    assert len(lines) == 2
+    assert lines[0][0] != lines[1][0]

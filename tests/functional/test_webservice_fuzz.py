@@ -3,8 +3,8 @@
 Bodies are mutated real envelopes (leaves replaced by arbitrary JSON values, keys dropped) and
 arbitrary text. The same body goes to the sample skill behind a bare ``WebserviceSkillHandler``
 and behind one with ``metrics.webservice(...)``: the reply, or the exception's class and message,
-must be the same (apart from the reserved session attribute), and at most one event is written
-per request, by the background worker.
+must be the same (apart from the reserved session attribute), and exactly one event is written
+per request, by the background worker: what the SDK cannot parse is recorded as unparseable.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-(10**30), max_value=10**30)
-    | st.floats(allow_nan=False)
+    | st.floats(allow_nan=False, allow_infinity=False)  # infinities: see the last test
     | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=6,
@@ -98,11 +98,11 @@ recorded = metrics.webservice(
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=bodies)
-def test_caller_sees_the_same_answer_and_at_most_one_event_is_written(body: str) -> None:
+def test_caller_sees_the_same_answer_and_one_event_is_written(body: str) -> None:
     before = len(client.items)
     assert answer(recorded, body) == answer(bare, body)
     metrics.recorder.delivery.flush(timeout_s=5)
-    assert len(client.items) - before <= 1
+    assert len(client.items) - before == 1
     assert metrics.recorder.delivery.writer.dropped == 0
 
 
@@ -112,3 +112,12 @@ def test_every_sample_envelope_is_recorded_once() -> None:
         recorded.verify_request_and_dispatch({}, json.dumps(load_event(name)))
     metrics.recorder.delivery.flush(timeout_s=5)
     assert len(client.items) - before == len(SAMPLES)
+
+
+def test_recorder_failure_on_an_absurd_timestamp_leaves_the_answer_unchanged() -> None:
+    # An infinite timestamp made the recorder itself fail (issue 8, item 4, fixed in the recorder);
+    # whatever the recorder does with it, the web-service wrapper must answer as the bare skill does.
+    envelope = load_event("alexa-launch")
+    envelope["request"]["timestamp"] = float("inf")
+    body = json.dumps(envelope)
+    assert answer(recorded, body) == answer(bare, body)

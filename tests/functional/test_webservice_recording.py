@@ -147,6 +147,19 @@ def test_verification_failure_is_raised_unchanged_counted_and_not_recorded(
     assert metrics.rejections.count == 2
 
 
+def test_stale_timestamp_is_rejected_by_the_timestamp_verifier_and_not_recorded(
+    dynamodb: Any, metrics: SkillMetrics
+) -> None:
+    # Given only the timestamp verifier on, and a request signed long ago (the sample's timestamp)
+    h = metrics.webservice(
+        WebserviceSkillHandler(skill=build_skill().create(), verify_signature=False, verify_timestamp=True)
+    )
+    with pytest.raises(VerificationException, match="Timestamp verification failed"):
+        h.verify_request_and_dispatch({}, body("reply"))
+    assert recorded(metrics, dynamodb) == []
+    assert metrics.rejections.count == 1
+
+
 def test_instrumenting_twice_records_once(dynamodb: Any, metrics: SkillMetrics) -> None:
     h = handler(metrics)
     metrics.webservice(h)
@@ -154,6 +167,18 @@ def test_instrumenting_twice_records_once(dynamodb: Any, metrics: SkillMetrics) 
     assert len(recorded(metrics, dynamodb)) == 1
     dispatcher = h._skill.request_dispatcher
     assert dispatcher.request_interceptors.count(metrics.request_interceptor) == 1
+
+
+def test_without_configuration_the_skill_answers_as_without_the_recorder(dynamodb: Any) -> None:
+    # Given no METRICS_TABLE: recording is off (logged once), the integration still installs
+    off = SkillMetrics()
+    assert not off.enabled
+    h = off.webservice(handler(None))
+    # Then the reply is the bare skill's, with no stamp, and nothing is written
+    reply = h.verify_request_and_dispatch({}, body("reply"))
+    assert reply == handler(None).verify_request_and_dispatch({}, body("reply"))
+    assert STAMP_KEY not in reply["sessionAttributes"]
+    assert table_items(dynamodb) == []
 
 
 def test_not_a_web_service_handler_is_a_clear_error(metrics: SkillMetrics) -> None:
@@ -271,16 +296,19 @@ def django_client() -> Any:
     return Client(raise_request_exception=False, enforce_csrf_checks=True)
 
 
-def django_views(metrics: SkillMetrics, verify: bool = False) -> None:
+def django_views(metrics: SkillMetrics, verify: bool = False) -> Any:
+    """Route /bare/ and /recorded/ to the sample skill; return the recorded one's skill."""
     from django.urls import clear_url_caches, path
     from django_ask_sdk.skill_adapter import SkillAdapter
 
     options = {"verify_signature": verify, "verify_timestamp": verify}
     bare = SkillAdapter.as_view(skill=build_skill().create(), **options)
-    recorded_view = metrics.webservice(SkillAdapter.as_view(skill=build_skill().create(), **options))
+    skill = build_skill().create()
+    recorded_view = metrics.webservice(SkillAdapter.as_view(skill=skill, **options))
     # CsrfViewMiddleware is on: the recording view must keep the adapter's csrf_exempt
     urlpatterns[:] = [path("bare/", bare), path("recorded/", recorded_view)]
     clear_url_caches()
+    return skill
 
 
 def django_post_both(client: Any, data: str) -> tuple[Any, Any]:
@@ -314,13 +342,17 @@ def test_django_adapter_records_every_path(
     django_client: Any, dynamodb: Any, metrics: SkillMetrics, path: str
 ) -> None:
     name, outcome, exception = PATHS[path]
-    django_views(metrics)
+    skill = django_views(metrics)
     bare, got = django_post_both(django_client, body(path))
+    django_post_both(django_client, body(path))  # a second request through a new adapter
+    # the interceptors went into the shared skill once, not once per request's adapter
+    assert skill.request_dispatcher.request_interceptors.count(metrics.request_interceptor) == 1
     assert_same_django(bare, got)
     assert got.status_code == (200 if outcome in (Outcome.RESPONSE, Outcome.HANDLED) else 500)
-    (event,) = recorded(metrics, dynamodb)
+    (event,) = recorded(metrics, dynamodb)  # the same request id twice: first write wins
     assert (event.outcome, event.exception) == (outcome, exception)
     assert event.request_type == load_event(name)["request"]["type"]
+    assert metrics.recorder.writer.duplicates == 1
 
 
 def test_django_rejected_request_gets_the_frameworks_400_and_is_not_recorded(

@@ -82,11 +82,16 @@ def instrument(metrics: SkillMetrics, target: T, max_pending: int = DEFAULT_MAX_
     return target
 
 
-def instrument_handler(metrics: SkillMetrics, handler: Any) -> None:
-    """Wrap one ``WebserviceSkillHandler`` instance's dispatch and install the interceptors."""
+def instrument_handler(metrics: SkillMetrics, handler: Any, install: bool = True) -> None:
+    """Wrap one ``WebserviceSkillHandler`` instance's dispatch; with ``install``, add the interceptors.
+
+    ``install=False`` is for a handler whose skill already has them (Django's per-request
+    handlers): installing on every request from several threads could add them twice.
+    """
     if getattr(handler, _MARK, False):
         return
-    _install_interceptors(metrics, handler._skill)
+    if install:
+        install_interceptors(metrics, handler._skill)
     dispatch: Callable[..., Any] = handler.verify_request_and_dispatch
     recorder = metrics.recorder
     verifies = bool(getattr(handler, "_verifiers", None))
@@ -120,7 +125,7 @@ def is_instrumented(target: Any) -> bool:
     return bool(getattr(getattr(target, "_webservice_handler", target), _MARK, False))
 
 
-def _install_interceptors(metrics: SkillMetrics, skill: Any) -> None:
+def install_interceptors(metrics: SkillMetrics, skill: Any) -> None:
     """What ``SkillMetrics.lambda_handler`` does on the builder, on a skill already created."""
     dispatcher = skill.request_dispatcher
     if metrics.request_interceptor not in dispatcher.request_interceptors:

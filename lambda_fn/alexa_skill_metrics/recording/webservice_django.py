@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from alexa_skill_metrics.recording.webservice import instrument_handler
+from alexa_skill_metrics.recording.webservice import install_interceptors, instrument_handler
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,11 +35,15 @@ def recording_view(view: Any, metrics: SkillMetrics) -> Callable[..., Any]:
     if not (isinstance(cls, type) and issubclass(cls, SkillAdapter)):
         raise TypeError(f"metrics.webservice() takes a django-ask-sdk SkillAdapter view, not {cls!r}")
     initkwargs = view.view_initkwargs
+    skill = initkwargs.get("skill")
+    if skill is None:
+        raise TypeError("the django-ask-sdk SkillAdapter view has no skill: as_view(skill=sb.create())")
+    install_interceptors(metrics, skill)  # once: every request's adapter shares this skill
 
     @functools.wraps(view)
     def recorded(request: Any, *args: Any, **kwargs: Any) -> Any:
         adapter = cls(**initkwargs)
-        instrument_handler(metrics, adapter._webservice_handler)
+        instrument_handler(metrics, adapter._webservice_handler, install=False)
         adapter.setup(request, *args, **kwargs)
         return adapter.dispatch(request, *args, **kwargs)
 
