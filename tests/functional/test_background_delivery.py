@@ -162,55 +162,44 @@ def test_max_pending_must_be_positive() -> None:
         BackgroundDelivery(EventWriter(SETTINGS), max_pending=0)
 
 
+def run_script(out: Any, body: str, delay_s: float = 0.0) -> list[list[str]]:
+    """Run ``body`` in a fresh interpreter, after a ``delivery`` whose writes append "pid sk" to ``out``."""
+    preamble = f"""
+import os, sys, time
+sys.path[:0] = [{str(REPO / "lambda_fn")!r}, {str(REPO)!r}]
+from alexa_skill_metrics.config import Settings
+from alexa_skill_metrics.storage.delivery import BackgroundDelivery
+from alexa_skill_metrics.storage.writer import EventWriter
+from tests.functional.test_background_delivery import event
+
+class FileClient:
+    def put_item(self, **payload):
+        time.sleep({delay_s})
+        with open({str(out)!r}, "a") as f:
+            f.write(f"{{os.getpid()}} {{payload['Item']['sk']['S']}}\\n")
+        return {{}}
+
+delivery = BackgroundDelivery(EventWriter(Settings(table_name="t"), FileClient()), exit_timeout_s=5)
+"""
+    subprocess.run([sys.executable, "-c", preamble + textwrap.dedent(body)], check=True, timeout=60)
+    return [line.split() for line in out.read_text().splitlines()]
+
+
 def test_pending_events_are_flushed_at_interpreter_exit(tmp_path: Any) -> None:
     # Given a process that submits events to a slow DynamoDB and exits right away
-    out = tmp_path / "written.txt"
-    script = textwrap.dedent(
-        f"""
-        import sys, time
-        sys.path[:0] = [{str(REPO / "lambda_fn")!r}, {str(REPO)!r}]
-        from alexa_skill_metrics.config import Settings
-        from alexa_skill_metrics.storage.delivery import BackgroundDelivery
-        from alexa_skill_metrics.storage.writer import EventWriter
-        from tests.functional.test_background_delivery import event
-
-        class SlowClient:
-            def put_item(self, **payload):
-                time.sleep(0.05)
-                with open({str(out)!r}, "a") as f:
-                    f.write(payload["Item"]["sk"]["S"] + "\\n")
-                return {{}}
-
-        delivery = BackgroundDelivery(EventWriter(Settings(table_name="t"), SlowClient()), exit_timeout_s=5)
+    body = """
         for n in range(4):
             delivery.submit(event(n))
-        """
-    )
-    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    """
+    lines = run_script(tmp_path / "written.txt", body, delay_s=0.05)
     # Then the exit hook waited for all of them
-    assert len(out.read_text().splitlines()) == 4
+    assert len(lines) == 4
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_worker_process_starts_its_own_worker(tmp_path: Any) -> None:
     # Given a delivery whose worker already runs in the parent (a request served before the fork)
-    out = tmp_path / "written.txt"
-    script = textwrap.dedent(
-        f"""
-        import os, sys
-        sys.path[:0] = [{str(REPO / "lambda_fn")!r}, {str(REPO)!r}]
-        from alexa_skill_metrics.config import Settings
-        from alexa_skill_metrics.storage.delivery import BackgroundDelivery
-        from alexa_skill_metrics.storage.writer import EventWriter
-        from tests.functional.test_background_delivery import event
-
-        class FileClient:
-            def put_item(self, **payload):
-                with open({str(out)!r}, "a") as f:
-                    f.write(f"{{os.getpid()}} {{payload['Item']['sk']['S']}}\\n")
-                return {{}}
-
-        delivery = BackgroundDelivery(EventWriter(Settings(table_name="t"), FileClient()))
+    body = """
         delivery.submit(event(0))
         delivery.flush(5)
         pid = os.fork()
@@ -220,10 +209,8 @@ def test_a_forked_worker_process_starts_its_own_worker(tmp_path: Any) -> None:
             os._exit(0 if delivery.writer.written == 2 else 1)
         _, status = os.waitpid(pid, 0)
         sys.exit(os.waitstatus_to_exitcode(status))
-        """
-    )
-    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    """
+    lines = run_script(tmp_path / "written.txt", body)
     # Then the child's event was written, by the child
-    lines = [line.split() for line in out.read_text().splitlines()]
     assert len(lines) == 2
     assert lines[0][0] != lines[1][0]
