@@ -9,6 +9,7 @@ must be the same, byte for byte, apart from the recorder's reserved session attr
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from collections.abc import Iterator
@@ -34,7 +35,8 @@ from tests.conftest import KEY, TABLE, load_event, table_items  # noqa: E402
 
 SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 
-# name -> (event file, expected outcome, expected exception class or None)
+# name -> (event file, expected outcome, expected exception class or None: whatever the Lambda
+# wrapper records, which every test also compares field by field)
 PATHS = {
     "reply": ("alexa-launch", Outcome.RESPONSE, None),
     "handled": ("alexa-intent-roll-dice-bad-number", Outcome.HANDLED, None),
@@ -55,6 +57,42 @@ def metrics(dynamodb: Any) -> Iterator[SkillMetrics]:
 def recorded(metrics: SkillMetrics, client: Any) -> list[Any]:
     metrics.recorder.delivery.flush(timeout_s=5)
     return [item_to_event(item) for item in table_items(client)]
+
+
+# What an event says about the request; the times it was received and took differ by nature.
+RECORDED_FIELDS = (
+    "skill_id", "request_id", "request_type", "timestamp_ms", "timestamp_from_alexa", "customer",
+    "session_id", "intent", "locale", "new_session", "end_reason", "error_type", "outcome",
+    "exception", "should_end_session", "stage", "session_start_ms", "previous_ms", "last_intent",
+)  # fmt: skip
+
+
+def fields(event: Any) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in RECORDED_FIELDS}
+
+
+def as_lambda_records(dynamodb: Any, path: str) -> Any:
+    """The event the Lambda wrapper (``metrics.lambda_handler``) records for the same request."""
+    from alexa_skill_metrics.storage.table import create_table
+
+    create_table(dynamodb, "lambda-reference")
+    reference = SkillMetrics(table_name="lambda-reference", pseudonym_key=KEY, client=dynamodb)
+    handler = reference.lambda_handler(build_skill())
+    with contextlib.suppress(Exception):
+        handler(load_event(PATHS[path][0]), None)
+    (item,) = table_items(dynamodb, "lambda-reference")
+    return item_to_event(item)
+
+
+def assert_recorded_like_lambda(event: Any, dynamodb: Any, path: str) -> None:
+    name, outcome, exception = PATHS[path]
+    expected = fields(as_lambda_records(dynamodb, path))
+    assert fields(event) == expected
+    assert event.outcome is outcome
+    if outcome is not Outcome.HANDLED:  # a handled one's class is the recorder's to decide, as in Lambda
+        assert event.exception == exception
+    assert event.request_type == load_event(name)["request"]["type"]
+    assert event.handler_ms is None if outcome is Outcome.UNPARSEABLE else event.handler_ms is not None
 
 
 def body(name: str) -> str:
@@ -81,7 +119,6 @@ def test_webservice_handler_records_every_path_like_the_lambda_wrapper(
 ) -> None:
     # Given the sample skill behind a WebserviceSkillHandler with the recorder, and one without
     recorded_handler, bare = handler(metrics), handler(None)
-    name, outcome, exception = PATHS[path]
     # When the same request reaches both
     results = []
     for h in (bare, recorded_handler):
@@ -101,8 +138,7 @@ def test_webservice_handler_records_every_path_like_the_lambda_wrapper(
         assert result == bare_result
     # And one event with the Lambda wrapper's outcome and exception class is stored
     (event,) = recorded(metrics, dynamodb)
-    assert (event.outcome, event.exception) == (outcome, exception)
-    assert event.request_type == load_event(name)["request"]["type"]
+    assert_recorded_like_lambda(event, dynamodb, path)
 
 
 def test_reply_does_not_wait_for_the_write(dynamodb: Any, metrics: SkillMetrics) -> None:
@@ -236,13 +272,12 @@ def assert_same_http(bare: Any, got: Any) -> None:
 
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_flask_adapter_records_every_path(dynamodb: Any, metrics: SkillMetrics, path: str) -> None:
-    name, outcome, exception = PATHS[path]
+    outcome = PATHS[path][1]
     bare, got = post_both(flask_app(None), flask_app(metrics), body(path))
     assert_same_http(bare, got)
     assert got.status_code == (200 if outcome in (Outcome.RESPONSE, Outcome.HANDLED) else 500)
     (event,) = recorded(metrics, dynamodb)
-    assert (event.outcome, event.exception) == (outcome, exception)
-    assert event.request_type == load_event(name)["request"]["type"]
+    assert_recorded_like_lambda(event, dynamodb, path)
 
 
 def test_flask_rejected_request_gets_the_frameworks_400_and_is_not_recorded(
@@ -341,7 +376,7 @@ def assert_same_django(bare: Any, got: Any) -> None:
 def test_django_adapter_records_every_path(
     django_client: Any, dynamodb: Any, metrics: SkillMetrics, path: str
 ) -> None:
-    name, outcome, exception = PATHS[path]
+    outcome = PATHS[path][1]
     skill = django_views(metrics)
     bare, got = django_post_both(django_client, body(path))
     django_post_both(django_client, body(path))  # a second request through a new adapter
@@ -350,8 +385,7 @@ def test_django_adapter_records_every_path(
     assert_same_django(bare, got)
     assert got.status_code == (200 if outcome in (Outcome.RESPONSE, Outcome.HANDLED) else 500)
     (event,) = recorded(metrics, dynamodb)  # the same request id twice: first write wins
-    assert (event.outcome, event.exception) == (outcome, exception)
-    assert event.request_type == load_event(name)["request"]["type"]
+    assert_recorded_like_lambda(event, dynamodb, path)
     assert metrics.recorder.writer.duplicates == 1
 
 
