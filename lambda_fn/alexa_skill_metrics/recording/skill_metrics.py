@@ -121,14 +121,14 @@ class SkillMetrics:
 
         return wrapped  # type: ignore[return-value]
 
-    def webservice(self, target: T, max_pending: int = 1000) -> T:
+    def webservice(self, target: T, max_pending: int | None = None) -> T:
         """Record a skill served as a web service; returns what to serve it with.
 
         ``target`` is an ``ask-sdk-webservice-support`` ``WebserviceSkillHandler``, a
         ``flask-ask-sdk`` ``SkillAdapter`` (with its app) or the view a ``django-ask-sdk``
         ``SkillAdapter.as_view(...)`` returned. Every path is recorded as ``lambda_handler``
         records it; events are written on a background thread (at most ``max_pending`` waiting,
-        then dropped and counted), so the reply never waits for DynamoDB. Requests that fail
+        1,000 by default, then dropped and counted), so the reply never waits for DynamoDB. Requests that fail
         verification are counted, not recorded (``recording.webservice``).
 
         Example (not run here: ask-sdk-webservice-support needs a working oscrypto, see README)::
@@ -137,7 +137,6 @@ class SkillMetrics:
             adapter = metrics.webservice(SkillAdapter(skill=sb.create(), skill_id=SKILL_ID, app=app))
             view = metrics.webservice(DjangoSkillAdapter.as_view(skill=sb.create()))
         """
-
         from alexa_skill_metrics.recording.webservice import instrument
 
         return instrument(self, target, max_pending=max_pending)

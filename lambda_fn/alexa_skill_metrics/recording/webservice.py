@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 REJECTED_METRIC = "RejectedRequests"
-DEFAULT_MAX_PENDING = 1000
 _MARK = "_skill_metrics_recorded"  # set on an instrumented handler: instrumenting twice is a no-op
 
 
@@ -56,13 +55,14 @@ class Rejections:
             telemetry.count(REJECTED_METRIC, reason=type(exc).__name__[:100], stage=stage)
 
 
-def instrument(metrics: SkillMetrics, target: T, max_pending: int = DEFAULT_MAX_PENDING) -> T:
+def instrument(metrics: SkillMetrics, target: T, max_pending: int | None = None) -> T:
     """Record every request ``target`` dispatches; see ``SkillMetrics.webservice``.
 
     ``target`` is a ``WebserviceSkillHandler``, a flask-ask-sdk ``SkillAdapter`` (after
     ``init_app``) or the view django-ask-sdk's ``SkillAdapter.as_view(...)`` returned. Handlers
     and Flask adapters are instrumented in place and returned; for Django a recording view is
     returned, because Django builds a new adapter (and handler) for every request.
+    ``max_pending`` bounds the background queue (``BackgroundDelivery``'s default when ``None``).
     """
     if getattr(target, "view_class", None) is not None:  # a Django class-based view function
         from alexa_skill_metrics.recording.webservice_django import recording_view
@@ -120,11 +120,6 @@ def instrument_handler(metrics: SkillMetrics, handler: Any, install: bool = True
     setattr(handler, _MARK, True)
 
 
-def is_instrumented(target: Any) -> bool:
-    """Whether ``instrument`` has wrapped this handler (or the Flask adapter's handler)."""
-    return bool(getattr(getattr(target, "_webservice_handler", target), _MARK, False))
-
-
 def install_interceptors(metrics: SkillMetrics, skill: Any) -> None:
     """What ``SkillMetrics.lambda_handler`` does on the builder, on a skill already created."""
     dispatcher = skill.request_dispatcher
@@ -134,14 +129,15 @@ def install_interceptors(metrics: SkillMetrics, skill: Any) -> None:
         dispatcher.response_interceptors.append(metrics.response_interceptor)
 
 
-def _use_background_delivery(recorder: Recorder, max_pending: int) -> None:
+def _use_background_delivery(recorder: Recorder, max_pending: int | None) -> None:
     if not recorder.enabled:
         return
-    from alexa_skill_metrics.storage.delivery import BackgroundDelivery
+    from alexa_skill_metrics.storage.delivery import DEFAULT_MAX_PENDING, BackgroundDelivery
 
     current = recorder.delivery
     if not isinstance(current, BackgroundDelivery):
-        recorder.use_delivery(BackgroundDelivery(current.writer, max_pending=max_pending))
+        bound = DEFAULT_MAX_PENDING if max_pending is None else max_pending
+        recorder.use_delivery(BackgroundDelivery(current.writer, max_pending=bound))
 
 
 def _unverified(exc: BaseException, inv: Invocation, verifies: bool) -> bool:

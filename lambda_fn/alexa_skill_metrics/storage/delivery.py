@@ -58,6 +58,7 @@ class InlineDelivery:
         return None
 
 
+DEFAULT_MAX_PENDING = 1000
 _REPORT_EVERY_S = 1.0
 
 
@@ -95,7 +96,9 @@ class BackgroundDelivery:
     (0, 0, False)
     """
 
-    def __init__(self, writer: EventWriter, max_pending: int = 1000, exit_timeout_s: float = 2.0) -> None:
+    def __init__(
+        self, writer: EventWriter, max_pending: int = DEFAULT_MAX_PENDING, exit_timeout_s: float = 2.0
+    ) -> None:
         if max_pending < 1:
             raise ValueError(f"max_pending must be at least 1, not {max_pending}")
         self.writer = writer
