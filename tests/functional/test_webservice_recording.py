@@ -168,7 +168,7 @@ def test_reply_does_not_wait_for_the_write(dynamodb: Any, metrics: SkillMetrics)
 
 
 def test_verification_failure_is_raised_unchanged_counted_and_not_recorded(
-    dynamodb: Any, metrics: SkillMetrics
+    dynamodb: Any, metrics: SkillMetrics, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given verification on (the default) and a request without Alexa's signature headers
     h = handler(metrics, verify=True)
@@ -181,6 +181,10 @@ def test_verification_failure_is_raised_unchanged_counted_and_not_recorded(
     # Then nothing is stored: the content was never authenticated; both are counted as rejected
     assert recorded(metrics, dynamodb) == []
     assert metrics.rejections.count == 2
+    # And each is a RejectedRequests metric (Embedded Metric Format) with its reason
+    lines = capsys.readouterr().out.splitlines()
+    reasons = [json.loads(line)["reason"] for line in lines if "RejectedRequests" in line]
+    assert reasons == ["VerificationException", "SerializationException"]
 
 
 def test_stale_timestamp_is_rejected_by_the_timestamp_verifier_and_not_recorded(
