@@ -102,7 +102,7 @@ def aggregate(context: Context, table: str | None, batch_size: int) -> None:
 @click.option("--skill-id", required=True, help="amzn1.ask.skill.<uuid>")
 @click.option("--start", "start_time", required=True, help="ISO 8601, e.g. 2026-01-05T00:00:00Z")
 @click.option("--end", "end_time", required=True, help="ISO 8601, exclusive")
-@click.option("--period", type=click.Choice(["SINGLE", "PT15M", "PT1H", "P1D"]), help="Bucket size.")
+@click.option("--period", type=click.Choice(["SINGLE", "PT15M", "PT1H", "P1D", "P1W"]), help="Bucket size.")
 @click.option("--stage", type=click.Choice(["live", "development"]))
 @click.option("--locale", help="e.g. en-US")
 @click.option("--intent", help="Intent filter (customers and utterances views, metrics).")
@@ -160,7 +160,9 @@ def report(
 @click.option("--skill-id", required=True, help="amzn1.ask.skill.<uuid>")
 @click.option("--start", "start_time", required=True, help="ISO 8601, e.g. 2026-01-05T00:00:00Z")
 @click.option("--end", "end_time", required=True, help="ISO 8601, exclusive")
-@click.option("--period", type=click.Choice(["PT15M", "PT1H", "P1D"]), default="P1D", show_default=True)
+@click.option(
+    "--period", type=click.Choice(["PT15M", "PT1H", "P1D", "P1W"]), default="P1D", show_default=True
+)
 @click.option("--stage", type=click.Choice(["live", "development"]))
 @click.option("--locale", help="e.g. en-US")
 @click.option("--endpoint", help="A deployed reporting API URL; requests are signed with SigV4.")

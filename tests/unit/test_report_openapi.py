@@ -86,7 +86,7 @@ def test_every_schema_property_and_parameter_is_documented() -> None:
 
 
 @pytest.mark.parametrize("view", sorted(VIEWS))
-@pytest.mark.parametrize("period", ["SINGLE", "PT1H", "P1D"])
+@pytest.mark.parametrize("period", ["SINGLE", "PT1H", "P1D", "P1W"])
 def test_every_view_conforms_to_its_schema(view: str, period: str) -> None:
     request = ReportRequest.from_params(SKILL, {**WEEK, "period": period})
     body = Reporter(busy_source(), clock=lambda: JAN5 + 30 * H).view(view, request)

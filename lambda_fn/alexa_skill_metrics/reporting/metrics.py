@@ -5,7 +5,8 @@
 bucket of the period (one for ``SINGLE``), zeros for buckets without traffic, at most
 ``maxResults`` (1-200, default 200) per page. ``nextToken`` is opaque, bound to the query it
 came from, and ``null`` on the last page. Unlike Amazon's endpoint, ranges may be longer than a
-week (up to 366 days). Customer and utterance metrics can be filtered by intent; session metrics
+week (up to 366 days), and ``period=P1W`` (ISO weeks from Monday 00:00 UTC) is an extension
+beside Amazon's four periods. Customer and utterance metrics can be filtered by intent; session metrics
 and ``totalEnablements`` cannot, and ``totalEnablements`` cannot be filtered by locale either
 (skill events carry no locale): those combinations are a 400 naming the parameter.
 

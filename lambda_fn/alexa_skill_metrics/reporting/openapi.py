@@ -88,7 +88,9 @@ def _common_parameters(*, metric: bool) -> list[dict[str, Any]]:
         _param(
             "period",
             "query",
-            "Size of each point: SINGLE (the whole range), PT15M, PT1H or P1D"
+            "Size of each point: SINGLE (the whole range), PT15M, PT1H or P1D, and P1W (an extension "
+            "beside Amazon's four: ISO weeks from Monday 00:00 UTC; unique customers of a week are a "
+            "union of its days, never a sum)"
             + ("" if metric else f"; a view holds at most {MAX_VIEW_POINTS} points"),
             period_schema,
             metric,
