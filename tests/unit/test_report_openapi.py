@@ -81,8 +81,9 @@ def test_every_schema_property_and_parameter_is_documented() -> None:
         for prop, spec in schema["properties"].items():
             assert spec.get("description"), f"{name}.{prop} has no description"
     for path in document["paths"].values():
-        for parameter in path["get"].get("parameters", []):
-            assert parameter["description"], parameter["name"]
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                assert parameter["description"], parameter["name"]
 
 
 @pytest.mark.parametrize("view", sorted(VIEWS))

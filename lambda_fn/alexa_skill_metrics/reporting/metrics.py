@@ -187,15 +187,8 @@ def get_metric(source: RollupSource, request: MetricRequest, now_ms: int) -> Met
     """Answer a get-metrics call from ``source``: reads only the rollups of the page's buckets."""
     from alexa_skill_metrics.reporting.views.common import Frame
 
-    aligned = request.aligned
     page = page_of(request)
-    if aligned.period == "SINGLE":
-        window, spans = aligned, tiling(aligned.start_ms, aligned.end_ms)
-    else:
-        size = BUCKET_MS[aligned.period]
-        start = aligned.start_ms + page.offset * size
-        window = replace(aligned, start_ms=start, end_ms=start + page.count * size)
-        spans = series(window.start_ms, window.end_ms, aligned.period)
+    window, spans = page_window(request.aligned, page.offset, page.count)
     rollups = _fetch(source, window, spans)
     spec = METRICS[request.metric]
     points = Frame(window, now_ms, source.exact, rollups).points()
@@ -205,6 +198,19 @@ def get_metric(source: RollupSource, request: MetricRequest, now_ms: int) -> Met
         values=[spec.value(rollup, now_ms) for _, rollup in points],
         next_token=page.next_token,
     )
+
+
+def page_window(aligned: ReportRequest, offset: int, count: int) -> tuple[ReportRequest, list[Span]]:
+    """The ``count`` points from ``offset`` of an aligned request, and the rollup spans they read.
+
+    ``SINGLE`` is one point, read as the coarsest tiling of the range.
+    """
+    if aligned.period == "SINGLE":
+        return aligned, tiling(aligned.start_ms, aligned.end_ms)
+    size = BUCKET_MS[aligned.period]
+    start = aligned.start_ms + offset * size
+    window = replace(aligned, start_ms=start, end_ms=start + count * size)
+    return window, series(window.start_ms, window.end_ms, aligned.period)
 
 
 def _fetch(source: RollupSource, window: ReportRequest, spans: list[Span]) -> list[tuple[RollupKey, Rollup]]:

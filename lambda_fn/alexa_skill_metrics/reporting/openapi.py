@@ -6,8 +6,9 @@ from ``params`` and the metric and view registries, so what is documented is wha
 Example
 -------
 >>> doc = openapi_document()
->>> sorted(doc["paths"])
-['/openapi.json', '/v1/skills/{skillId}/metrics', '/v1/skills/{skillId}/views/{view}']
+>>> sorted(doc["paths"])  # doctest: +NORMALIZE_WHITESPACE
+['/openapi.json', '/v1/skills/{skillId}/metrics', '/v1/skills/{skillId}/views/{view}',
+ '/v2/skills/metrics', '/v2/skills/{skillId}/metrics']
 >>> doc["components"]["schemas"]["MetricResponse"]["required"]
 ['metric', 'timestamps', 'values', 'nextToken']
 """
@@ -160,7 +161,7 @@ def openapi_document() -> dict[str, Any]:
         *_common_parameters(metric=False),
         _param("view", "path", view_description, {"type": "string", "enum": list(VIEWS)}, True),
     ]
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "Alexa skill metrics",
@@ -208,3 +209,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "components": {"schemas": schemas},
     }
+    from alexa_skill_metrics.reporting.openapi_v2 import extend_document
+
+    extend_document(document)
+    return document
