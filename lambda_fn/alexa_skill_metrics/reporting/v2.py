@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from alexa_skill_metrics.model import ALL_INTENTS, Rollup
+from alexa_skill_metrics.model import Rollup
 from alexa_skill_metrics.reporting.errors import BadRequest
 from alexa_skill_metrics.reporting.metrics import METRICS, _make_token, _read_token, page_window
 from alexa_skill_metrics.reporting.params import (
@@ -49,10 +49,14 @@ from alexa_skill_metrics.reporting.params import (
     check_skill_id,
     format_time,
 )
+from alexa_skill_metrics.reporting.plan import tiling
 from alexa_skill_metrics.reporting.schema import doc
 
 if TYPE_CHECKING:
+    from alexa_skill_metrics.model import RollupKey
+    from alexa_skill_metrics.reporting.plan import Span
     from alexa_skill_metrics.reporting.source import RollupSource
+    from alexa_skill_metrics.reporting.views.common import Frame
 
 MAX_QUERIES = 5
 CUSTOM = "Alexa.Custom"
@@ -546,8 +550,8 @@ class ResultV2:
     stat: str = field(metadata=doc("The statistic of the values: count, avg, p50, p90 or p99"))
     data: list[DataV2] = field(
         metadata=doc(
-            "One element per group with a non-zero value on this page (one element, even of zeros, when "
-            "not grouped), in group order"
+            "One element per group (intent or locale) with a non-zero value anywhere in the range, the "
+            "same on every page; one element, even of zeros, when not grouped"
         )
     )
 
@@ -636,28 +640,53 @@ def _answer(source: RollupSource, query: MetricQueryV2, offset: int, limit: int,
     from alexa_skill_metrics.reporting.views.common import Frame
 
     aligned = query.aligned
-    count = max(0, min(limit, aligned.points() - offset))
-    groups: dict[str | None, list[Any]] = {}
-    if count:
-        window, spans = page_window(aligned, offset, count)
-        found = source.fetch(
-            window.skill_id, window.stage, spans, intents=query.group_by == "intent", locale=window.locale
-        )
-        for key, rollup in found:
-            group = {"intent": key.intent, "locale": key.locale}.get(query.group_by or "")
-            if query.group_by != "intent" or key.intent != ALL_INTENTS:
-                groups.setdefault(group, []).append((key, rollup))
-    else:
-        window = aligned
-    if query.group_by is None:
-        groups.setdefault(None, [])
+    total = aligned.points()
+    count = max(0, min(limit, total - offset))
+    window, spans = page_window(aligned, offset, count) if count else (aligned, [])
+    groups = _groups(source, query, window, spans)
     value = cast(Value, query.metric.value)
+    if query.group_by is None:
+        keep: set[str | None] = {None}
+    elif count == total:  # one page: the groups with a value in it
+        keep = {
+            g
+            for g, rollups in groups.items()
+            if _any_value(Frame(window, now_ms, source.exact, rollups), query)
+        }
+    else:  # every page shows the groups with a value anywhere in the range (one coarse read), zeros elsewhere
+        whole = _groups(source, query, aligned, tiling(aligned.start_ms, aligned.end_ms))
+        keep = {
+            g
+            for g, rollups in whole.items()
+            if _any_value(Frame(aligned, now_ms, source.exact, rollups), query)
+        }
     data: list[DataV2] = []
-    for group, rollups in sorted(groups.items(), key=lambda item: item[0] or ""):
-        points = Frame(window, now_ms, source.exact, rollups).points() if count else []
+    for group in sorted(keep, key=lambda g: g or ""):
+        points = Frame(window, now_ms, source.exact, groups.get(group, [])).points() if count else []
         values = [value(rollup, now_ms, query.stat) for _, rollup in points]
-        if group is not None and not any(values):
-            continue
         grouped = None if group is None else GroupedBy(cast(str, query.group_by), group)
         data.append(DataV2([start for start, _ in points], cast(list[float | None], values), grouped))
     return ResultV2(query.id, query.label, query.metric.namespace, query.metric.name, query.stat, data)
+
+
+def _groups(
+    source: RollupSource, query: MetricQueryV2, window: ReportRequest, spans: list[Span]
+) -> dict[str | None, list[tuple[RollupKey, Rollup]]]:
+    """The rollups of ``spans`` by group: intent, locale, or one group ``None``."""
+    groups: dict[str | None, list[tuple[RollupKey, Rollup]]] = {}
+    if not spans:
+        return groups
+    found = source.fetch(
+        window.skill_id, window.stage, spans, intents=query.group_by == "intent", locale=window.locale
+    )
+    for key, rollup in found:
+        group = {"intent": key.intent, "locale": key.locale}.get(query.group_by or "")
+        groups.setdefault(group, []).append((key, rollup))
+    return groups
+
+
+def _any_value(frame: Frame, query: MetricQueryV2) -> bool:
+    """Whether the metric has a non-zero (non-null) value over the frame's whole range."""
+    value = cast(Value, query.metric.value)
+    merged = frame.merge(rollup for _, rollup in frame.rollups)
+    return bool(value(merged, frame.now_ms, query.stat))
