@@ -241,6 +241,23 @@ def _amazon_client(token: str | None, ask_profile: str, endpoint: str) -> Metric
     return MetricsClient.for_amazon(token or ask_cli_token(ask_profile), endpoint=endpoint)
 
 
+def amazon_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--token`` (or ``ASK_ACCESS_TOKEN``, else the ASK CLI's), ``--ask-profile``, ``--amazon-endpoint``."""
+    for option in reversed(
+        (
+            click.option(
+                "--token",
+                envvar="ASK_ACCESS_TOKEN",
+                help="LWA access token (or ASK_ACCESS_TOKEN); default: the one the ASK CLI stored.",
+            ),
+            click.option("--ask-profile", default="default", show_default=True, help="ASK CLI profile."),
+            click.option("--amazon-endpoint", default="https://api.amazonalexa.com", show_default=True),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @click.command("query")
 @click.option("--skill-id", required=True, help="amzn1.ask.skill.<uuid>")
 @click.option("--body", "body_path", help="A v2 request body (JSON file; - reads standard input).")
@@ -261,13 +278,7 @@ def _amazon_client(token: str | None, ask_profile: str, endpoint: str) -> Metric
 @click.option(
     "--amazon", is_flag=True, help="Ask Amazon's SMAPI instead (LWA token: --token or the ASK CLI's)."
 )
-@click.option(
-    "--token", envvar="ASK_ACCESS_TOKEN", help="LWA access token for --amazon (or ASK_ACCESS_TOKEN)."
-)
-@click.option(
-    "--ask-profile", default="default", show_default=True, help="ASK CLI profile whose token to use."
-)
-@click.option("--amazon-endpoint", default="https://api.amazonalexa.com", show_default=True)
+@amazon_options
 @click.option("--recompute", is_flag=True, help="Compute from raw events instead of rollups.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per point) instead of JSON.")
 @click.option("--table", help="Table name (default: METRICS_TABLE).")
@@ -346,13 +357,7 @@ def query_command(
 @click.option("--stage", type=click.Choice(["live", "development"]), default="live", show_default=True)
 @click.option("--locale", help="e.g. en-US")
 @click.option("--intent", help="Intent filter (customer and utterance metrics).")
-@click.option(
-    "--token", envvar="ASK_ACCESS_TOKEN", help="LWA access token (default: ASK_ACCESS_TOKEN, the ASK CLI's)."
-)
-@click.option(
-    "--ask-profile", default="default", show_default=True, help="ASK CLI profile whose token to use."
-)
-@click.option("--amazon-endpoint", default="https://api.amazonalexa.com", show_default=True)
+@amazon_options
 @click.option("--endpoint", help="Our deployed reporting API URL (SigV4); default: the table in-process.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV instead of a table.")
 @click.option("--table", help="Table name (default: METRICS_TABLE); not used with --endpoint.")

@@ -183,6 +183,22 @@ def invoke(args: list[str], env: dict[str, str] | None = None) -> Any:
     return CliRunner().invoke(cli, args, obj=Context.from_environ(environ), env=env)
 
 
+def compare_args(*extra: str) -> list[str]:
+    """``skill-metrics compare`` of totalUtterances over the deployment's days, and ``extra``."""
+    return [
+        "compare",
+        "--skill-id",
+        SKILL,
+        "--metric",
+        "totalUtterances",
+        "--start",
+        format_time(START_MS),
+        "--end",
+        format_time(END_MS),
+        *extra,
+    ]
+
+
 V2_BODY = {
     "startTime": START_MS,
     "endTime": END_MS,
@@ -294,22 +310,7 @@ def test_compare_prints_amazons_figures_beside_ours(deployment: Deployment, amaz
     url, asked = amazon
     # When compare runs with an LWA token against the stubbed Amazon
     result = invoke(
-        [
-            "compare",
-            "--skill-id",
-            SKILL,
-            "--metric",
-            "totalUtterances",
-            "--start",
-            format_time(START_MS),
-            "--end",
-            format_time(END_MS),
-            "--period",
-            "P1D",
-            "--amazon-endpoint",
-            url,
-            "--csv",
-        ],
+        compare_args("--period", "P1D", "--amazon-endpoint", url, "--csv"),
         {"ASK_ACCESS_TOKEN": TOKEN},
     )
     assert result.exit_code == 0, result.output
@@ -333,21 +334,7 @@ def test_compare_as_a_table_and_with_the_ask_cli_token(
     config.write_text(json.dumps({"profiles": {"default": {"token": {"access_token": TOKEN}}}}))
     monkeypatch.setattr("alexa_skill_metrics.reporting.metrics_client.ASK_CLI_CONFIG", config)
     assert ask_cli_token() == TOKEN
-    result = invoke(
-        [
-            "compare",
-            "--skill-id",
-            SKILL,
-            "--metric",
-            "totalUtterances",
-            "--start",
-            format_time(START_MS),
-            "--end",
-            format_time(END_MS),
-            "--amazon-endpoint",
-            url,
-        ]
-    )
+    result = invoke(compare_args("--amazon-endpoint", url))
     assert result.exit_code == 0, result.output
     assert "1 of 3 buckets differ" in result.output and "-1" in result.output
     assert TOKEN not in result.output
@@ -355,23 +342,7 @@ def test_compare_as_a_table_and_with_the_ask_cli_token(
 
 def test_compare_with_a_wrong_token_says_what_amazon_said(amazon: Any) -> None:
     url, _ = amazon
-    result = invoke(
-        [
-            "compare",
-            "--skill-id",
-            SKILL,
-            "--metric",
-            "totalUtterances",
-            "--start",
-            format_time(START_MS),
-            "--end",
-            format_time(END_MS),
-            "--amazon-endpoint",
-            url,
-            "--token",
-            "expired",
-        ]
-    )
+    result = invoke(compare_args("--amazon-endpoint", url, "--token", "expired"))
     assert result.exit_code != 0
     assert isinstance(result.exception, EndpointError) and result.exception.status == 401
     assert "invalid/expired" in str(result.exception)

@@ -72,17 +72,18 @@ def _v2(results: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[list[Any]
 
 
 def _flat_rows(items: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[Any]]]:
-    flat = [_flatten(item) for item in items]
+    flat = [flatten(item) for item in items]
     columns = list(dict.fromkeys(name for row in flat for name in row))
     return columns, [[row.get(name) for name in columns] for row in flat]
 
 
-def _flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as one level, their keys joined with dots: ``{'a': {'b': 1}}`` -> ``{'a.b': 1}``."""
     out: dict[str, Any] = {}
     for key, inner in value.items():
         name = f"{prefix}.{key}" if prefix else str(key)
         if isinstance(inner, Mapping):
-            out.update(_flatten(inner, name))
+            out.update(flatten(inner, name))
         else:
             out[name] = inner
     return out
