@@ -339,3 +339,17 @@ def test_values_are_the_v1_metrics_values() -> None:
     _, v2, _ = post(payload, source=source)
     assert v2["results"][0]["data"][0]["values"] == v1["values"]
     assert sum(v1["values"]) == 4
+
+
+def test_the_listing_exports_csv_one_row_per_metric() -> None:
+    app = build_app(Reporter(busy_source()))
+    response = app.resolve(
+        http_event("/v2/skills/metrics", {"metricNamespace": "Alexa.Custom", "format": "csv"}), {}
+    )
+    assert response["statusCode"] == 200 and response["headers"]["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response["body"], newline="")))
+    assert [r["name"] for r in rows] == [m.name for m in listed("Alexa.Custom")]
+    latency = next(r for r in rows if r["name"] == "SKILL_LATENCY")
+    assert (
+        latency["supportedStats"] == "p50|p90|p99" and latency["supportedGroupByOptions"] == "intent|locale"
+    )

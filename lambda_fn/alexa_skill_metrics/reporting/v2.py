@@ -14,7 +14,9 @@ first-party data cannot know (barge-ins, intent confidence, routines, Quick Link
 whose figure is not computed yet answer a 400 saying why and are absent from the listing.
 
 Pagination: ``maxResultsPerQuery`` (1-200, default 200) bounds the points of each query in one
-response; ``nextToken`` is page *n* for every query at once, bound to the body it came from.
+response; ``nextToken`` is page *n* for every query at once, bound to the body it came from. A
+grouped query shows the same groups on every page (those with a value anywhere in the range), so
+when it spans several pages each page also reads the coarse tiling of its whole range.
 
 Example
 -------
