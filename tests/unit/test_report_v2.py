@@ -98,6 +98,7 @@ def test_a_body_is_answered_alike_plain_and_base64_encoded() -> None:
         (None, "{not json", "body"),
         (None, "[1, 2]", "body"),
         (None, "", "body"),
+        (None, "[" * 100_000, "body"),
         (body(nextToken="djE6MTphYmNkZWZhYmNkZWZhYmNk"), None, "nextToken"),
         (body(nextToken="!!!"), None, "nextToken"),
         (body(query(groupBy="device")), None, "metricQueries[0].groupBy"),

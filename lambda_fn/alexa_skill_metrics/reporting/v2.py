@@ -358,7 +358,7 @@ class MetricsV2Request:
             )
         try:
             parsed = json.loads(body)
-        except ValueError:  # JSONDecodeError and a lone surrogate's UnicodeError alike
+        except (ValueError, RecursionError):  # bad JSON, a lone surrogate, absurd nesting
             raise BadRequest(
                 "body", "is not JSON; send a JSON object with startTime, endTime and metricQueries"
             ) from None
