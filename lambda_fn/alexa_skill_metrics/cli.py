@@ -102,13 +102,14 @@ def aggregate(context: Context, table: str | None, batch_size: int) -> None:
 @click.option("--skill-id", required=True, help="amzn1.ask.skill.<uuid>")
 @click.option("--start", "start_time", required=True, help="ISO 8601, e.g. 2026-01-05T00:00:00Z")
 @click.option("--end", "end_time", required=True, help="ISO 8601, exclusive")
-@click.option("--period", type=click.Choice(["SINGLE", "PT15M", "PT1H", "P1D"]), help="Bucket size.")
+@click.option("--period", type=click.Choice(["SINGLE", "PT15M", "PT1H", "P1D", "P1W"]), help="Bucket size.")
 @click.option("--stage", type=click.Choice(["live", "development"]))
 @click.option("--locale", help="e.g. en-US")
 @click.option("--intent", help="Intent filter (customers and utterances views, metrics).")
 @click.option("--endpoint", help="A deployed reporting API URL; requests are signed with SigV4.")
 @click.option("--recompute", is_flag=True, help="Compute from raw events instead of rollups.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON body instead of tables.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (RFC 4180, one row per point).")
 @click.option("--table", help="Table name (default: METRICS_TABLE); not used with --endpoint.")
 @pass_context
 def report(
@@ -125,6 +126,7 @@ def report(
     recompute: bool,
     as_json: bool,
     table: str | None,
+    as_csv: bool = False,
 ) -> None:
     """Print a view (overview, customers, sessions, utterances, intents) or an SMAPI metric.
 
@@ -146,7 +148,11 @@ def report(
             table_name=context.settings(table_name=table).table_name,
             recompute=recompute,
         )
-    if as_json:
+    if as_csv:
+        from alexa_skill_metrics.reporting.export import to_csv
+
+        click.echo(to_csv(body), nl=False)
+    elif as_json:
         click.echo(json.dumps(body, indent=2))
     else:
         from rich.console import Console
@@ -160,7 +166,9 @@ def report(
 @click.option("--skill-id", required=True, help="amzn1.ask.skill.<uuid>")
 @click.option("--start", "start_time", required=True, help="ISO 8601, e.g. 2026-01-05T00:00:00Z")
 @click.option("--end", "end_time", required=True, help="ISO 8601, exclusive")
-@click.option("--period", type=click.Choice(["PT15M", "PT1H", "P1D"]), default="P1D", show_default=True)
+@click.option(
+    "--period", type=click.Choice(["PT15M", "PT1H", "P1D", "P1W"]), default="P1D", show_default=True
+)
 @click.option("--stage", type=click.Choice(["live", "development"]))
 @click.option("--locale", help="e.g. en-US")
 @click.option("--endpoint", help="A deployed reporting API URL; requests are signed with SigV4.")
@@ -245,3 +253,14 @@ def main() -> None:
             click.echo("error: no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID", err=True)
             sys.exit(2)
         raise
+
+
+def _add_metrics_commands() -> None:
+    # Amazon's v2 body (query) and the side-by-side with Amazon's figures (compare) live in their own module.
+    from alexa_skill_metrics.cli_metrics import compare_command, query_command
+
+    cli.add_command(query_command)
+    cli.add_command(compare_command)
+
+
+_add_metrics_commands()

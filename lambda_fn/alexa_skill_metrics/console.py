@@ -21,6 +21,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from alexa_skill_metrics.reporting.export import flatten as _flatten
+
 _HEADER_KEYS = ("view", "skillId", "stage", "locale", "intent", "period", "startTime", "endTime", "asOf")
 _WIDE_IN_SERIES = ("shareByEndType",)  # shown once in the totals; per bucket it would not fit a terminal
 
@@ -83,17 +85,6 @@ def _label(column: str) -> str:
         return column
     parent, leaf = column.rsplit(".", 1)
     return f"{leaf} ms" if parent.endswith("latencyMs") else leaf
-
-
-def _flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, inner in value.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(inner, Mapping):
-            out.update(_flatten(inner, name))
-        else:
-            out[name] = inner
-    return out
 
 
 def _cell(value: Any) -> str:

@@ -182,3 +182,24 @@ def test_bad_parameter_is_a_400_naming_it(reporting: Handler) -> None:
     assert status == 400
     assert body["parameter"] == "period" and "PT5M" in body["message"]
     assert calls == set()  # rejected before any read
+
+
+def test_v2_metrics_route_answers_a_base64_post_as_api_gateway_sends_it(
+    reporting: Handler, template: dict[str, Any]
+) -> None:
+    # Given Amazon's v2 body, base64-encoded by API Gateway, for the sample's day
+    status, body, calls = call(reporting, "reporting-metrics-v2")
+    # Then both queries are answered, echoing their ids, with the two utterances at 10:00
+    assert status == 200
+    utterances, customers = body["results"]
+    assert (utterances["id"], utterances["label"], customers["label"]) == (
+        "utterances",
+        "Utterances per hour",
+        "customers",
+    )
+    (series,) = utterances["data"]
+    assert len(series["timestamps"]) == 24 and sum(series["values"]) == 2
+    assert series["values"][10] == 2 and series["timestamps"][10] == 1_767_571_200_000 + 10 * 3_600_000
+    assert [(d["groupedBy"]["groupedByValue"], d["values"]) for d in customers["data"]] == [("en-US", [1])]
+    assert body["paginationContext"] == {"nextToken": None}
+    assert calls and calls <= allowed_actions(template, "ReportingFunction")

@@ -81,12 +81,13 @@ def test_every_schema_property_and_parameter_is_documented() -> None:
         for prop, spec in schema["properties"].items():
             assert spec.get("description"), f"{name}.{prop} has no description"
     for path in document["paths"].values():
-        for parameter in path["get"].get("parameters", []):
-            assert parameter["description"], parameter["name"]
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                assert parameter["description"], parameter["name"]
 
 
 @pytest.mark.parametrize("view", sorted(VIEWS))
-@pytest.mark.parametrize("period", ["SINGLE", "PT1H", "P1D"])
+@pytest.mark.parametrize("period", ["SINGLE", "PT1H", "P1D", "P1W"])
 def test_every_view_conforms_to_its_schema(view: str, period: str) -> None:
     request = ReportRequest.from_params(SKILL, {**WEEK, "period": period})
     body = Reporter(busy_source(), clock=lambda: JAN5 + 30 * H).view(view, request)

@@ -67,6 +67,8 @@ ROUTES = {
     ("GET", "/v1/skills/{skillId}/metrics"),
     ("GET", "/v1/skills/{skillId}/views/{view}"),
     ("GET", "/openapi.json"),
+    ("POST", "/v2/skills/{skillId}/metrics"),
+    ("GET", "/v2/skills/metrics"),
 }
 
 

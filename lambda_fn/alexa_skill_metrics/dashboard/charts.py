@@ -66,6 +66,7 @@ PERIODS: dict[str, tuple[str, str, str, str]] = {
     "PT1H": ("Hour (UTC)", "", "%a %Y-%m-%d %H:%M", "per hour"),
     "PT15M": ("15 minutes starting (UTC)", "", "%a %Y-%m-%d %H:%M", "per 15 minutes"),
     "SINGLE": ("Range starting (UTC)", "%Y-%m-%d %H:%M", "%a %Y-%m-%d %H:%M", "over the range"),
+    "P1W": ("ISO week starting Monday (UTC)", "%b %-d", "week of %a %Y-%m-%d", "per week"),
 }
 # d3-format per kind of value: for ticks, and for hover labels and bar texts (exact values).
 # Values keep the API's precision (ratios 4 decimals, latency 3), without trailing zeros.

@@ -34,6 +34,7 @@ PERIOD_NAMES = {
     "PT1H": "Hourly (PT1H)",
     "PT15M": "15 minutes (PT15M)",
     "SINGLE": "Whole range (SINGLE)",
+    "P1W": "Weekly, ISO weeks from Monday (P1W)",
 }
 
 

@@ -5,8 +5,11 @@ Public entry points (stable):
 * ``lambda_handler`` - the reporting Lambda (HTTP API payload 2.0 events), configured from
   ``METRICS_TABLE``; built lazily, on first access.
 * ``Reporter(source, clock=...)`` - the in-process API the CLI and the dashboard call:
-  ``.view(name, ReportRequest) -> dict`` and ``.metric(MetricRequest) -> dict`` return exactly
-  the JSON bodies the HTTP API serves; ``BadRequest`` names a bad parameter.
+  ``.view(name, ReportRequest) -> dict``, ``.metric(MetricRequest) -> dict`` and
+  ``.metrics_v2(MetricsV2Request) -> dict`` (Amazon's Metrics API v2) return exactly the JSON
+  bodies the HTTP API serves; ``BadRequest`` names a bad parameter.
+* ``MetricsClient`` - a typed client of the v1 and v2 metrics calls, for a deployed stack (SigV4)
+  or Amazon's Skill Management API (an LWA token).
 * Sources: ``StoredRollups(RollupStore(table))`` and ``RecomputedRollups(EventReader(table))``.
 
 Importing this package loads nothing heavy (no Powertools, boto3 or sketches).
@@ -34,6 +37,8 @@ __all__ = [
     "EventList",
     "HttpError",
     "MetricRequest",
+    "MetricsClient",
+    "MetricsV2Request",
     "RecomputedRollups",
     "ReportRequest",
     "Reporter",
@@ -48,10 +53,12 @@ if TYPE_CHECKING:
     from alexa_skill_metrics.reporting.errors import BadRequest, HttpError
     from alexa_skill_metrics.reporting.handler import create_handler
     from alexa_skill_metrics.reporting.metrics import METRICS, MetricRequest
+    from alexa_skill_metrics.reporting.metrics_client import MetricsClient
     from alexa_skill_metrics.reporting.openapi import openapi_document
     from alexa_skill_metrics.reporting.params import ReportRequest
     from alexa_skill_metrics.reporting.reporter import Reporter
     from alexa_skill_metrics.reporting.source import EventList, RecomputedRollups, RollupSource, StoredRollups
+    from alexa_skill_metrics.reporting.v2 import MetricsV2Request
     from alexa_skill_metrics.reporting.views import VIEWS
 
 _LAZY = {
@@ -61,6 +68,8 @@ _LAZY = {
     "HttpError": "alexa_skill_metrics.reporting.errors",
     "EventList": "alexa_skill_metrics.reporting.source",
     "MetricRequest": "alexa_skill_metrics.reporting.metrics",
+    "MetricsClient": "alexa_skill_metrics.reporting.metrics_client",
+    "MetricsV2Request": "alexa_skill_metrics.reporting.v2",
     "RecomputedRollups": "alexa_skill_metrics.reporting.source",
     "ReportRequest": "alexa_skill_metrics.reporting.params",
     "Reporter": "alexa_skill_metrics.reporting.reporter",

@@ -136,22 +136,24 @@ class ReportingEndpoint:
 
     def get(self, name: str, skill_id: str, params: Params) -> dict[str, Any]:
         """The JSON body of view or metric ``name``; ``EndpointError`` carries the API's own message."""
+        status, content = self.send("GET", self.url(name, skill_id, params))
+        return _body(name, status, content)
+
+    def send(
+        self, method: str, url: str, body: str | None = None, *, accept: str = "application/json"
+    ) -> tuple[int, bytes]:
+        """Send one request signed with SigV4 (``execute-api``); the status and the raw body."""
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
-        from botocore.exceptions import HTTPClientError, NoCredentialsError
+        from botocore.exceptions import NoCredentialsError
 
         credentials = self.session.get_credentials()
         if credentials is None:
             raise NoCredentialsError()
-        request = AWSRequest(
-            method="GET", url=self.url(name, skill_id, params), headers={"Accept": "application/json"}
-        )
+        headers = {"Accept": accept, **({"Content-Type": "application/json"} if body is not None else {})}
+        request = AWSRequest(method=method, url=url, headers=headers, data=body)
         SigV4Auth(credentials.get_frozen_credentials(), SERVICE, self.region).add_auth(request)
-        try:
-            response = self._client().send(request.prepare())
-        except HTTPClientError as exc:
-            raise EndpointError(f"could not reach {self.endpoint}: {exc}") from None
-        return _body(name, response.status_code, response.content)
+        return send_prepared(self._client(), request, self.endpoint)
 
     def _client(self) -> Any:
         if self._http is None:
@@ -176,6 +178,17 @@ def fetch_report(
     if table_name is None:
         raise ValueError("fetch_report needs table_name or endpoint")
     return report_body(table_reporter(table_name, recompute=recompute), name, skill_id, params)
+
+
+def send_prepared(http: Any, request: Any, endpoint: str) -> tuple[int, bytes]:
+    """Send a botocore ``AWSRequest``; an unreachable host is an ``EndpointError`` naming it."""
+    from botocore.exceptions import HTTPClientError
+
+    try:
+        response = http.send(request.prepare())
+    except HTTPClientError as exc:
+        raise EndpointError(f"could not reach {endpoint}: {exc}") from None
+    return int(response.status_code), bytes(response.content)
 
 
 def _body(name: str, status: int, content: bytes) -> dict[str, Any]:

@@ -46,5 +46,6 @@ class NotFound(HttpError):
     status = 404
 
     def __init__(self, message: str = "Not found: the routes are GET /v1/skills/{skillId}/metrics, "
-                 "GET /v1/skills/{skillId}/views/{view} and GET /openapi.json") -> None:  # fmt: skip
+                 "GET /v1/skills/{skillId}/views/{view}, POST /v2/skills/{skillId}/metrics, "
+                 "GET /v2/skills/metrics and GET /openapi.json") -> None:  # fmt: skip
         super().__init__(message)

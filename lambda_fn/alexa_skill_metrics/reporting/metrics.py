@@ -5,7 +5,8 @@
 bucket of the period (one for ``SINGLE``), zeros for buckets without traffic, at most
 ``maxResults`` (1-200, default 200) per page. ``nextToken`` is opaque, bound to the query it
 came from, and ``null`` on the last page. Unlike Amazon's endpoint, ranges may be longer than a
-week (up to 366 days). Customer and utterance metrics can be filtered by intent; session metrics
+week (up to 366 days), and ``period=P1W`` (ISO weeks from Monday 00:00 UTC) is an extension
+beside Amazon's four periods. Customer and utterance metrics can be filtered by intent; session metrics
 and ``totalEnablements`` cannot, and ``totalEnablements`` cannot be filtered by locale either
 (skill events carry no locale): those combinations are a 400 naming the parameter.
 
@@ -186,15 +187,8 @@ def get_metric(source: RollupSource, request: MetricRequest, now_ms: int) -> Met
     """Answer a get-metrics call from ``source``: reads only the rollups of the page's buckets."""
     from alexa_skill_metrics.reporting.views.common import Frame
 
-    aligned = request.aligned
     page = page_of(request)
-    if aligned.period == "SINGLE":
-        window, spans = aligned, tiling(aligned.start_ms, aligned.end_ms)
-    else:
-        size = BUCKET_MS[aligned.period]
-        start = aligned.start_ms + page.offset * size
-        window = replace(aligned, start_ms=start, end_ms=start + page.count * size)
-        spans = series(window.start_ms, window.end_ms, aligned.period)
+    window, spans = page_window(request.aligned, page.offset, page.count)
     rollups = _fetch(source, window, spans)
     spec = METRICS[request.metric]
     points = Frame(window, now_ms, source.exact, rollups).points()
@@ -204,6 +198,19 @@ def get_metric(source: RollupSource, request: MetricRequest, now_ms: int) -> Met
         values=[spec.value(rollup, now_ms) for _, rollup in points],
         next_token=page.next_token,
     )
+
+
+def page_window(aligned: ReportRequest, offset: int, count: int) -> tuple[ReportRequest, list[Span]]:
+    """The ``count`` points from ``offset`` of an aligned request, and the rollup spans they read.
+
+    ``SINGLE`` is one point, read as the coarsest tiling of the range.
+    """
+    if aligned.period == "SINGLE":
+        return aligned, tiling(aligned.start_ms, aligned.end_ms)
+    size = BUCKET_MS[aligned.period]
+    start = aligned.start_ms + offset * size
+    window = replace(aligned, start_ms=start, end_ms=start + count * size)
+    return window, series(window.start_ms, window.end_ms, aligned.period)
 
 
 def _fetch(source: RollupSource, window: ReportRequest, spans: list[Span]) -> list[tuple[RollupKey, Rollup]]:

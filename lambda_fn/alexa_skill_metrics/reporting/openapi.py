@@ -6,8 +6,9 @@ from ``params`` and the metric and view registries, so what is documented is wha
 Example
 -------
 >>> doc = openapi_document()
->>> sorted(doc["paths"])
-['/openapi.json', '/v1/skills/{skillId}/metrics', '/v1/skills/{skillId}/views/{view}']
+>>> sorted(doc["paths"])  # doctest: +NORMALIZE_WHITESPACE
+['/openapi.json', '/v1/skills/{skillId}/metrics', '/v1/skills/{skillId}/views/{view}',
+ '/v2/skills/metrics', '/v2/skills/{skillId}/metrics']
 >>> doc["components"]["schemas"]["MetricResponse"]["required"]
 ['metric', 'timestamps', 'values', 'nextToken']
 """
@@ -88,7 +89,9 @@ def _common_parameters(*, metric: bool) -> list[dict[str, Any]]:
         _param(
             "period",
             "query",
-            "Size of each point: SINGLE (the whole range), PT15M, PT1H or P1D"
+            "Size of each point: SINGLE (the whole range), PT15M, PT1H or P1D, and P1W (an extension "
+            "beside Amazon's four: ISO weeks from Monday 00:00 UTC; unique customers of a week are a "
+            "union of its days, never a sum)"
             + ("" if metric else f"; a view holds at most {MAX_VIEW_POINTS} points"),
             period_schema,
             metric,
@@ -158,7 +161,7 @@ def openapi_document() -> dict[str, Any]:
         *_common_parameters(metric=False),
         _param("view", "path", view_description, {"type": "string", "enum": list(VIEWS)}, True),
     ]
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "Alexa skill metrics",
@@ -206,3 +209,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "components": {"schemas": schemas},
     }
+    from alexa_skill_metrics.reporting.openapi_v2 import extend_document
+
+    extend_document(document)
+    return document

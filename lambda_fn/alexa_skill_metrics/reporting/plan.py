@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from alexa_skill_metrics.periods import BUCKET_MS
 
 _COARSEST_FIRST = ("P1D", "PT1H", "PT15M")
+WEEK = "P1W"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,5 +61,14 @@ def tiling(start_ms: int, end_ms: int) -> list[Span]:
 
 
 def series(start_ms: int, end_ms: int, granularity: str) -> list[Span]:
-    """The ``granularity`` rollups of a range aligned to it."""
+    """The ``granularity`` rollups of a range aligned to it; a week (``P1W``) is read as its days.
+
+    >>> series(0, 3_600_000, "PT1H")
+    [Span(granularity='PT1H', start_ms=0, end_ms=3600000)]
+    >>> [span.buckets for span in series(345_600_000, 345_600_000 + 2 * 604_800_000, "P1W")]
+    [14]
+    """
+    if granularity == WEEK:
+        # Weeks are not stored: their day rollups merge into them (customer sketches union).
+        return [Span("P1D", start_ms, end_ms)]
     return [Span(granularity, start_ms, end_ms)]

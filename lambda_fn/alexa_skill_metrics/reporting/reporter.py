@@ -31,6 +31,7 @@ from alexa_skill_metrics.reporting.views import VIEWS, Frame, ViewHeader, ViewSp
 
 if TYPE_CHECKING:
     from alexa_skill_metrics.reporting.source import RollupSource
+    from alexa_skill_metrics.reporting.v2 import MetricsV2Request
 
 
 def wall_clock_ms() -> int:
@@ -86,6 +87,13 @@ class Reporter:
     def metric(self, request: MetricRequest) -> dict[str, Any]:
         """A SMAPI get-metrics response body (one page)."""
         body: dict[str, Any] = to_json(get_metric(self.source, request, self.clock()))
+        return body
+
+    def metrics_v2(self, request: MetricsV2Request) -> dict[str, Any]:
+        """An Amazon Metrics API v2 response body (one page): a translation of the same figures."""
+        from alexa_skill_metrics.reporting.v2 import get_metrics_v2
+
+        body: dict[str, Any] = to_json(get_metrics_v2(self.source, request, self.clock()))
         return body
 
 

@@ -126,7 +126,11 @@ class ViewHeader:
     stage: str = field(metadata=doc("live or development"))
     locale: str | None = field(metadata=doc("The locale filter, or null for every locale"))
     intent: str | None = field(metadata=doc("The intent filter, or null for every intent"))
-    period: str = field(metadata=doc("SINGLE, PT15M, PT1H or P1D: the size of the series' points"))
+    period: str = field(
+        metadata=doc(
+            "SINGLE, PT15M, PT1H, P1D or P1W (ISO weeks from Monday 00:00 UTC): the size of each point"
+        )
+    )
     start_time: str = field(
         metadata=doc("Effective start (inclusive): startTime floored to the report's bucket", fmt="date-time")
     )
