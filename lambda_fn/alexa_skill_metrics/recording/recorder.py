@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextvars
 import itertools
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from alexa_skill_metrics import telemetry
@@ -68,6 +69,7 @@ class Invocation:
 
     __slots__ = (
         "carried",
+        "closed",
         "exception",
         "fields",
         "outcome",
@@ -96,6 +98,7 @@ class Invocation:
         self.exception: str | None = None  # class name noted by the recorder's exception handler
         self.raised_at: float | None = None  # perf_counter when that exception reached the handlers
         self.outcome: Outcome | None = None  # decided by an exception handler, by hand only
+        self.closed = False  # by hand: the event was handed over (several paths may try)
 
     @property
     def outgoing(self) -> Any:
@@ -162,11 +165,14 @@ class Recorder:
             inv = _current.get()
             if inv is None or not inv.wrapped:  # interceptors registered by hand, no wrapper
                 if inv is not None and inv.started is not None:
-                    # The previous request never reached our response interceptor nor the escape
-                    # handler: an exception handler answered it. Record it now, as itself.
+                    # The previous request ended unseen (its handler input is still alive): record
+                    # it now, as itself, before this one.
                     self._close_unwrapped(inv)
                 inv = self._invocation(lambda: _envelope_dict(handler_input), wrapped=False)
                 _current.set(inv)
+                # Without the wrapper, nothing runs when an exception handler's reply ends the
+                # dispatch; the SDK drops its handler input right then, so that is our end signal.
+                weakref.finalize(handler_input, self._close_unwrapped, inv)
             inv.started = time.perf_counter()
             inv.carried = _take_stamp(handler_input)
             inv.stamp = _next_stamp(inv.fields)
@@ -298,10 +304,16 @@ class Recorder:
 
     def _close_unwrapped(self, inv: Invocation) -> None:
         """Write an invocation of interceptors registered by hand, once, and forget it."""
+        if inv.closed:
+            return
+        inv.closed = True
         if _current.get() is inv:
             _current.set(None)
         if self.enabled:
-            self._write(self.build_event(inv, response=None, error=None))
+            try:
+                self._write(self.build_event(inv, response=None, error=None))
+            except Exception as exc:  # may run from a weakref finalizer: nothing above would catch it
+                self._internal_error(exc)
 
     def _pseudonym(self, user_id: str | None) -> str | None:
         if user_id is None:
