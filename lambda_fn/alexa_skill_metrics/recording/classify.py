@@ -111,7 +111,7 @@ def parse_timestamp(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             return None
         # Epoch seconds until the year 2286, milliseconds above that.
         ms = int(value if value > 1e10 else value * 1000)
