@@ -190,3 +190,22 @@ def test_request_whose_handler_input_stays_alive_is_recorded_with_the_next_reque
     assert set(recorded) == {launch, bad, launch2, good}
     assert (recorded[bad].outcome, recorded[good].outcome) == (Outcome.HANDLED, Outcome.RESPONSE)
     assert len(kept) == 1
+
+
+def test_first_request_by_hand_is_the_cold_start(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a process that has handled no request yet (the counter is per process)
+    import itertools
+
+    from alexa_skill_metrics.recording import recorder
+
+    monkeypatch.setattr(recorder, "_requests", itertools.count())
+    metrics = SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=dynamodb)
+    # When the by-hand skill answers a session whose first reply comes from the exception handler
+    env = Envelopes()
+    launch, bad, good = session(by_hand(metrics, exception_handlers=True), [BAD_ROLL, ROLL], env)
+    # Then only the first request is the cold start
+    recorded = events(dynamodb)
+    assert [recorded[r].cold_start for r in (launch, bad, good)] == [True, False, False]
+    startup = recorded[launch].startup_ms
+    assert startup is not None and startup > 0
+    assert recorded[bad].startup_ms is None

@@ -115,3 +115,53 @@ def test_long_identifiers_are_cut_so_events_stay_small() -> None:
     fields = read_envelope(envelope, RECEIVED)
     assert len(fields.request_id) == 100
     assert fields.intent is not None and len(fields.intent) == 100
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        float("inf"),
+        float("-inf"),
+        float("nan"),
+        1e300,
+        10**30,
+        10**400,  # more digits than int() may print: must not overflow a float either
+        -1,
+        "²",  # str.isdigit() says yes, int() says no
+        "9" * 80,
+        "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
+        "9999-12-31T23:59:59-23:59",  # after year 9999 in UTC
+        "2300-01-01T00:00:00Z",  # beyond the 13 digits the event keys hold
+    ],
+)
+def test_absurd_timestamps_are_not_times(value: Any) -> None:
+    # Given a value no event key can hold, When it is read, Then it is no timestamp (no error)
+    assert parse_timestamp(value) is None
+    fields = read_envelope({"request": {"type": "LaunchRequest", "timestamp": value}}, RECEIVED)
+    assert (fields.timestamp_ms, fields.timestamp_from_alexa) == (RECEIVED, False)
+
+
+@pytest.mark.parametrize("value", [10**30, -5, 1.5, None])
+def test_stamp_with_absurd_times_is_ignored(value: Any) -> None:
+    assert Stamp.from_attributes({STAMP_KEY: {"s": value, "t": 2, "i": "X"}}) is None
+    assert Stamp.from_attributes({STAMP_KEY: {"s": 1, "t": value, "i": "X"}}) is None
+
+
+def test_requests_without_an_id_never_share_one() -> None:
+    # Two id-less requests in the same millisecond must stay two events (the key dedupes retries)
+    ids = {read_envelope({"request": {"type": "LaunchRequest"}}, RECEIVED).request_id for _ in range(50)}
+    assert len(ids) == 50
+    assert all(i.startswith(f"unidentified-{RECEIVED}-") for i in ids)
+
+
+def test_lone_surrogates_become_encodable_text() -> None:
+    # JSON may carry "\ud800" escapes; the pseudonym's HMAC and the HTTP body need UTF-8
+    envelope = {
+        "context": {"System": {"user": {"userId": "amzn1.ask.account.\ud800X"}}},
+        "request": {"type": "IntentRequest", "requestId": "r\udfff", "intent": {"name": "I\ud83d"}},
+    }
+    fields = read_envelope(envelope, RECEIVED)
+    for text in (fields.user_id, fields.request_id, fields.intent):
+        assert text is not None
+        text.encode("utf-8")  # raises if a surrogate is left
+    assert fields.request_id == "r?"
