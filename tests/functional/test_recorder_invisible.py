@@ -259,3 +259,27 @@ def test_skill_that_replaces_its_attribute_dict_keeps_its_session_tracked(dynamo
         (t, "LaunchRequest"),
         (t, "ReplaceIntent"),
     ]
+
+
+def test_envelope_the_sdk_rejects_saves_nothing_and_is_recorded(dynamodb: Any) -> None:
+    # Given the probe skill with and without the recorder, and a request type the SDK cannot parse
+    from ask_sdk_core.exceptions import SerializationException
+
+    request = Envelopes().launch(user="u1", session="s1", at_ms=1_767_607_200_000)
+    request["request"]["type"] = "Alexa.NewRequestTypeFromTheFuture"
+    metrics = SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=dynamodb)
+    handlers = {
+        "bare": build_probe_skill(Probe(), adapter_for("persist-bare")).lambda_handler(),
+        "recorded": metrics.lambda_handler(build_probe_skill(Probe(), adapter_for("persist-recorded"))),
+    }
+    # When it is sent to both
+    errors = {}
+    for name, handler in handlers.items():
+        with pytest.raises(SerializationException) as raised:
+            handler(copy.deepcopy(request), None)
+        errors[name] = str(raised.value)
+    # Then both raise the same, neither saved anything, and the request is recorded as unparseable
+    assert errors["recorded"] == errors["bare"]
+    assert saved(dynamodb, "persist-recorded") == saved(dynamodb, "persist-bare") == "[]"
+    (event,) = map(item_to_event, table_items(dynamodb))
+    assert (event.outcome, event.request_type) == (Outcome.UNPARSEABLE, "Alexa.NewRequestTypeFromTheFuture")
