@@ -283,3 +283,24 @@ def test_envelope_the_sdk_rejects_saves_nothing_and_is_recorded(dynamodb: Any) -
     assert saved(dynamodb, "persist-recorded") == saved(dynamodb, "persist-bare") == "[]"
     (event,) = map(item_to_event, table_items(dynamodb))
     assert (event.outcome, event.request_type) == (Outcome.UNPARSEABLE, "Alexa.NewRequestTypeFromTheFuture")
+
+
+def test_response_interceptor_raising_after_the_recorder_is_a_handled_failure(dynamodb: Any) -> None:
+    # Given a skill that adds a response interceptor after the recorder's, which raises
+    class Late(AbstractResponseInterceptor):
+        def process(self, handler_input: HandlerInput, response: Response | None) -> None:
+            raise RuntimeError("late")
+
+    probe = Probe()
+    metrics = SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=dynamodb)
+    sb = build_probe_skill(probe, adapter_for("persist"))
+    handler = metrics.lambda_handler(sb)
+    sb.add_global_response_interceptor(Late())
+    # When a launch is answered, then fails in that interceptor, and the exception handler answers
+    reply = handler(Envelopes().launch(user="u1", session="s1", at_ms=1_767_607_200_000), None)
+    # Then the exception handler saw no reserved key, the reply carries it, and the event is a failure
+    (seen,) = [seen for part, seen in probe.seen if part == "exception handler"]
+    assert STAMP_KEY not in seen["managed"]
+    assert reply["sessionAttributes"][STAMP_KEY]["i"] == "LaunchRequest"
+    (event,) = map(item_to_event, table_items(dynamodb))
+    assert (event.outcome, event.exception) == (Outcome.HANDLED, "RuntimeError")

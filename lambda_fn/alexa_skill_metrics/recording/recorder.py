@@ -25,6 +25,7 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import itertools
 import time
@@ -158,7 +159,7 @@ class Recorder:
     # --- the interceptors' side ----------------------------------------------------------------
 
     def on_request(self, handler_input: HandlerInput) -> None:
-        """First request interceptor: start the clock and stamp the session attributes."""
+        """First request interceptor: start the clock, take the reserved attribute out of the skill's view."""
         if not self.enabled:
             return
         try:
@@ -172,7 +173,8 @@ class Recorder:
                 _current.set(inv)
                 # Without the wrapper, nothing runs when an exception handler's reply ends the
                 # dispatch; the SDK drops its handler input right then, so that is our end signal.
-                weakref.finalize(handler_input, self._close_unwrapped, inv)
+                with contextlib.suppress(TypeError):  # no weak references: the next request closes it
+                    weakref.finalize(handler_input, self._close_unwrapped, inv)
             inv.started = time.perf_counter()
             inv.carried = _take_stamp(handler_input)
             inv.stamp = _next_stamp(inv.fields)
@@ -203,10 +205,11 @@ class Recorder:
                 inv.exception = type(exception).__name__[:100]
                 inv.raised_at = time.perf_counter()
             if inv.wrapped:
-                # A response interceptor raised after ours: the reply comes from an exception
-                # handler after all, and ``finish`` stamps the serialized reply.
-                inv.responded = None
-                _hide_stamp(handler_input)
+                if inv.responded is not None:
+                    # A response interceptor raised after ours: the reply comes from an exception
+                    # handler after all (``finish`` stamps it), and that handler must not see the key.
+                    inv.responded = None
+                    _hide_stamp(handler_input)
             else:
                 # Without the wrapper the reply is never seen again: stamp the attributes now.
                 _put_stamp(handler_input, inv.outgoing)
