@@ -59,26 +59,22 @@ class RecordingExceptionHandler(AbstractExceptionHandler):
         self._recorder = recorder
 
     def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
-        self._recorder.on_exception(handler_input, exception)
+        self._note(handler_input, exception)
         return False
 
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
         raise exception  # not reached: can_handle declines every exception
 
+    def _note(self, handler_input: HandlerInput, exception: Exception) -> None:
+        self._recorder.on_exception(handler_input, exception)
 
-class RecordingEscapeHandler(AbstractExceptionHandler):
+
+class RecordingEscapeHandler(RecordingExceptionHandler):
     """Register last among exception handlers, by hand: reached only when none answered.
 
     Without the Lambda wrapper nothing else sees an exception leave the skill; this handler
     records it as escaped and declines it, so the ASK SDK re-raises it unchanged.
     """
 
-    def __init__(self, recorder: Recorder) -> None:
-        self._recorder = recorder
-
-    def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
+    def _note(self, handler_input: HandlerInput, exception: Exception) -> None:
         self._recorder.on_escape(handler_input, exception)
-        return False
-
-    def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
-        raise exception  # not reached: can_handle declines every exception
