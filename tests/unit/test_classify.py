@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alexa_skill_metrics.recording.classify import STAMP_KEY, Stamp, parse_timestamp, read_envelope
 
@@ -165,3 +167,63 @@ def test_lone_surrogates_become_encodable_text() -> None:
         assert text is not None
         text.encode("utf-8")  # raises if a surrogate is left
     assert fields.request_id == "r?"
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(alphabet=st.characters(codec=None), max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
+    max_leaves=25,
+)
+
+
+def anything_at(*keys: str, **nested: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """Dicts that may hold each of ``keys`` (holding anything at all) and each of ``nested``."""
+    return st.fixed_dictionaries({}, optional={**dict.fromkeys(keys, JSON), **nested})
+
+
+# Envelope-shaped JSON: every key the reader looks for may be there, holding anything, or be a wrong type.
+ENVELOPES = JSON | anything_at(
+    request=JSON
+    | anything_at(
+        "requestId",
+        "type",
+        "timestamp",
+        "locale",
+        "reason",
+        intent=anything_at("name"),
+        error=anything_at("type"),
+    ),
+    session=JSON
+    | anything_at(
+        "new",
+        "sessionId",
+        attributes=JSON | anything_at(**{STAMP_KEY: JSON | anything_at("s", "t", "i")}),
+        user=anything_at("userId"),
+        application=anything_at("applicationId"),
+    ),
+    context=anything_at(
+        System=anything_at(user=anything_at("userId"), application=anything_at("applicationId"))
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(event=ENVELOPES, received=st.integers(0, 10**13 - 1))
+def test_any_envelope_gives_storable_fields(event: Any, received: int) -> None:
+    # Given anything a client may send, When it is read, Then it never raises and every field fits storage
+    fields = read_envelope(event, received)
+    assert 0 <= fields.timestamp_ms < 10**13
+    assert fields.request_id and fields.skill_id and fields.request_type
+    for text in (fields.skill_id, fields.request_id, fields.request_type, fields.session_id, fields.intent,
+                 fields.locale, fields.end_reason, fields.error_type):  # fmt: skip
+        assert text is None or (len(text) <= 100 and text.encode("utf-8"))
+    if fields.user_id is not None:
+        fields.user_id.encode("utf-8")
+    if fields.stamp is not None:
+        assert 0 <= fields.stamp.start_ms < 10**13 and 0 <= fields.stamp.last_ms < 10**13
