@@ -176,7 +176,9 @@ class Recorder:
                 with contextlib.suppress(TypeError):  # no weak references: the next request closes it
                     weakref.finalize(handler_input, self._close_unwrapped, inv)
             inv.started = time.perf_counter()
-            inv.carried = _take_stamp(handler_input)
+            taken = _take_stamp(handler_input)
+            if taken is not None:  # a second call in one dispatch finds nothing left to take
+                inv.carried = taken
             inv.stamp = _next_stamp(inv.fields)
         except Exception as exc:
             self._internal_error(exc)
