@@ -94,6 +94,8 @@ class Event:
     session_start_ms: int | None = None
     previous_ms: int | None = None  # the session's previous answered utterance
     last_intent: str | None = None  # intent key the skill answered before this request
+    cold_start: bool = False  # the first request this container handled
+    startup_ms: float | None = None  # on a cold start: from the recorder's import to this request
 
     @property
     def is_utterance(self) -> bool:

@@ -69,6 +69,7 @@ def test_exception_answered_by_exception_handler_is_a_failed_utterance(
     assert "trouble" in response["response"]["outputSpeech"]["ssml"]
     (event,) = recorded(dynamodb)
     assert (event.outcome, event.failed, event.intent) == (Outcome.HANDLED, True, "RollDiceIntent")
+    assert event.exception == "ValueError"  # noted by the recorder's exception handler, which declined
     # And the stamp still went out, so the session's end can be attributed
     assert response["sessionAttributes"][STAMP_KEY]["i"] == "RollDiceIntent"
 

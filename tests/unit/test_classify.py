@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alexa_skill_metrics.recording.classify import STAMP_KEY, Stamp, parse_timestamp, read_envelope
 
@@ -115,3 +117,113 @@ def test_long_identifiers_are_cut_so_events_stay_small() -> None:
     fields = read_envelope(envelope, RECEIVED)
     assert len(fields.request_id) == 100
     assert fields.intent is not None and len(fields.intent) == 100
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        float("inf"),
+        float("-inf"),
+        float("nan"),
+        1e300,
+        10**30,
+        10**400,  # more digits than int() may print: must not overflow a float either
+        -1,
+        "²",  # str.isdigit() says yes, int() says no
+        "9" * 80,
+        "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
+        "9999-12-31T23:59:59-23:59",  # after year 9999 in UTC
+        "2300-01-01T00:00:00Z",  # beyond the 13 digits the event keys hold
+    ],
+)
+def test_absurd_timestamps_are_not_times(value: Any) -> None:
+    # Given a value no event key can hold, When it is read, Then it is no timestamp (no error)
+    assert parse_timestamp(value) is None
+    fields = read_envelope({"request": {"type": "LaunchRequest", "timestamp": value}}, RECEIVED)
+    assert (fields.timestamp_ms, fields.timestamp_from_alexa) == (RECEIVED, False)
+
+
+@pytest.mark.parametrize("value", [10**30, -5, 1.5, None])
+def test_stamp_with_absurd_times_is_ignored(value: Any) -> None:
+    assert Stamp.from_attributes({STAMP_KEY: {"s": value, "t": 2, "i": "X"}}) is None
+    assert Stamp.from_attributes({STAMP_KEY: {"s": 1, "t": value, "i": "X"}}) is None
+
+
+def test_requests_without_an_id_never_share_one() -> None:
+    # Two id-less requests in the same millisecond must stay two events (the key dedupes retries)
+    ids = {read_envelope({"request": {"type": "LaunchRequest"}}, RECEIVED).request_id for _ in range(50)}
+    assert len(ids) == 50
+    assert all(i.startswith(f"unidentified-{RECEIVED}-") for i in ids)
+
+
+def test_lone_surrogates_become_encodable_text() -> None:
+    # JSON may carry "\ud800" escapes; the pseudonym's HMAC and the HTTP body need UTF-8
+    envelope = {
+        "context": {"System": {"user": {"userId": "amzn1.ask.account.\ud800X"}}},
+        "request": {"type": "IntentRequest", "requestId": "r\udfff", "intent": {"name": "I\ud83d"}},
+    }
+    fields = read_envelope(envelope, RECEIVED)
+    for text in (fields.user_id, fields.request_id, fields.intent):
+        assert text is not None
+        text.encode("utf-8")  # raises if a surrogate is left
+    assert fields.request_id == "r?"
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(alphabet=st.characters(codec=None), max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
+    max_leaves=25,
+)
+
+
+def anything_at(*keys: str, **nested: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """Dicts that may hold each of ``keys`` (holding anything at all) and each of ``nested``."""
+    return st.fixed_dictionaries({}, optional={**dict.fromkeys(keys, JSON), **nested})
+
+
+# Envelope-shaped JSON: every key the reader looks for may be there, holding anything, or be a wrong type.
+ENVELOPES = JSON | anything_at(
+    request=JSON
+    | anything_at(
+        "requestId",
+        "type",
+        "timestamp",
+        "locale",
+        "reason",
+        intent=anything_at("name"),
+        error=anything_at("type"),
+    ),
+    session=JSON
+    | anything_at(
+        "new",
+        "sessionId",
+        attributes=JSON | anything_at(**{STAMP_KEY: JSON | anything_at("s", "t", "i")}),
+        user=anything_at("userId"),
+        application=anything_at("applicationId"),
+    ),
+    context=anything_at(
+        System=anything_at(user=anything_at("userId"), application=anything_at("applicationId"))
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(event=ENVELOPES, received=st.integers(0, 10**13 - 1))
+def test_any_envelope_gives_storable_fields(event: Any, received: int) -> None:
+    # Given anything a client may send, When it is read, Then it never raises and every field fits storage
+    fields = read_envelope(event, received)
+    assert 0 <= fields.timestamp_ms < 10**13
+    assert fields.request_id and fields.skill_id and fields.request_type
+    for text in (fields.skill_id, fields.request_id, fields.request_type, fields.session_id, fields.intent,
+                 fields.locale, fields.end_reason, fields.error_type):  # fmt: skip
+        assert text is None or (len(text) <= 100 and text.encode("utf-8"))
+    if fields.user_id is not None:
+        fields.user_id.encode("utf-8")
+    if fields.stamp is not None:
+        assert 0 <= fields.stamp.start_ms < 10**13 and 0 <= fields.stamp.last_ms < 10**13

@@ -43,6 +43,8 @@ def largest_event(request_type: str = "IntentRequest") -> Event:
         session_start_ms=T - 1,
         previous_ms=T - 2,
         last_intent=long,
+        cold_start=True,
+        startup_ms=123_456.789,
     )
 
 
@@ -104,3 +106,20 @@ def test_write_shards_spread_and_partitions_cover_them() -> None:
     assert max(shards.values()) < 1.2 * 8000 / EVENT_WRITE_SHARDS
     assert event_pk("s", T + 59 * 60_000, "r9") in event_partitions("s", T)
     assert event_pk("s", T + 60 * 60_000, "r9") not in event_partitions("s", T)
+
+
+def test_cold_start_is_stored_only_on_the_cold_start() -> None:
+    warm = Event(skill_id="s", request_id="r", request_type="LaunchRequest", timestamp_ms=T, received_ms=T)
+    cold = Event(
+        skill_id="s",
+        request_id="r",
+        request_type="LaunchRequest",
+        timestamp_ms=T,
+        received_ms=T,
+        cold_start=True,
+        startup_ms=812.5,
+    )
+    assert "cold_start" not in event_to_item(warm, 90) and "startup_ms" not in event_to_item(warm, 90)
+    item = event_to_item(cold, 90)
+    assert (item["cold_start"], item["startup_ms"]) == ({"BOOL": True}, {"N": "812.500"})
+    assert item_to_event(item) == cold and item_to_event(event_to_item(warm, 90)) == warm

@@ -16,15 +16,19 @@ Example
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from alexa_skill_metrics.model import UNKNOWN_SKILL
 
 # The recorder's reserved session-attribute key (METRICS.md: session start, last intent answered).
 STAMP_KEY = "_skill_metrics"
 _MAX_TEXT = 100  # longer identifiers are cut so one event always fits one write unit
+# Epoch ms the storage keys can hold (13 digits, up to the year 2286); anything else is not a time.
+_MAX_EPOCH_MS = 10**13
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +48,7 @@ class Stamp:
         if not isinstance(raw, dict):
             return None
         start, last = raw.get("s"), raw.get("t")
-        if (
-            not (isinstance(start, int) and isinstance(last, int))
-            or isinstance(start, bool)
-            or isinstance(last, bool)
-        ):
+        if not (is_epoch_ms(start) and is_epoch_ms(last)):
             return None
         return cls(start, last, _text(raw.get("i")))
 
@@ -90,7 +90,8 @@ def read_envelope(event: Any, received_ms: int) -> EnvelopeFields:
     new = session.get("new")
     return EnvelopeFields(
         skill_id=skill_id or UNKNOWN_SKILL,
-        request_id=_text(request.get("requestId")) or f"unidentified-{received_ms}",
+        # A random suffix: two id-less requests in one millisecond must not collapse into one event.
+        request_id=_text(request.get("requestId")) or f"unidentified-{received_ms}-{os.urandom(4).hex()}",
         request_type=request_type,
         timestamp_ms=timestamp_ms if timestamp_ms is not None else received_ms,
         timestamp_from_alexa=timestamp_ms is not None,
@@ -110,19 +111,32 @@ def parse_timestamp(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
         # Epoch seconds until the year 2286, milliseconds above that.
-        return int(value if value > 1e10 else value * 1000)
-    if not isinstance(value, str) or not value:
+        ms = int(value if value > 1e10 else value * 1000)
+        return ms if is_epoch_ms(ms) else None
+    if not isinstance(value, str) or not value or len(value) > 64:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit alone accepts "²", which int() refuses
         return parse_timestamp(int(value))
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            return None
+        ms = int(parsed.timestamp() * 1000)
+    except (ValueError, OverflowError):  # an offset pushing year 1 or 9999 out of range
         return None
-    if parsed.tzinfo is None:
-        return None
-    return int(parsed.timestamp() * 1000)
+    return ms if is_epoch_ms(ms) else None
+
+
+def is_epoch_ms(value: Any) -> TypeGuard[int]:
+    """Whether ``value`` is an int the event keys can hold as a time (0 to 13 digits).
+
+    >>> is_epoch_ms(1_767_607_200_000), is_epoch_ms(10**30), is_epoch_ms(True)
+    (True, False, False)
+    """
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _MAX_EPOCH_MS
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -132,4 +146,8 @@ def _dict(value: Any) -> dict[str, Any]:
 def _text(value: Any, limit: int | None = _MAX_TEXT) -> str | None:
     if not isinstance(value, str) or not value:
         return None
-    return value if limit is None else value[:limit]
+    text: str = value
+    if not text.isascii():
+        # JSON may carry lone surrogates (a "\ud800" escape): no UTF-8 encoder (HMAC, HTTP body) takes them.
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text if limit is None else text[:limit]

@@ -1,4 +1,4 @@
-"""ASK SDK interceptors that feed the recorder.
+"""ASK SDK interceptors and exception handlers that feed the recorder.
 
 The dispatcher passes arguments by keyword, so the parameter names are the SDK's own.
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ask_sdk_core.dispatch_components.exception_components import AbstractExceptionHandler
 from ask_sdk_core.dispatch_components.request_components import (
     AbstractRequestInterceptor,
     AbstractResponseInterceptor,
@@ -45,3 +46,35 @@ class RecordingResponseInterceptor(AbstractResponseInterceptor):
 
     def process(self, handler_input: HandlerInput, response: Response | None) -> None:
         self._recorder.on_response(handler_input, response)
+
+
+class RecordingExceptionHandler(AbstractExceptionHandler):
+    """Register first among exception handlers: notes the exception's class and declines it.
+
+    ``can_handle`` always returns ``False``, so the skill's own exception handlers answer as
+    they would without the recorder; with none that can, the ASK SDK re-raises the exception.
+    """
+
+    def __init__(self, recorder: Recorder) -> None:
+        self._recorder = recorder
+
+    def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
+        self._note(handler_input, exception)
+        return False
+
+    def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
+        raise exception  # not reached: can_handle declines every exception
+
+    def _note(self, handler_input: HandlerInput, exception: Exception) -> None:
+        self._recorder.on_exception(handler_input, exception)
+
+
+class RecordingEscapeHandler(RecordingExceptionHandler):
+    """Register last among exception handlers, by hand: reached only when none answered.
+
+    Without the Lambda wrapper nothing else sees an exception leave the skill; this handler
+    records it as escaped and declines it, so the ASK SDK re-raises it unchanged.
+    """
+
+    def _note(self, handler_input: HandlerInput, exception: Exception) -> None:
+        self._recorder.on_escape(handler_input, exception)

@@ -1,10 +1,18 @@
 """Turns one request into one ``Event`` and writes it, whatever path the dispatch takes.
 
 The wrapper calls ``begin`` and ``finish`` around the Lambda handler; the interceptors call
-``on_request`` and ``on_response`` inside the ASK SDK dispatch. Which of them ran tells the
+``on_request`` and ``on_response`` inside the ASK SDK dispatch, and the recorder's exception
+handlers ``on_exception`` (registered first: notes the exception class) and ``on_escape``
+(registered last, by hand only: no exception handler answered). Which of them ran tells the
 outcome: a response interceptor that never ran means an exception handler answered, an
 interceptor that never ran means the SDK rejected the envelope. Every public method swallows
 its own errors: recording is fail-open.
+
+The reserved session attribute (``STAMP_KEY``) is invisible to the skill's code: ``on_request``
+takes it out of the session attributes (the attributes manager's and the request envelope's)
+and it goes back only onto the outgoing reply: after the skill's response interceptors, or, on
+exception-handler paths, onto the serialized reply in ``finish`` (by hand, without the wrapper,
+``on_exception`` is the last chance, so there the skill's exception handlers see it).
 
 Example
 -------
@@ -17,8 +25,11 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import itertools
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from alexa_skill_metrics import telemetry
@@ -38,6 +49,18 @@ if TYPE_CHECKING:
     from alexa_skill_metrics.storage.writer import EventWriter
 
 
+# Start-up time of a cold start counts from here (METRICS.md: from the recorder's import).
+_IMPORTED_AT = time.perf_counter()
+_requests = itertools.count()  # requests this process began; next() is atomic under the GIL
+
+
+def _claim_cold_start() -> float | None:
+    """Milliseconds since the recorder's import if this is the process's first request, else ``None``."""
+    if next(_requests):
+        return None
+    return round((time.perf_counter() - _IMPORTED_AT) * 1000, 3)
+
+
 class Invocation:
     """What one request has shown so far; lives for one Lambda invocation.
 
@@ -45,16 +68,43 @@ class Invocation:
     dataclass code generation would cost more than everything else the recorder does there.
     """
 
-    __slots__ = ("fields", "received_ms", "responded", "should_end_session", "stamp", "started", "wrapped")
+    __slots__ = (
+        "carried",
+        "closed",
+        "exception",
+        "fields",
+        "outcome",
+        "raised_at",
+        "received_ms",
+        "responded",
+        "should_end_session",
+        "stamp",
+        "started",
+        "startup_ms",
+        "wrapped",
+    )
 
-    def __init__(self, fields: EnvelopeFields, received_ms: int, wrapped: bool) -> None:
+    def __init__(
+        self, fields: EnvelopeFields, received_ms: int, wrapped: bool, startup_ms: float | None = None
+    ) -> None:
         self.fields = fields
         self.received_ms = received_ms
         self.wrapped = wrapped
+        self.startup_ms = startup_ms  # set on the container's first request only
         self.started: float | None = None  # perf_counter at our request interceptor (start of dispatch)
         self.responded: float | None = None  # perf_counter at our response interceptor
         self.should_end_session: bool | None = None
-        self.stamp: Stamp | None = None  # what we put into the session attributes
+        self.stamp: Stamp | None = None  # the stamp this utterance leaves in its session
+        self.carried: Any = None  # the incoming stamp as sent, put back when there is no new one
+        self.exception: str | None = None  # class name noted by the recorder's exception handler
+        self.raised_at: float | None = None  # perf_counter when that exception reached the handlers
+        self.outcome: Outcome | None = None  # decided by an exception handler, by hand only
+        self.closed = False  # by hand: the event was handed over (several paths may try)
+
+    @property
+    def outgoing(self) -> Any:
+        """The reserved attribute's value on the reply, or ``None`` to leave the session as it is."""
+        return self.stamp.to_attribute() if self.stamp is not None else self.carried
 
 
 _current: contextvars.ContextVar[Invocation | None] = contextvars.ContextVar("skill_metrics", default=None)
@@ -89,9 +139,8 @@ class Recorder:
     # --- the wrapper's side -------------------------------------------------------------------
 
     def begin(self, event: Any) -> Invocation:
-        """Start recording one Lambda invocation (called by the handler wrapper)."""
-        received_ms = int(self._clock() * 1000)
-        inv = Invocation(fields=read_envelope(event, received_ms), received_ms=received_ms, wrapped=True)
+        """Start recording one Lambda invocation (called by the handler wrapper); never raises."""
+        inv = self._invocation(lambda: event, wrapped=True)
         _current.set(inv)
         return inv
 
@@ -101,8 +150,8 @@ class Recorder:
         if not self.enabled:
             return
         try:
-            if error is None and inv.stamp is not None:
-                _stamp_envelope(response, inv.stamp)
+            if error is None:
+                _stamp_envelope(response, inv.outgoing)
             self._write(self.build_event(inv, response, error))
         except Exception as exc:
             self._internal_error(exc)
@@ -110,37 +159,76 @@ class Recorder:
     # --- the interceptors' side ----------------------------------------------------------------
 
     def on_request(self, handler_input: HandlerInput) -> None:
-        """First request interceptor: start the clock and stamp the session attributes."""
+        """First request interceptor: start the clock, take the reserved attribute out of the skill's view."""
         if not self.enabled:
             return
         try:
             inv = _current.get()
-            if inv is None:  # interceptors registered by hand, no wrapper
-                received_ms = int(self._clock() * 1000)
-                envelope = read_envelope(_envelope_dict(handler_input), received_ms)
-                inv = Invocation(fields=envelope, received_ms=received_ms, wrapped=False)
+            if inv is None or not inv.wrapped:  # interceptors registered by hand, no wrapper
+                if inv is not None and inv.started is not None:
+                    # The previous request ended unseen (its handler input is still alive): record
+                    # it now, as itself, before this one.
+                    self._close_unwrapped(inv)
+                inv = self._invocation(lambda: _envelope_dict(handler_input), wrapped=False)
                 _current.set(inv)
+                # Without the wrapper, nothing runs when an exception handler's reply ends the
+                # dispatch; the SDK drops its handler input right then, so that is our end signal.
+                with contextlib.suppress(TypeError):  # no weak references: the next request closes it
+                    weakref.finalize(handler_input, self._close_unwrapped, inv)
             inv.started = time.perf_counter()
+            taken = _take_stamp(handler_input)
+            if taken is not None:  # a second call in one dispatch finds nothing left to take
+                inv.carried = taken
             inv.stamp = _next_stamp(inv.fields)
-            if inv.stamp is not None:
-                _put_stamp(handler_input, inv.stamp)
         except Exception as exc:
             self._internal_error(exc)
 
     def on_response(self, handler_input: HandlerInput, response: Response | None) -> None:
-        """Last response interceptor: note the reply; without a wrapper, write the event now."""
+        """Last response interceptor: note the reply, stamp it; without a wrapper, write the event now."""
         try:
             inv = _current.get()
             if inv is None or inv.started is None:
                 return
             inv.responded = time.perf_counter()
             inv.should_end_session = getattr(response, "should_end_session", None)
-            if inv.stamp is not None:  # the handler may have replaced the attribute dict
-                _put_stamp(handler_input, inv.stamp)
+            _put_stamp(handler_input, inv.outgoing)
             if not inv.wrapped:
-                _current.set(None)
-                if self.enabled:
-                    self._write(self.build_event(inv, response=None, error=None))
+                self._close_unwrapped(inv)
+        except Exception as exc:
+            self._internal_error(exc)
+
+    def on_exception(self, handler_input: HandlerInput, exception: Exception) -> None:
+        """First exception handler: note the exception class (METRICS.md) before the skill's own answer."""
+        try:
+            inv = _current.get()
+            if inv is None or inv.started is None:
+                return
+            if inv.exception is None:
+                inv.exception = type(exception).__name__[:100]
+                inv.raised_at = time.perf_counter()
+            if inv.wrapped:
+                if inv.responded is not None:
+                    # A response interceptor raised after ours: the reply comes from an exception
+                    # handler after all (``finish`` stamps it), and that handler must not see the key.
+                    inv.responded = None
+                    _hide_stamp(handler_input)
+            else:
+                # Without the wrapper the reply is never seen again: stamp the attributes now.
+                _put_stamp(handler_input, inv.outgoing)
+        except Exception as exc:
+            self._internal_error(exc)
+
+    def on_escape(self, handler_input: HandlerInput, exception: Exception) -> None:
+        """Last exception handler, registered by hand: no handler answered, the exception escapes."""
+        try:
+            inv = _current.get()
+            if inv is None or inv.wrapped or inv.started is None:
+                return  # the wrapper sees the exception leave by itself
+            if inv.exception is None:
+                inv.exception = type(exception).__name__[:100]
+                inv.raised_at = time.perf_counter()
+            inv.outcome = Outcome.ESCAPED
+            self._close_unwrapped(inv)
         except Exception as exc:
             self._internal_error(exc)
 
@@ -151,6 +239,8 @@ class Recorder:
         f = inv.fields
         if error is not None:
             outcome = Outcome.UNPARSEABLE if inv.started is None else Outcome.ESCAPED
+        elif inv.outcome is not None:
+            outcome = inv.outcome
         elif inv.started is not None and inv.responded is None:
             outcome = Outcome.HANDLED
         else:
@@ -158,7 +248,11 @@ class Recorder:
         should_end = _should_end_session(response)
         if should_end is None:
             should_end = inv.should_end_session
-        end = inv.responded if inv.responded is not None else time.perf_counter()
+        end: float | None = inv.responded
+        if end is None:
+            # The wrapper builds the event at the end of dispatch; by hand, the end of an
+            # exception's dispatch is not seen, so handler time stops where the exception surfaced.
+            end = time.perf_counter() if inv.wrapped else inv.raised_at
         incoming = f.stamp
         starts = f.request_type in UTTERANCE_TYPES and f.new_session is True and f.session_id is not None
         return Event(
@@ -176,13 +270,15 @@ class Recorder:
             end_reason=f.end_reason,
             error_type=f.error_type,
             outcome=outcome,
-            exception=type(error).__name__[:100] if error is not None else None,
+            exception=type(error).__name__[:100] if error is not None else inv.exception,
             should_end_session=should_end if f.request_type in UTTERANCE_TYPES else None,
-            handler_ms=round((end - inv.started) * 1000, 3) if inv.started is not None else None,
+            handler_ms=round((end - inv.started) * 1000, 3) if inv.started is not None and end else None,
             stage=self._settings.stage if self._settings else "live",
             session_start_ms=f.timestamp_ms if starts else (incoming.start_ms if incoming else None),
             previous_ms=None if starts or incoming is None else incoming.last_ms,
             last_intent=None if starts or incoming is None else incoming.intent,
+            cold_start=inv.startup_ms is not None,
+            startup_ms=inv.startup_ms,
         )
 
     @property
@@ -209,6 +305,29 @@ class Recorder:
 
     def _write(self, event: Event) -> None:
         self.delivery.submit(event)
+
+    def _invocation(self, envelope: Callable[[], Any], wrapped: bool) -> Invocation:
+        received_ms = int(self._clock() * 1000)
+        startup_ms = _claim_cold_start()
+        try:
+            fields = read_envelope(envelope(), received_ms)
+        except Exception as exc:  # classify tolerates any input; should it ever fail, record what is left
+            self._internal_error(exc)
+            fields = read_envelope(None, received_ms)
+        return Invocation(fields, received_ms, wrapped, startup_ms)
+
+    def _close_unwrapped(self, inv: Invocation) -> None:
+        """Write an invocation of interceptors registered by hand, once, and forget it."""
+        if inv.closed:
+            return
+        inv.closed = True
+        if _current.get() is inv:
+            _current.set(None)
+        if self.enabled:
+            try:
+                self._write(self.build_event(inv, response=None, error=None))
+            except Exception as exc:  # may run from a weakref finalizer: nothing above would catch it
+                self._internal_error(exc)
 
     def _pseudonym(self, user_id: str | None) -> str | None:
         if user_id is None:
@@ -267,21 +386,50 @@ def _next_stamp(f: EnvelopeFields) -> Stamp | None:
     return Stamp(start_ms=start, last_ms=f.timestamp_ms, intent=intent)
 
 
-def _put_stamp(handler_input: HandlerInput, stamp: Stamp) -> None:
+def _take_stamp(handler_input: HandlerInput) -> Any:
+    """Remove the reserved attribute from what the skill's code sees; return its incoming value."""
+    session = handler_input.request_envelope.session
+    if session is None:
+        return None
+    incoming = None
+    if isinstance(session.attributes, dict):
+        incoming = session.attributes.pop(STAMP_KEY, None)
+    # The attributes manager deep-copied the envelope's attributes before any interceptor ran.
+    managed = handler_input.attributes_manager.session_attributes
+    if isinstance(managed, dict):
+        value = managed.pop(STAMP_KEY, None)
+        incoming = value if incoming is None else incoming
+    return incoming
+
+
+def _hide_stamp(handler_input: HandlerInput) -> None:
+    if handler_input.request_envelope.session is not None:
+        managed = handler_input.attributes_manager.session_attributes
+        if isinstance(managed, dict):
+            managed.pop(STAMP_KEY, None)  # always our own copy (``_put_stamp``), never the skill's dict
+
+
+def _put_stamp(handler_input: HandlerInput, value: Any) -> None:
+    """Put the reserved attribute into the reply's attributes: a new dict, the skill's own stays as it is."""
+    if value is None or handler_input.request_envelope.session is None:
+        return
     manager = handler_input.attributes_manager
     attributes = manager.session_attributes
     if attributes is None:
-        manager.session_attributes = {STAMP_KEY: stamp.to_attribute()}
-    else:
-        attributes[STAMP_KEY] = stamp.to_attribute()
+        manager.session_attributes = {STAMP_KEY: value}
+    elif isinstance(attributes, dict):
+        manager.session_attributes = {**attributes, STAMP_KEY: value}
 
 
-def _stamp_envelope(response: Any, stamp: Stamp) -> None:
+def _stamp_envelope(response: Any, value: Any) -> None:
     """Re-assert the stamp in the serialized reply (exception-handler paths skip interceptors)."""
-    if isinstance(response, dict):
-        attributes = response.get("sessionAttributes")
-        if isinstance(attributes, dict):
-            attributes[STAMP_KEY] = stamp.to_attribute()
+    if value is None or not isinstance(response, dict):
+        return
+    attributes = response.get("sessionAttributes")
+    if isinstance(attributes, dict):
+        attributes[STAMP_KEY] = value
+    elif attributes is None and isinstance(response.get("response"), dict):
+        response["sessionAttributes"] = {STAMP_KEY: value}  # the skill set its attributes to None
 
 
 def _should_end_session(response: Any) -> bool | None:

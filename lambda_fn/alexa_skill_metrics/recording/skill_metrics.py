@@ -20,6 +20,8 @@ from alexa_skill_metrics import telemetry
 from alexa_skill_metrics.config import Settings
 from alexa_skill_metrics.exceptions import ConfigurationError
 from alexa_skill_metrics.recording.interceptors import (
+    RecordingEscapeHandler,
+    RecordingExceptionHandler,
     RecordingRequestInterceptor,
     RecordingResponseInterceptor,
 )
@@ -82,6 +84,8 @@ class SkillMetrics:
         self.recorder = Recorder(resolved, delivery=delivery)
         self.request_interceptor = RecordingRequestInterceptor(self.recorder)
         self.response_interceptor = RecordingResponseInterceptor(self.recorder)
+        self.exception_handler = RecordingExceptionHandler(self.recorder)  # register first
+        self.escape_handler = RecordingEscapeHandler(self.recorder)  # by hand only: register last
 
     @property
     def enabled(self) -> bool:
@@ -91,13 +95,18 @@ class SkillMetrics:
         """Register the interceptors on ``skill_builder`` and return its wrapped Lambda handler.
 
         Call it after the skill's own interceptors are added: the request interceptor goes
-        first and the response interceptor last, so handler time spans the whole dispatch.
+        first and the response interceptor last, so handler time spans the whole dispatch. The
+        recorder's exception handler goes first among exception handlers: it notes the
+        exception's class and declines, so the skill's own exception handlers answer.
         """
         config = skill_builder.runtime_configuration_builder
         if self.request_interceptor not in config.global_request_interceptors:
             config.global_request_interceptors.insert(0, self.request_interceptor)
         if self.response_interceptor not in config.global_response_interceptors:
             config.global_response_interceptors.append(self.response_interceptor)
+        # First, so it sees every exception; it declines, so the skill's own handlers answer.
+        if self.exception_handler not in config.exception_handlers:
+            config.exception_handlers.insert(0, self.exception_handler)
         return self.wrap(skill_builder.lambda_handler())
 
     def wrap(self, handler: H) -> H:
