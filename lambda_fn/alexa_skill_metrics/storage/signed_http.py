@@ -51,6 +51,11 @@ class DynamoDBError(Exception):
         self.retryable = retryable
         self.status = status
 
+    @property
+    def unreachable(self) -> bool:
+        """A timeout or connection failure: nothing answered (``status`` is only set by an answer)."""
+        return self.status is None and self.retryable
+
 
 @lru_cache(maxsize=4)
 def _signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
