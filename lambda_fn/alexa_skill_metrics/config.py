@@ -105,7 +105,9 @@ class Settings:
         if not 10 <= self.timeout_ms <= 5000:
             raise ConfigurationError(ENV_TIMEOUT_MS, f"is {self.timeout_ms}; use 10 to 5000 ms")
         if self.delivery not in DELIVERY_MODES:
-            raise ConfigurationError(ENV_DELIVERY, f"is {self.delivery!r}; use one of {', '.join(DELIVERY_MODES)}")
+            raise ConfigurationError(
+                ENV_DELIVERY, f"is {self.delivery!r}; use one of {', '.join(DELIVERY_MODES)}"
+            )
         if need_key:
             self._check_key()
         return self

@@ -77,11 +77,11 @@ class LambdaEmulator:
         self._current: Invocation | None = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def address(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = str(self._server.server_address[0]), int(self._server.server_address[1])
         return f"{host}:{port}"
 
     def __enter__(self) -> LambdaEmulator:
@@ -103,20 +103,30 @@ class LambdaEmulator:
             if self.init_errors:
                 raise RuntimeError(f"init failed: {self.init_errors}")
 
-    def invoke(self, event: dict[str, Any], timeout_s: float = 3.0, wait_s: float = 20.0) -> Invocation:
-        """Send ``event`` once the previous invocation has ended; return when the reply is posted."""
+    def invoke(
+        self, event: dict[str, Any] | bytes, timeout_s: float = 3.0, wait_s: float = 20.0
+    ) -> Invocation:
+        """Send ``event`` (JSON, or raw bytes) once the previous invocation has ended; return at the reply.
+
+        ``timeout_s`` is the function's timeout: the invocation's deadline is that far from now.
+        """
         self.wait_ready(wait_s)
         with self._cv:
             if not self._cv.wait_for(lambda: self.phase == "ready", wait_s):
                 raise TimeoutError("the previous invocation never ended")
             deadline_ms = int((time.time() + timeout_s) * 1000)
-            inv = Invocation(str(uuid.uuid4()), json.dumps(event).encode(), deadline_ms)
+            body = event if isinstance(event, bytes) else json.dumps(event).encode()
+            inv = Invocation(str(uuid.uuid4()), body, deadline_ms)
             self.invocations.append(inv)
             self.thaw()
             self.phase = "invoking"
             self._current = inv
             self._for_runtime = inv
             self._for_extensions = dict.fromkeys(self.extensions, inv)
+            # Handed their event: nobody waits for the *next* one until it asks again (even if the
+            # thread serving its long poll has not woken up yet)
+            self._runtime_waiting = False
+            self._extensions_waiting.clear()
             self._cv.notify_all()
         if not inv.done.wait(wait_s):
             raise TimeoutError("no reply posted")
@@ -234,7 +244,9 @@ class LambdaEmulator:
                         return
                     identifier = emulator._register(name)
                     if identifier is None:
-                        body = b'{"errorType":"Extension.RegistrationForbidden","errorMessage":"init is over"}'
+                        body = (
+                            b'{"errorType":"Extension.RegistrationForbidden","errorMessage":"init is over"}'
+                        )
                         self._send(403, body)
                         return
                     reply = {"functionName": "dice-coach", "functionVersion": "$LATEST", "handler": "app"}

@@ -24,11 +24,11 @@ class DelayingProxy:
         self._closing = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = str(self._server.server_address[0]), int(self._server.server_address[1])
         return f"http://{host}:{port}"
 
     def __enter__(self) -> DelayingProxy:
@@ -65,7 +65,13 @@ class DelayingProxy:
                 content = answer.read()
                 self.send_response(answer.status)
                 for name, value in answer.getheaders():
-                    if name.lower() not in ("content-length", "connection", "transfer-encoding", "date", "server"):
+                    if name.lower() not in (
+                        "content-length",
+                        "connection",
+                        "transfer-encoding",
+                        "date",
+                        "server",
+                    ):
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()

@@ -134,7 +134,8 @@ def test_skips_are_counted_as_drops_with_their_code(
     warned: list[dict[str, Any]] = []
     monkeypatch.setattr("alexa_skill_metrics.telemetry.count", lambda metric, **_: counted.append(metric))
     monkeypatch.setattr(
-        "alexa_skill_metrics.telemetry.warn", lambda message, **fields: warned.append({"m": message, **fields})
+        "alexa_skill_metrics.telemetry.warn",
+        lambda message, **fields: warned.append({"m": message, **fields}),
     )
     transport.error = TIMEOUT
     for n in range(5):

@@ -15,7 +15,9 @@ Extensions API, during init, for ``INVOKE`` events) can do the write after the r
    environment freezes; the time shows as ``PostRuntimeExtensionsDuration``, billed, not waited for.
 3. Everything is bounded by the invocation's deadline (``deadlineMs`` less ``MARGIN_S``): an
    invocation whose end never comes (an error before the handler ran) is waited for until then,
-   and a write that could not finish in time is dropped and counted (``DeadlineClose``).
+   and a write that could not finish in time is dropped and counted (``DeadlineClose``). After
+   ``DETACH_AFTER`` such invocations in a row, the function's handler is evidently not the
+   wrapped one: the thread stops waiting and events are written inline (logged once).
 
 Until ``start()`` succeeds, and after the Extensions API fails, events are written inline.
 
@@ -46,6 +48,9 @@ _API = "/2020-01-01/extension"
 _ID_HEADER = "Lambda-Extension-Identifier"
 # Left before the deadline for our own /next call: Lambda ends an invocation that overruns it.
 MARGIN_S = 0.1
+# Invocations in a row that end without the wrapper's signal before the extension stops waiting
+# for it (the function's handler is another one; or its events could not be parsed).
+DETACH_AFTER = 2
 _names = iter(range(1, 1_000_000))  # each SkillMetrics in a process registers under its own name
 
 
@@ -122,6 +127,7 @@ class ExtensionDelivery:
         self._ended: set[str | None] = set()  # request ids whose handler returned, this invocation
         self._writing = False
         self._started = False
+        self._missed = 0  # invocations in a row whose handler never said it ended
         self.serving = False  # registered and polling: events wait for the thread
         self.invocations = 0  # INVOKE events handled (tests, benchmark)
 
@@ -176,8 +182,8 @@ class ExtensionDelivery:
             except Exception as exc:  # the API is gone: never in a live environment
                 self._stop(exc)
                 return
-            if event.get("eventType") != "INVOKE":
-                continue  # internal extensions get INVOKE only; anything else needs no work
+            if event.get("eventType") != "INVOKE" or not self.serving:
+                continue  # INVOKE only for internal extensions; detached: nothing to wait for
             try:
                 self._finish_invocation(event)
             except Exception as exc:  # never die registered: Lambda would wait for us every time
@@ -189,11 +195,14 @@ class ExtensionDelivery:
         request_id = event.get("requestId")
         with self._lock:
             # None: a handler called without a Lambda context; it can only be this invocation's
-            while request_id not in self._ended and None not in self._ended:
+            while not (ended := request_id in self._ended or None in self._ended):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._lock.wait(remaining)
+            self._missed = 0 if ended else self._missed + 1
+            if self._missed >= DETACH_AFTER:
+                self._detach()
             batch, self._pending = self._pending, []
             self._ended.clear()
             self._writing = bool(batch)
@@ -204,6 +213,18 @@ class ExtensionDelivery:
             with self._lock:
                 self._writing = False
                 self._lock.notify_all()
+
+    def _detach(self) -> None:
+        """Stop holding invocations: the function's handler is not the one ``SkillMetrics`` wrapped.
+
+        Without the wrapper's end-of-invocation signal every invocation would last until its
+        deadline (billed). Called with the lock held; events are written inline from now on.
+        """
+        self.serving = False
+        telemetry.warn(
+            "skill metrics written inline: the function's handler is not the wrapped one",
+            invocations_held_to_deadline=self._missed,
+        )
 
     def _stop(self, exc: Exception) -> None:
         with self._lock:

@@ -16,6 +16,7 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from typing import TYPE_CHECKING, Any, Protocol
@@ -143,10 +144,8 @@ class EventWriter:
         """Drop ``event``; tell the breaker what its last attempt showed about DynamoDB."""
         if failure is not None and failure.unreachable:
             cool_down_s = self.breaker.failed()
-            try:
+            with contextlib.suppress(Exception):
                 telemetry.warn("metrics writes paused", error_code=failure.code, cool_down_s=cool_down_s)
-            except Exception:
-                pass
         elif failure is not None and failure.status is not None:
             self.breaker.succeeded()  # DynamoDB answered: reachable, even if it said no
         else:
