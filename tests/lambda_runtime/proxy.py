@@ -42,7 +42,6 @@ class DelayingProxy:
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
-        local = threading.local()
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as the recorder's connection pool expects
@@ -57,12 +56,16 @@ class DelayingProxy:
                     self.close_connection = True
                     return
                 time.sleep(delay)
-                if getattr(local, "upstream", None) is None:
-                    local.upstream = http.client.HTTPConnection(proxy.upstream, timeout=10)
+                # A new connection each time: on a kept-alive one, moto's separate header and body
+                # writes meet delayed ACKs and add ~40 ms that no real endpoint has
+                upstream = http.client.HTTPConnection(proxy.upstream, timeout=10)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                local.upstream.request("POST", self.path, body=body, headers=headers)
-                answer = local.upstream.getresponse()
-                content = answer.read()
+                try:
+                    upstream.request("POST", self.path, body=body, headers=headers)
+                    answer = upstream.getresponse()
+                    content = answer.read()
+                finally:
+                    upstream.close()
                 self.send_response(answer.status)
                 for name, value in answer.getheaders():
                     if name.lower() not in (
