@@ -194,8 +194,8 @@ class ExtensionDelivery:
         deadline = _monotonic_deadline(event.get("deadlineMs"))
         request_id = event.get("requestId")
         with self._lock:
-            # None: a handler called without a Lambda context; it can only be this invocation's
-            while not (ended := request_id in self._ended or None in self._ended):
+            # None on either side (no Lambda context, no requestId): it can only be this invocation's
+            while not (ended := _ended(request_id, self._ended)):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -235,6 +235,12 @@ class ExtensionDelivery:
         )
         for item in batch:
             self.writer.put(item)
+
+
+def _ended(request_id: Any, ended: set[str | None]) -> bool:
+    if request_id is None:
+        return bool(ended)
+    return request_id in ended or None in ended
 
 
 def _monotonic_deadline(deadline_ms: Any) -> float:
