@@ -62,7 +62,7 @@ class SkillMetrics:
         Where to read the environment from (tests); defaults to ``os.environ``.
     **overrides:
         Any ``Settings`` field: ``table_name``, ``stage``, ``pseudonym_key``, ``retention_days``,
-        ``timeout_ms``.
+        ``timeout_ms``, ``delivery``.
     """
 
     def __init__(
