@@ -23,7 +23,6 @@ that script provides ``delivery_rows(requests) -> list[Row]``.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import statistics
 import sys
@@ -41,8 +40,10 @@ from tests.lambda_runtime.harness import (  # noqa: E402
     TABLE,
     WITH_RECORDER,
     WITHOUT_RECORDER,
+    dynamodb_client,
     function_env,
     lambda_function,
+    moto_dynamodb,
 )
 from tests.lambda_runtime.proxy import HANG, DelayingProxy  # noqa: E402
 
@@ -50,8 +51,11 @@ from sample_skill.envelopes import Envelopes  # noqa: E402
 
 AT_MS = 1_767_607_200_000
 CONDITIONS = (("healthy", 0.0), ("250 ms slow", 0.25), ("hanging", HANG))
-MODES = (("without recorder", WITHOUT_RECORDER, None), ("inline", WITH_RECORDER, "inline"))
-MODES += (("post-response", WITH_RECORDER, "auto"),)
+MODES: tuple[tuple[str, str, str | None], ...] = (
+    ("without recorder", WITHOUT_RECORDER, None),
+    ("inline", WITH_RECORDER, "inline"),
+    ("post-response", WITH_RECORDER, "auto"),
+)
 
 
 @dataclass
@@ -124,48 +128,35 @@ def measure(
 
 
 def lambda_rows(n: int, hang_s: float) -> list[Row]:
-    from moto.server import ThreadedMotoServer
-
     from alexa_skill_metrics.storage.table import create_table
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    moto_url = f"http://{host}:{port}"
-    import boto3
+    with moto_dynamodb() as moto_url:
+        create_table(dynamodb_client(moto_url), TABLE)
+        return lambda_table(moto_url, n, hang_s)
 
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-    )
-    create_table(client, TABLE)
+
+def lambda_table(moto_url: str, n: int, hang_s: float) -> list[Row]:
+    """Each DynamoDB condition, each function; prints the rows as they come."""
     rows: list[Row] = []
     envelopes = Envelopes()
-    try:
-        for condition, delay_s in CONDITIONS:
-            bare: tuple[float, float] | None = None
-            # Hanging: spread the invocations over several cool-downs (1 + 2 + 4 s) to count probes
-            pace_s, count = (0.05, int(hang_s / 0.05)) if delay_s == HANG else (0.0, n + 2)
-            for mode, handler, delivery in MODES:
-                batch = requests(envelopes, count, f"{condition}-{mode}")
-                replies, after, seen, seconds = measure(moto_url, delay_s, handler, delivery, batch, pace_s)
-                row = Row("Lambda", condition, mode, statistics.median(replies), p99(replies))
-                if bare is None:
-                    bare = (row.reply_median, row.reply_p99)
-                else:
-                    row.added_median = row.reply_median - bare[0]
-                    row.added_p99 = row.reply_p99 - bare[1]
-                    row.after_reply_median = statistics.median(after)
-                    row.dynamodb_requests = seen
-                    row.seconds = seconds
-                rows.append(row)
-                print_row(row)
-    finally:
-        server.stop()
+    for condition, delay_s in CONDITIONS:
+        bare: tuple[float, float] | None = None
+        # Hanging: spread the invocations over several cool-downs (1 + 2 + 4 s) to count probes
+        pace_s, count = (0.05, int(hang_s / 0.05)) if delay_s == HANG else (0.0, n + 2)
+        for mode, handler, delivery in MODES:
+            batch = requests(envelopes, count, f"{condition}-{mode}")
+            replies, after, seen, seconds = measure(moto_url, delay_s, handler, delivery, batch, pace_s)
+            row = Row("Lambda", condition, mode, statistics.median(replies), p99(replies))
+            if bare is None:
+                bare = (row.reply_median, row.reply_p99)
+            else:
+                row.added_median = row.reply_median - bare[0]
+                row.added_p99 = row.reply_p99 - bare[1]
+                row.after_reply_median = statistics.median(after)
+                row.dynamodb_requests = seen
+                row.seconds = seconds
+            rows.append(row)
+            print_row(row)
     return rows
 
 

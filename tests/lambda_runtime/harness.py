@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tests.lambda_runtime.emulator import LambdaEmulator
 
@@ -20,6 +21,36 @@ KEY = "lambda-runtime-pseudonym-key-0123"
 WITH_RECORDER = "sample_skill.app.lambda_handler"
 WITHOUT_RECORDER = "tests.lambda_runtime.skills.bare_handler"
 BUILT_AFTER_INIT = "tests.lambda_runtime.late_skill.handler"
+
+
+@contextlib.contextmanager
+def moto_dynamodb() -> Iterator[str]:
+    """moto's server on a free loopback port, this process's environment untouched; yields its URL."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # an access-log line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def dynamodb_client(url: str) -> Any:
+    """A boto3 DynamoDB client straight to ``url`` (not through any proxy), with dummy credentials."""
+    import boto3
+
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
 
 
 def function_env(dynamodb_url: str, **settings: str) -> dict[str, str]:
