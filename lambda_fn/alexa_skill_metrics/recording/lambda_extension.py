@@ -51,6 +51,7 @@ MARGIN_S = 0.1
 # Invocations in a row that end without the wrapper's signal before the extension stops waiting
 # for it (the function's handler is another one; or its events could not be parsed).
 DETACH_AFTER = 2
+_RETRY_PAUSES_S = (0.01, 0.05, 0.2)  # between failed event/next calls, before giving up
 _names = iter(range(1, 1_000_000))  # each SkillMetrics in a process registers under its own name
 
 
@@ -129,7 +130,6 @@ class ExtensionDelivery:
         self._started = False
         self._missed = 0  # invocations in a row whose handler never said it ended
         self.serving = False  # registered and polling: events wait for the thread
-        self.invocations = 0  # INVOKE events handled (tests, benchmark)
 
     def start(self) -> bool:
         """Register with the Extensions API and start the thread; once. ``False``: inline from now on."""
@@ -176,12 +176,20 @@ class ExtensionDelivery:
     # --- the extension thread ---------------------------------------------------------------------
 
     def _serve(self) -> None:
+        failures = 0
         while True:
             try:
                 event = self._api.next_event()
-            except Exception as exc:  # the API is gone: never in a live environment
-                self._stop(exc)
-                return
+            except Exception as exc:
+                # Registered, we must keep asking, or every invocation lasts until its deadline;
+                # a few quick retries, then the API is gone (never in a live environment)
+                failures += 1
+                if failures > len(_RETRY_PAUSES_S):
+                    self._stop(exc)
+                    return
+                time.sleep(_RETRY_PAUSES_S[failures - 1])
+                continue
+            failures = 0
             if event.get("eventType") != "INVOKE" or not self.serving:
                 continue  # INVOKE only for internal extensions; detached: nothing to wait for
             try:
@@ -190,7 +198,6 @@ class ExtensionDelivery:
                 telemetry.warn("skill metrics extension error", error=type(exc).__name__)
 
     def _finish_invocation(self, event: dict[str, Any]) -> None:
-        self.invocations += 1
         deadline = _monotonic_deadline(event.get("deadlineMs"))
         request_id = event.get("requestId")
         with self._lock:
@@ -201,11 +208,14 @@ class ExtensionDelivery:
                     break
                 self._lock.wait(remaining)
             self._missed = 0 if ended else self._missed + 1
-            if self._missed >= DETACH_AFTER:
-                self._detach()
+            detach = self._missed >= DETACH_AFTER
+            if detach:
+                self.serving = False  # inline from now on
             batch, self._pending = self._pending, []
             self._ended.clear()
             self._writing = bool(batch)
+        if detach:
+            self._detached()
         try:
             for item in batch:
                 self.writer.put(item, deadline=deadline)
@@ -214,13 +224,12 @@ class ExtensionDelivery:
                 self._writing = False
                 self._lock.notify_all()
 
-    def _detach(self) -> None:
-        """Stop holding invocations: the function's handler is not the one ``SkillMetrics`` wrapped.
+    def _detached(self) -> None:
+        """Say that we stopped holding invocations: the function's handler is not the wrapped one.
 
         Without the wrapper's end-of-invocation signal every invocation would last until its
-        deadline (billed). Called with the lock held; events are written inline from now on.
+        deadline (billed); events are written inline instead.
         """
-        self.serving = False
         telemetry.warn(
             "skill metrics written inline: the function's handler is not the wrapped one",
             invocations_held_to_deadline=self._missed,
