@@ -29,6 +29,9 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     for name in ("METRICS_TABLE", "METRICS_STAGE", "METRICS_PSEUDONYM_KEY", "METRICS_RETENTION_DAYS"):
         monkeypatch.delenv(name, raising=False)
+    # Outside the Lambda runtime tests, no handler may try to register a Lambda extension
+    for name in ("METRICS_DELIVERY", "AWS_LAMBDA_RUNTIME_API", "AWS_LAMBDA_MAX_CONCURRENCY"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -25,8 +25,11 @@ ENV_STAGE = "METRICS_STAGE"
 ENV_PSEUDONYM_KEY = "METRICS_PSEUDONYM_KEY"
 ENV_RETENTION_DAYS = "METRICS_RETENTION_DAYS"
 ENV_TIMEOUT_MS = "METRICS_TIMEOUT_MS"
+ENV_DELIVERY = "METRICS_DELIVERY"
 
 STAGES = ("live", "development")
+# auto: in Lambda, write after the reply is posted (internal extension), else inline; inline: always inline.
+DELIVERY_MODES = ("auto", "inline")
 SSM_PREFIX = "ssm:"
 MIN_KEY_BYTES = 16
 
@@ -55,6 +58,9 @@ class Settings:
         Raw events expire this many days after the request (``METRICS_RETENTION_DAYS``).
     timeout_ms:
         Connect and read timeout of the recorder's write (``METRICS_TIMEOUT_MS``).
+    delivery:
+        ``auto`` or ``inline`` (``METRICS_DELIVERY``): when the write happens, see the README's
+        "How events are delivered".
     """
 
     table_name: str
@@ -62,6 +68,7 @@ class Settings:
     stage: str = DEFAULT_STAGE
     retention_days: int = DEFAULT_RETENTION_DAYS
     timeout_ms: int = DEFAULT_TIMEOUT_MS
+    delivery: str = DELIVERY_MODES[0]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -83,6 +90,7 @@ class Settings:
                 "retention_days", _int_setting(env, ENV_RETENTION_DAYS, DEFAULT_RETENTION_DAYS)
             ),
             "timeout_ms": given.get("timeout_ms", _int_setting(env, ENV_TIMEOUT_MS, DEFAULT_TIMEOUT_MS)),
+            "delivery": given.get("delivery", env.get(ENV_DELIVERY) or DELIVERY_MODES[0]),
         }
         return cls(**values).validated()
 
@@ -96,6 +104,10 @@ class Settings:
             raise ConfigurationError(ENV_RETENTION_DAYS, f"is {self.retention_days}; use 1 to 3650 days")
         if not 10 <= self.timeout_ms <= 5000:
             raise ConfigurationError(ENV_TIMEOUT_MS, f"is {self.timeout_ms}; use 10 to 5000 ms")
+        if self.delivery not in DELIVERY_MODES:
+            raise ConfigurationError(
+                ENV_DELIVERY, f"is {self.delivery!r}; use one of {', '.join(DELIVERY_MODES)}"
+            )
         if need_key:
             self._check_key()
         return self

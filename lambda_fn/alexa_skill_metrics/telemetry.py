@@ -58,3 +58,7 @@ def warn(message: str, **fields: Any) -> None:
 
 def error(message: str, **fields: Any) -> None:
     logger().error(message, extra=fields)
+
+
+def info(message: str, **fields: Any) -> None:
+    logger().info(message, extra=fields)

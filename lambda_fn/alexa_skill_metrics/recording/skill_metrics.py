@@ -5,7 +5,9 @@ Example
 >>> from ask_sdk_core.skill_builder import SkillBuilder
 >>> sb = SkillBuilder()
 >>> metrics = SkillMetrics(table_name="skill-metrics", pseudonym_key="a-secret-of-16-bytes-or-more")
->>> lambda_handler = metrics.lambda_handler(sb)
+>>> lambda_handler = metrics.lambda_handler(sb)  # outside Lambda: says once that writes are inline
+... # doctest: +ELLIPSIS
+{"level":"INFO",..."message":"skill metrics written inline, before the reply",...}
 >>> callable(lambda_handler)
 True
 """
@@ -13,6 +15,7 @@ True
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,7 +34,9 @@ if TYPE_CHECKING:
     from ask_sdk_core.skill_builder import SkillBuilder
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from alexa_skill_metrics.recording.lambda_extension import ExtensionDelivery
     from alexa_skill_metrics.recording.webservice import Rejections
+    from alexa_skill_metrics.storage.delivery import Delivery
 
 LambdaHandler = Callable[[Any, Any], Any]
 H = TypeVar("H", bound=LambdaHandler)
@@ -42,9 +47,14 @@ class SkillMetrics:
     """Records every request of a skill as one event in DynamoDB.
 
     Configuration comes from the environment (``METRICS_TABLE``, ``METRICS_STAGE``,
-    ``METRICS_PSEUDONYM_KEY``, ``METRICS_RETENTION_DAYS``, ``METRICS_TIMEOUT_MS``); keyword
-    arguments override it. A missing or invalid setting is logged once, as an error naming the
-    setting, and recording is switched off: the skill keeps answering.
+    ``METRICS_PSEUDONYM_KEY``, ``METRICS_RETENTION_DAYS``, ``METRICS_TIMEOUT_MS``,
+    ``METRICS_DELIVERY``); keyword arguments override it. A missing or invalid setting is logged
+    once, as an error naming the setting, and recording is switched off: the skill keeps answering.
+
+    In Lambda (``AWS_LAMBDA_RUNTIME_API`` set, ``METRICS_DELIVERY=auto``), the handler built by
+    ``lambda_handler``/``wrap`` during init writes each event after the reply has been posted
+    (``recording.lambda_extension``); anywhere else, or if Lambda refuses the registration, the
+    write is inline, and the log says so once.
 
     Parameters
     ----------
@@ -56,7 +66,7 @@ class SkillMetrics:
         Where to read the environment from (tests); defaults to ``os.environ``.
     **overrides:
         Any ``Settings`` field: ``table_name``, ``stage``, ``pseudonym_key``, ``retention_days``,
-        ``timeout_ms``.
+        ``timeout_ms``, ``delivery``.
     """
 
     def __init__(
@@ -74,12 +84,24 @@ class SkillMetrics:
         except ConfigurationError as exc:
             telemetry.error("skill metrics recording is off", setting=exc.setting, problem=str(exc))
             resolved = None
-        delivery = None
-        if resolved is not None and client is not None:
-            from alexa_skill_metrics.storage.delivery import InlineDelivery
+        env = os.environ if environ is None else environ
+        self._runtime_api = env.get("AWS_LAMBDA_RUNTIME_API", "")
+        self._concurrent = bool(env.get("AWS_LAMBDA_MAX_CONCURRENCY"))
+        self._extension: ExtensionDelivery | None = None
+        self._delivery_chosen = False
+        delivery: Delivery | None = None
+        if resolved is not None and (client is not None or self._post_response_possible(resolved)):
             from alexa_skill_metrics.storage.writer import EventWriter
 
-            delivery = InlineDelivery(EventWriter(resolved, client))
+            writer = EventWriter(resolved, client)
+            if self._post_response_possible(resolved):
+                from alexa_skill_metrics.recording.lambda_extension import ExtensionDelivery
+
+                delivery = self._extension = ExtensionDelivery(writer, self._runtime_api)
+            else:
+                from alexa_skill_metrics.storage.delivery import InlineDelivery
+
+                delivery = InlineDelivery(writer)
         self.settings = resolved
         self.recorder = Recorder(resolved, delivery=delivery)
         self.request_interceptor = RecordingRequestInterceptor(self.recorder)
@@ -100,14 +122,26 @@ class SkillMetrics:
         exception's class and declines, so the skill's own exception handlers answer.
         """
         config = skill_builder.runtime_configuration_builder
-        if self.request_interceptor not in config.global_request_interceptors:
-            config.global_request_interceptors.insert(0, self.request_interceptor)
-        if self.response_interceptor not in config.global_response_interceptors:
-            config.global_response_interceptors.append(self.response_interceptor)
-        # First, so it sees every exception; it declines, so the skill's own handlers answer.
-        if self.exception_handler not in config.exception_handlers:
-            config.exception_handlers.insert(0, self.exception_handler)
+        self.register(
+            config.global_request_interceptors, config.global_response_interceptors, config.exception_handlers
+        )
         return self.wrap(skill_builder.lambda_handler())
+
+    def register(
+        self, request_interceptors: list[Any], response_interceptors: list[Any], exception_handlers: list[Any]
+    ) -> None:
+        """Put the recorder's components into a skill's lists, once: the one placement rule.
+
+        The request interceptor goes first and the response interceptor last; the exception
+        handler goes first too, so it sees every exception, and declines it, so the skill's own
+        exception handlers answer.
+        """
+        if self.request_interceptor not in request_interceptors:
+            request_interceptors.insert(0, self.request_interceptor)
+        if self.response_interceptor not in response_interceptors:
+            response_interceptors.append(self.response_interceptor)
+        if self.exception_handler not in exception_handlers:
+            exception_handlers.insert(0, self.exception_handler)
 
     def wrap(self, handler: H) -> H:
         """Wrap any Lambda handler so that exception paths are recorded too.
@@ -116,17 +150,22 @@ class SkillMetrics:
         from the recorder's reserved session attribute.
         """
         recorder = self.recorder
+        extension = self._extension if self._choose_delivery() else None
 
         @functools.wraps(handler)
         def wrapped(event: Any, context: Any) -> Any:
             invocation = recorder.begin(event)
             try:
-                response = handler(event, context)
-            except BaseException as exc:
-                recorder.finish(invocation, error=exc)
-                raise
-            recorder.finish(invocation, response=response)
-            return response
+                try:
+                    response = handler(event, context)
+                except BaseException as exc:
+                    recorder.finish(invocation, error=exc)
+                    raise
+                recorder.finish(invocation, response=response)
+                return response
+            finally:
+                if extension is not None:  # the event is submitted: the extension may write it
+                    extension.invocation_ended(getattr(context, "aws_request_id", None))
 
         return wrapped  # type: ignore[return-value]
 
@@ -156,3 +195,23 @@ class SkillMetrics:
         from alexa_skill_metrics.recording.webservice import Rejections
 
         return Rejections()
+
+    def _post_response_possible(self, settings: Settings) -> bool:
+        # Lambda Managed Instances run invocations concurrently: not one invocation per freeze
+        return settings.delivery == "auto" and bool(self._runtime_api) and not self._concurrent
+
+    def _choose_delivery(self) -> bool:
+        """Once: register the extension (in Lambda) or say that writes are inline. ``True``: post-response."""
+        if self._delivery_chosen or not self.enabled:
+            return self._extension is not None and self._extension.serving
+        self._delivery_chosen = True
+        if self._extension is not None:
+            return self._extension.start()  # logs the fallback itself
+        if self.settings is not None and self.settings.delivery == "inline":
+            reason = "METRICS_DELIVERY=inline"
+        elif self._concurrent:
+            reason = "concurrent invocations (AWS_LAMBDA_MAX_CONCURRENCY)"
+        else:
+            reason = "no Lambda runtime API (AWS_LAMBDA_RUNTIME_API)"
+        telemetry.info("skill metrics written inline, before the reply", reason=reason)
+        return False

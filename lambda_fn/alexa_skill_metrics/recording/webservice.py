@@ -123,10 +123,11 @@ def instrument_handler(metrics: SkillMetrics, handler: Any, install: bool = True
 def install_interceptors(metrics: SkillMetrics, skill: Any) -> None:
     """What ``SkillMetrics.lambda_handler`` does on the builder, on a skill already created."""
     dispatcher = skill.request_dispatcher
-    if metrics.request_interceptor not in dispatcher.request_interceptors:
-        dispatcher.request_interceptors.insert(0, metrics.request_interceptor)
-    if metrics.response_interceptor not in dispatcher.response_interceptors:
-        dispatcher.response_interceptors.append(metrics.response_interceptor)
+    metrics.register(
+        dispatcher.request_interceptors,
+        dispatcher.response_interceptors,
+        dispatcher.exception_mapper.exception_handlers,
+    )
 
 
 def _use_background_delivery(recorder: Recorder, max_pending: int | None) -> None:
