@@ -16,8 +16,7 @@ inline (``METRICS_DELIVERY=inline``) and with it post-response (the default in L
   ``--hang-seconds`` (8 s); each write is two attempts of ``METRICS_TIMEOUT_MS`` (400 ms), and the
   breaker allows one write per cool-down (1, 2, 4 s ...): about 4 writes, 8 requests, in 8 s.
 
-Web-service deliveries (``bench/bench_webservice.py``) print their rows in the same table when
-that script provides ``delivery_rows(requests) -> list[Row]``.
+Web-service skills (background delivery) are measured by ``bench/bench_webservice.py``.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,20 +158,6 @@ def lambda_table(moto_url: str, n: int, hang_s: float) -> list[Row]:
     return rows
 
 
-def webservice_rows(n: int) -> list[Row]:
-    """The web-service deliveries' rows, when ``bench/bench_webservice.py`` provides them."""
-    try:
-        from bench_webservice import delivery_rows  # type: ignore[import-not-found]
-    except ImportError:
-        print("  (web-service rows: bench/bench_webservice.py provides no delivery_rows(requests) yet)")
-        return []
-    produce: Callable[[int], list[Row]] = delivery_rows
-    rows = produce(n)
-    for row in rows:
-        print_row(row)
-    return rows
-
-
 def lambda_init_ms(runs: int = 15) -> tuple[float, float]:
     """Init time the recorder adds in Lambda, where it also registers its extension (paired medians).
 
@@ -245,7 +229,6 @@ def main() -> None:
     print("times in ms; 'after reply' = PostRuntimeExtensionsDuration (billed, not waited for)\n")
     print_header()
     lambda_rows(args.requests, args.hang_seconds)
-    webservice_rows(args.requests)
     added, register = lambda_init_ms()
     print("\nInit in Lambda (median of 15 interleaved pairs of fresh interpreters)")
     print(f"  added by alexa_skill_metrics + SkillMetrics() + wrap()   {added:6.1f} ms")
