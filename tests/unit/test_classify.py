@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from alexa_skill_metrics.recording.classify import STAMP_KEY, Stamp, parse_timestamp, read_envelope
 
@@ -98,6 +100,8 @@ def test_session_end_reason_and_error() -> None:
     [
         ({STAMP_KEY: {"s": 1, "t": 2, "i": "X"}}, Stamp(1, 2, "X")),
         ({STAMP_KEY: {"s": 1, "t": 2}}, Stamp(1, 2, None)),
+        ({STAMP_KEY: {"s": 1, "t": 2, "i": "X", "p": True, "u": True}}, Stamp(1, 2, "X", True, True)),
+        ({STAMP_KEY: {"s": 1, "t": 2, "i": "X", "p": "yes", "u": 1}}, Stamp(1, 2, "X")),  # only true is true
         ({STAMP_KEY: {"s": "1", "t": 2}}, None),  # tampered: ignored, not trusted
         ({STAMP_KEY: {"s": True, "t": 2}}, None),
         ({STAMP_KEY: "garbage"}, None),
@@ -115,3 +119,16 @@ def test_long_identifiers_are_cut_so_events_stay_small() -> None:
     fields = read_envelope(envelope, RECEIVED)
     assert len(fields.request_id) == 100
     assert fields.intent is not None and len(fields.intent) == 100
+
+
+_VALUE = st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.lists(st.integers(), max_size=2)
+
+
+@given(st.dictionaries(st.sampled_from(["s", "t", "i", "p", "u", "x"]), _VALUE), st.booleans())
+def test_any_session_attribute_gives_a_stamp_or_none(raw: dict[str, Any], wrap: bool) -> None:
+    # Whatever a client puts into the reserved attribute, reading it never raises, and what it
+    # reads survives the trip through the session attributes unchanged
+    stamp = Stamp.from_attributes({STAMP_KEY: raw} if wrap else raw)
+    if stamp is not None:
+        assert Stamp.from_attributes({STAMP_KEY: stamp.to_attribute()}) == stamp
+        assert isinstance(stamp.prompt, bool) and isinstance(stamp.unhandled, bool)

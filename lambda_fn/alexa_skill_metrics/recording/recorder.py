@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from alexa_skill_metrics import telemetry
 from alexa_skill_metrics.config import Settings
 from alexa_skill_metrics.exceptions import ConfigurationError
-from alexa_skill_metrics.model import UTTERANCE_TYPES, Event, Outcome
+from alexa_skill_metrics.model import FALLBACK_INTENT, UTTERANCE_TYPES, Event, Outcome
 from alexa_skill_metrics.recording.classify import STAMP_KEY, EnvelopeFields, Stamp, read_envelope
 
 if TYPE_CHECKING:
@@ -101,9 +101,13 @@ class Recorder:
         if not self.enabled:
             return
         try:
+            event = self.build_event(inv, response, error)
             if error is None and inv.stamp is not None:
+                # Whether the reply prompted or failed is known only now (an exception handler's
+                # reply skips the response interceptors).
+                inv.stamp = inv.stamp.answered(prompt=event.is_prompt, unhandled=event.unhandled)
                 _stamp_envelope(response, inv.stamp)
-            self._write(self.build_event(inv, response, error))
+            self._write(event)
         except Exception as exc:
             self._internal_error(exc)
 
@@ -136,6 +140,9 @@ class Recorder:
             inv.responded = time.perf_counter()
             inv.should_end_session = getattr(response, "should_end_session", None)
             if inv.stamp is not None:  # the handler may have replaced the attribute dict
+                inv.stamp = inv.stamp.answered(
+                    prompt=inv.should_end_session is False, unhandled=inv.stamp.intent == FALLBACK_INTENT
+                )
                 _put_stamp(handler_input, inv.stamp)
             if not inv.wrapped:
                 _current.set(None)
@@ -183,6 +190,8 @@ class Recorder:
             session_start_ms=f.timestamp_ms if starts else (incoming.start_ms if incoming else None),
             previous_ms=None if starts or incoming is None else incoming.last_ms,
             last_intent=None if starts or incoming is None else incoming.intent,
+            last_prompt=None if starts or incoming is None else incoming.prompt,
+            last_unhandled=None if starts or incoming is None else incoming.unhandled,
         )
 
     @property

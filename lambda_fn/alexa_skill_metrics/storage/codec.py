@@ -39,7 +39,7 @@ _STRINGS = (
     "last_intent",
 )
 _NUMBERS = ("timestamp_ms", "received_ms", "session_start_ms", "previous_ms")
-_BOOLS = ("timestamp_from_alexa", "new_session", "should_end_session")
+_BOOLS = ("timestamp_from_alexa", "new_session", "should_end_session", "last_prompt", "last_unhandled")
 
 
 def event_to_item(event: Event, retention_days: int) -> Item:
@@ -66,6 +66,10 @@ def event_to_item(event: Event, retention_days: int) -> Item:
             item[name] = {"BOOL": value}
     if event.handler_ms is not None:
         item["handler_ms"] = {"N": f"{event.handler_ms:.3f}"}
+    if event.cold_start:  # left out on the warm requests, nearly all of them
+        item["cold_start"] = {"BOOL": True}
+    if event.startup_ms is not None:
+        item["startup_ms"] = {"N": f"{event.startup_ms:.3f}"}
     return item
 
 
@@ -92,6 +96,10 @@ def item_to_event(item: Item) -> Event:
                 values[name] = bool(item[name]["BOOL"])
         if "handler_ms" in item:
             values["handler_ms"] = float(item["handler_ms"]["N"])
+        if "cold_start" in item:
+            values["cold_start"] = bool(item["cold_start"]["BOOL"])
+        if "startup_ms" in item:
+            values["startup_ms"] = float(item["startup_ms"]["N"])
         values["outcome"] = Outcome(item["outcome"]["S"])
         return Event(**values)
     except (KeyError, TypeError, ValueError, IndexError) as exc:

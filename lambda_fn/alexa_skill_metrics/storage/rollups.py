@@ -49,10 +49,24 @@ LATENCY = "latency"
 _COUNTERS = (
     "utterances", "failed_utterances", "prompts", "responded", "tracked_utterances",
     "new_customers", "sessions_started", "enablements",
+    "unhandled", "cold_starts", "terminations", "retries", "launches", "one_shots",
 )  # fmt: skip
-_MAPS = ("requests_by_type", "session_ends", "drop_off")
+_MAPS = (
+    "requests_by_type",
+    "session_ends",
+    "drop_off",
+    "unhandled_after",
+    "terminated_after",
+    "no_response_after",
+)
 _OPEN = "open_sessions"  # epoch minute (a number) -> count
-_REPORTED = (PK, SK, *_COUNTERS, *_MAPS, _OPEN, CUSTOMERS, LATENCY)  # everything but ver and wm
+ENDPOINT = "endpoint"  # endpoint-time sketch, stored only once a cold start makes it differ from latency
+_REPORTED = (PK, SK, *_COUNTERS, *_MAPS, _OPEN, CUSTOMERS, LATENCY, ENDPOINT)  # everything but ver and wm
+# What friction, endpoint time and invocation types add to a rollup item (the benchmark weighs it).
+QUALITY_ATTRIBUTES = (
+    "unhandled", "cold_starts", "terminations", "retries", "launches", "one_shots",
+    "unhandled_after", "terminated_after", "no_response_after", ENDPOINT,
+)  # fmt: skip
 BATCH_GET_LIMIT = 100
 
 
@@ -98,6 +112,10 @@ def rollup_to_item(stored: StoredRollup) -> Item:
         counts: dict[str, int] = getattr(rollup, name)
         if counts:
             item[name] = {"M": {k: {"N": str(v)} for k, v in counts.items()}}
+    if rollup.endpoint is not None:
+        if not isinstance(rollup.endpoint, LatencySketch):
+            raise TypeError("only rollups with sketches are stored (new_rollup(exact=False))")
+        item[ENDPOINT] = {"B": rollup.endpoint.to_bytes()}
     if rollup.open_sessions:
         item[_OPEN] = {"M": {str(k): {"N": str(v)} for k, v in rollup.open_sessions.items()}}
     if stored.watermarks:
@@ -125,6 +143,8 @@ def item_to_rollup(item: Item) -> StoredRollup:
         for name in _MAPS:
             if name in item:
                 setattr(rollup, name, {k: int(v["N"]) for k, v in item[name]["M"].items()})
+        if ENDPOINT in item:
+            rollup.endpoint = LatencySketch.from_bytes(_bytes(item[ENDPOINT]["B"]))
         if _OPEN in item:
             rollup.open_sessions = {int(k): int(v["N"]) for k, v in item[_OPEN]["M"].items()}
         watermarks = {k: int(v["S"]) for k, v in item.get(WATERMARKS, {}).get("M", {}).items()}
