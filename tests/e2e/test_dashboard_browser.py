@@ -85,14 +85,18 @@ def in_process(reporter: Reporter, params: dict[str, str]) -> dict[str, dict[str
 
 
 def without_merged_latency(value: Any) -> Any:
-    """``value`` with latency percentiles replaced by whether they are null.
+    """``value`` with latency (and endpoint-time) percentiles replaced by whether they are null.
 
     Percentiles of merged KLL sketches vary from one merge to the next (KLL compacts at random),
     so two reports of the same range can differ in them; every other figure is deterministic.
     """
     if isinstance(value, dict):
         return {
-            k: ({q: v is None for q, v in sub.items()} if k == "latencyMs" else without_merged_latency(sub))
+            k: (
+                {q: v is None for q, v in sub.items()}
+                if k in ("latencyMs", "endpointMs")
+                else without_merged_latency(sub)
+            )
             for k, sub in value.items()
         }
     if isinstance(value, list):
