@@ -16,6 +16,13 @@ and its locale (``NO_LOCALE`` when it has none):
   from the minute of the previous answered utterance to its own, or ends the session; a
   SessionEndedRequest takes it out of ``open_sessions`` and counts the end and the drop-off.
 
+Friction (METRICS.md): an unhandled utterance counts in its own bucket's rollups (all intents and
+its intent); in the ``ALL_INTENTS`` rollup of its own bucket also a termination or a retry, and
+each friction event under the intent answered before it (``Event.prompt_before``). A
+``no_response`` end counts under its last intent with the session's end, in the start's bucket.
+Endpoint time: a cold start gives a rollup its own ``endpoint`` summary, begun as a copy of the
+handler latency so far (until then the two are the same).
+
 A reply that never went out (an exception escaped the skill) changes no session figure: Alexa
 follows it with a SessionEndedRequest of reason ``ERROR``, which carries the session's stamp
 and ends the session as ``failed``. The one exception is a session whose *first* utterance
