@@ -297,7 +297,5 @@ _COUNTERS = (
     "launches",
     "one_shots",
 )
-_COUNTER_MAPS = (
-    "requests_by_type", "session_ends", "open_sessions", "drop_off",
-    "unhandled_after", "terminated_after", "no_response_after",
-)  # fmt: skip
+_FRICTION_MAPS = ("unhandled_after", "terminated_after", "no_response_after")
+_COUNTER_MAPS = ("requests_by_type", "session_ends", "open_sessions", "drop_off", *_FRICTION_MAPS)

@@ -46,27 +46,19 @@ VERSION = "ver"
 WATERMARKS = "wm"
 CUSTOMERS = "customers"
 LATENCY = "latency"
+# Friction, endpoint time and invocation types: what they add to an item (the benchmark weighs it).
+_QUALITY_COUNTERS = ("unhandled", "cold_starts", "terminations", "retries", "launches", "one_shots")
+_QUALITY_MAPS = ("unhandled_after", "terminated_after", "no_response_after")
+ENDPOINT = "endpoint"  # endpoint-time sketch, stored only once a cold start makes it differ from latency
+QUALITY_ATTRIBUTES = (*_QUALITY_COUNTERS, *_QUALITY_MAPS, ENDPOINT)
 _COUNTERS = (
     "utterances", "failed_utterances", "prompts", "responded", "tracked_utterances",
     "new_customers", "sessions_started", "enablements",
-    "unhandled", "cold_starts", "terminations", "retries", "launches", "one_shots",
+    *_QUALITY_COUNTERS,
 )  # fmt: skip
-_MAPS = (
-    "requests_by_type",
-    "session_ends",
-    "drop_off",
-    "unhandled_after",
-    "terminated_after",
-    "no_response_after",
-)
+_MAPS = ("requests_by_type", "session_ends", "drop_off", *_QUALITY_MAPS)
 _OPEN = "open_sessions"  # epoch minute (a number) -> count
-ENDPOINT = "endpoint"  # endpoint-time sketch, stored only once a cold start makes it differ from latency
 _REPORTED = (PK, SK, *_COUNTERS, *_MAPS, _OPEN, CUSTOMERS, LATENCY, ENDPOINT)  # everything but ver and wm
-# What friction, endpoint time and invocation types add to a rollup item (the benchmark weighs it).
-QUALITY_ATTRIBUTES = (
-    "unhandled", "cold_starts", "terminations", "retries", "launches", "one_shots",
-    "unhandled_after", "terminated_after", "no_response_after", ENDPOINT,
-)  # fmt: skip
 BATCH_GET_LIMIT = 100
 
 
