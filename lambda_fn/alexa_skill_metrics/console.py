@@ -84,6 +84,8 @@ def _label(column: str) -> str:
     if "." not in column:
         return column
     parent, leaf = column.rsplit(".", 1)
+    if parent.endswith("endpointMs"):  # beside the handler latency's columns: say which is which
+        return f"endpoint {leaf} ms"
     return f"{leaf} ms" if parent.endswith("latencyMs") else leaf
 
 

@@ -183,7 +183,7 @@ def openapi_document() -> dict[str, Any]:
             "/v1/skills/{skillId}/views/{view}": {
                 "get": {
                     "operationId": "getView",
-                    "summary": "One of the console's five metric views",
+                    "summary": "One metric view: the console's five, and friction",
                     "parameters": views_parameters,
                     "responses": _responses(
                         {
