@@ -61,7 +61,11 @@ class SkillQuality:
 
 
 def skill_quality(rollup: Rollup) -> SkillQuality:
-    """The ``Alexa.SkillQuality`` figures of one all-intents rollup (a point or a whole range)."""
+    """The ``Alexa.SkillQuality`` figures of one all-intents rollup (a point or a whole range).
+
+    The two unhandled figures hold for one intent's rollup too (its unhandled / its utterances);
+    terminations and session figures are kept in all-intents rollups only.
+    """
     no_response = rollup.session_ends.get(EndType.NO_RESPONSE.value, 0)
     defective = rollup.terminations + no_response
     return SkillQuality(
