@@ -138,7 +138,7 @@ class ReportingEndpoint:
         """The JSON body of view or metric ``name``; ``EndpointError`` carries the API's own message."""
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
-        from botocore.exceptions import HTTPClientError, NoCredentialsError
+        from botocore.exceptions import ConnectionError, HTTPClientError, NoCredentialsError
 
         credentials = self.session.get_credentials()
         if credentials is None:
@@ -149,8 +149,10 @@ class ReportingEndpoint:
         SigV4Auth(credentials.get_frozen_credentials(), SERVICE, self.region).add_auth(request)
         try:
             response = self._client().send(request.prepare())
-        except HTTPClientError as exc:
-            raise EndpointError(f"could not reach {self.endpoint}: {exc}") from None
+        except (HTTPClientError, ConnectionError) as exc:  # refused, DNS, TLS, timeouts
+            raise EndpointError(
+                f"could not reach {self.endpoint}: {exc}; check the URL (the stack's MetricsApiUrl output)"
+            ) from None
         return _body(name, response.status_code, response.content)
 
     def _client(self) -> Any:
@@ -176,6 +178,38 @@ def fetch_report(
     if table_name is None:
         raise ValueError("fetch_report needs table_name or endpoint")
     return report_body(table_reporter(table_name, recompute=recompute), name, skill_id, params)
+
+
+MAX_PAGES = 10_000  # 200 values a page: far beyond the longest range any period allows
+
+
+def fetch_all_pages(
+    fetch: Callable[[str, Params], dict[str, Any]], name: str, params: Params
+) -> dict[str, Any]:
+    """A metric's every page, following ``nextToken``, as one body (``nextToken`` null).
+
+    ``fetch(name, params)`` returns one page (``fetch_report`` with its target bound).
+
+    >>> pages = {None: ([1, 2], "t"), "t": ([3], None)}
+    >>> def fetch(name, params):
+    ...     values, token = pages[params.get("nextToken")]
+    ...     return {"timestamps": [str(v) for v in values], "values": values, "nextToken": token}
+    >>> fetch_all_pages(fetch, "totalSessions", {})["values"]
+    [1, 2, 3]
+    """
+    body = fetch(name, params)
+    for _ in range(MAX_PAGES):
+        token = body.get("nextToken")
+        if not token:
+            return body
+        page = fetch(name, {**params, "nextToken": token})
+        body = {
+            **body,
+            "timestamps": [*body["timestamps"], *page["timestamps"]],
+            "values": [*body["values"], *page["values"]],
+            "nextToken": page.get("nextToken"),
+        }
+    raise EndpointError(f"{name}: more than {MAX_PAGES} pages; ask for a shorter range or a longer period")
 
 
 def _body(name: str, status: int, content: bytes) -> dict[str, Any]:
