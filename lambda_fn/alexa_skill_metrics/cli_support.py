@@ -17,7 +17,7 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import click
@@ -25,11 +25,16 @@ import click
 from alexa_skill_metrics.exceptions import ConfigurationError, SkillMetricsError
 from alexa_skill_metrics.reporting.errors import BadRequest, HttpError
 
+if TYPE_CHECKING:
+    _ParamType = click.ParamType[str, Any]
+else:  # click before 8.3 has no type parameters
+    _ParamType = click.ParamType
+
 USAGE_EXIT = 2  # like click's own usage errors: the command line or the environment needs a change
 FAILURE_EXIT = 1
 
 
-class _SkillId(click.ParamType):
+class _SkillId(_ParamType):
     name = "SKILL_ID"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
@@ -41,7 +46,7 @@ class _SkillId(click.ParamType):
             self.fail(exc.message.removeprefix("skillId "), param, ctx)
 
 
-class _Time(click.ParamType):
+class _Time(_ParamType):
     """ISO 8601 as the API reads it; the text is kept (the API echoes it), only checked here."""
 
     name = "TIME"
@@ -56,7 +61,7 @@ class _Time(click.ParamType):
         return str(value)
 
 
-class _Url(click.ParamType):
+class _Url(_ParamType):
     name = "URL"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
@@ -77,11 +82,15 @@ URL = _Url()
 
 
 class Failure(click.ClickException):
-    """A one-line error with its exit code (2: change the command or the environment; 1: it failed)."""
+    """A one-line error: the command failed (exit code 1)."""
 
-    def __init__(self, message: str, exit_code: int = FAILURE_EXIT) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    exit_code = FAILURE_EXIT
+
+
+class UsageFailure(Failure):
+    """The command line or the environment needs a change (exit code 2, like click's usage errors)."""
+
+    exit_code = USAGE_EXIT
 
 
 class Group(click.Group):
@@ -96,7 +105,8 @@ class Group(click.Group):
             found = explain(exc, table=getattr(ctx.obj, "table_name", None))
             if found is None:
                 raise
-            raise Failure(*found) from exc
+            message, code = found
+            raise (UsageFailure if code == USAGE_EXIT else Failure)(message) from exc
 
 
 def explain(exc: BaseException, *, table: str | None = None) -> tuple[str, int] | None:
