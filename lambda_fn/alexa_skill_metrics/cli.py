@@ -314,6 +314,72 @@ def demo(customers: int, days: int, seed: int, out_dir: str, keep: bool, port: i
     run_demo(customers=customers, days=days, seed=seed, out_dir=out_dir, keep_port=port if keep else None)
 
 
+@cli.command()
+@click.option("--skill-id", required=True, type=SKILL_ID, help=_SKILL_HELP)
+@click.option(
+    "--start", "start_time", required=True, type=TIME, help="ISO 8601; widened to the start of its UTC day"
+)
+@click.option(
+    "--end", "end_time", required=True, type=TIME, help="ISO 8601, exclusive; widened to a whole UTC day"
+)
+@click.option("--table", help="Table name [default: METRICS_TABLE].")
+@pass_context
+def rebuild(context: Context, skill_id: str, start_time: str, end_time: str, table: str | None) -> None:
+    """Rebuild a range's rollups from its raw events (after set-aside records, or a contract change).
+
+    Safe while the live aggregator runs, and exact afterwards: nothing the aggregator delivers
+    later is counted twice. The range is whole UTC days and must have ended 3 hours ago (late
+    session ends). Raw events are kept for METRICS_RETENTION_DAYS: older ranges cannot be rebuilt.
+    """
+    from alexa_skill_metrics.aggregation.rebuild import rebuild as rebuild_range
+    from alexa_skill_metrics.reporting.params import format_time, parse_time
+
+    settings = context.settings(table_name=table)
+    result = rebuild_range(
+        settings.table_name,
+        skill_id,
+        parse_time("start", start_time),
+        parse_time("end", end_time),
+        client=context.dynamodb(),
+    )
+    click.echo(
+        f"rebuilt {format_time(result.start_ms)} to {format_time(result.end_ms)}: {result.events} events, "
+        f"{result.rollups_written} rollups written ({', '.join(result.stages) or 'no stage had data'}), "
+        f"{result.customers_moved} customers' first utterance moved earlier"
+    )
+
+
+@cli.command()
+@click.option("--queue-url", required=True, type=URL, help="The stack's DeadLetterQueueUrl output.")
+@click.option(
+    "--skill-id",
+    "skill_ids",
+    multiple=True,
+    type=SKILL_ID,
+    help="Skills to rebuild when a batch's records have left the stream (24 h); repeatable.",
+)
+@click.option("--table", help="Table name [default: METRICS_TABLE].")
+@pass_context
+def redrive(context: Context, queue_url: str, skill_ids: tuple[str, ...], table: str | None) -> None:
+    """Replay the aggregator's dead-letter queue: rebuild the days of every set-aside batch.
+
+    Each message names a stream batch; its records are read again from the stream to find the
+    skills and days, which are rebuilt from raw events (see rebuild), and the message deleted.
+    """
+    from alexa_skill_metrics.aggregation.redrive import redrive as redrive_queue
+
+    settings = context.settings(table_name=table)
+    result = redrive_queue(queue_url, settings.table_name, skill_ids=skill_ids, dynamodb=context.dynamodb())
+    for note in result.notes:
+        click.echo(note)
+    click.echo(
+        f"{result.rebuilt} messages rebuilt and deleted, {result.kept} kept; {result.records} stream records "
+        f"read again ({result.unreadable} not readable as events: no rebuild can count them)"
+    )
+    if result.kept:
+        raise Failure(f"{result.kept} messages stay in the queue: see the lines above")
+
+
 def main() -> None:
     """Console entry point: expected errors become one line and an exit code (2: fix the input)."""
     try:

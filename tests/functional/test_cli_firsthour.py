@@ -221,3 +221,37 @@ def test_metrics_follow_every_page_by_default(stored: Any) -> None:
         sum(every["values"])
         == json.loads(report("totalUtterances", "--period", "SINGLE", "--json").stdout)["values"][0]
     )
+
+
+# --- operations -------------------------------------------------------------------------------------
+
+
+def test_rebuild_rewrites_a_range_to_the_same_reports(stored: Any) -> None:
+    # Given the views of an aggregated range
+    before = {view: json.loads(report(view, "--json").stdout) for view in VIEWS}
+    # When the range is rebuilt from its raw events
+    result = invoke(["rebuild", "--skill-id", SKILL, "--start", START, "--end", END])
+    assert result.exit_code == 0, result.output
+    assert "rebuilt 2026-01-05T00:00:00Z to 2026-01-07T00:00:00Z" in result.output
+    # Then every view reads the same (asOf aside)
+    for view, body in before.items():
+        after = json.loads(report(view, "--json").stdout)
+        assert {**after, "asOf": None} == {**body, "asOf": None}, view
+
+
+def test_rebuild_of_a_range_still_open_is_one_line(stored: Any) -> None:
+    result = invoke(
+        ["rebuild", "--skill-id", SKILL, "--start", "2099-01-01T00:00:00Z", "--end", "2099-01-02T00:00:00Z"]
+    )
+    assert result.exit_code == 1 and "rebuild this range after" in result.output
+
+
+def test_redrive_keeps_what_it_cannot_read_and_exits_non_zero(stored: Any) -> None:
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue = sqs.create_queue(QueueName="cli-dlq")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue, MessageBody="not json")
+    result = invoke(["redrive", "--queue-url", queue])
+    assert result.exit_code == 1
+    assert "kept a message" in result.output and "0 messages rebuilt and deleted, 1 kept" in result.output
