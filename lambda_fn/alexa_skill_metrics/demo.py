@@ -66,7 +66,8 @@ def run_demo(
     with local_environment(endpoint):
         result = _run(customers, days, seed, out_dir, quiet, endpoint, embedded=False)
     if not quiet:
-        Console().print(next_steps(keep_port, result))
+        # soft_wrap: the commands stay one line each, to paste whole whatever the terminal's width
+        Console().print(next_steps(keep_port, result), soft_wrap=True, highlight=False, markup=False)
     return result
 
 
