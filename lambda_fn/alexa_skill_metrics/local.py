@@ -79,7 +79,7 @@ def in_process_dynamodb() -> Iterator[str]:
     from moto import mock_aws
 
     with local_environment(None), mock_aws():
-        yield "in this process (moto)"
+        yield "in this process"
 
 
 @contextmanager
