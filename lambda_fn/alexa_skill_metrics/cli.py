@@ -19,6 +19,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -198,9 +199,11 @@ def report(
         params |= {"nextToken": next_token, "maxResults": str(max_results) if max_results else None}
     table_name = None if endpoint else context.settings(table_name=table).table_name
 
-    def fetch(report_name: str, query: Mapping[str, str | None]) -> dict[str, Any]:
+    def fetch(
+        report_name: str, query: Mapping[str, str | None], *, from_events: bool = recompute
+    ) -> dict[str, Any]:
         return fetch_report(
-            report_name, skill_id, query, table_name=table_name, endpoint=endpoint, recompute=recompute
+            report_name, skill_id, query, table_name=table_name, endpoint=endpoint, recompute=from_events
         )
 
     body = fetch_all_pages(fetch, name, params) if name in METRICS and all_pages else fetch(name, params)
@@ -212,7 +215,8 @@ def report(
         from alexa_skill_metrics.console import print_report
 
         print_report(Console(), body)
-    _hint_if_empty(context, fetch, name, skill_id, params, body, table_name)
+    # hints read rollups even after --recompute: they must stay cheap
+    _hint_if_empty(context, partial(fetch, from_events=False), name, skill_id, params, body, table_name)
 
 
 def _hint_if_empty(
