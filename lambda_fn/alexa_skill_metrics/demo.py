@@ -6,11 +6,11 @@ through the aggregator, and the five views read back from the rollups through th
 code, printed and written as JSON and HTML.
 
 By default moto runs in this process (``local.in_process_dynamodb``) and the recorder writes
-through a boto3 client (``SkillMetrics(client=...)``, a documented integration): no socket, no
-HTTP server, and the data is gone when the demo ends. With ``keep_port`` the demo runs against
-moto's server started as a process of its own on that port, with the recorder's default signed
-HTTP transport, and leaves it running so ``report``, ``dashboard`` and ``aggregate`` can explore
-the data; the demo prints those commands.
+through ``SkillMetrics(client=...)`` (a documented integration) to moto's backend directly
+(``local.MotoPutItem``): no socket, no HTTP server, and the data is gone when the demo ends.
+With ``keep_port`` the demo runs against moto's server started as a process of its own on that
+port, with the recorder's default signed HTTP transport, and leaves it running so ``report``,
+``dashboard`` and ``aggregate`` can explore the data; the demo prints those commands.
 
 Example
 -------
@@ -77,6 +77,7 @@ def _run(
     import boto3
 
     from alexa_skill_metrics.aggregation.stream import drain_stream
+    from alexa_skill_metrics.local import MotoPutItem
     from alexa_skill_metrics.reporting.client import report_body, table_reporter
     from alexa_skill_metrics.reporting.params import format_time
     from alexa_skill_metrics.reporting.views import VIEWS
@@ -92,7 +93,7 @@ def _run(
     if not embedded:
         _drop_table(client, DEMO_TABLE)  # a kept server holds the previous run's data
     create_table(client, DEMO_TABLE)
-    handler = _sample_skill_handler(client if embedded else None)
+    handler = _sample_skill_handler(MotoPutItem() if embedded else None)
     with _progress(console) as progress:
         task = progress.add_task("Alexa traffic through the skill", total=simulation.session_count())
         stats = simulation.run(handler, progress=lambda n: progress.update(task, completed=n))
@@ -164,7 +165,7 @@ def _dashboard(views: dict[str, dict[str, Any]], path: Path) -> Path:
 def _sample_skill_handler(client: Any = None) -> Any:
     """The sample skill's handler, the recorder configured through the environment.
 
-    With ``client`` the recorder writes through that boto3 client (in-process moto); without, the
+    With ``client`` the recorder writes through that client (in-process moto); without, the
     sample skill's own module-level handler with the default signed HTTP transport.
     """
     import importlib

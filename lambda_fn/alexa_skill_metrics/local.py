@@ -32,6 +32,9 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from alexa_skill_metrics.exceptions import SkillMetricsError
 
 DEMO_REGION = "us-east-1"
 HOST = "127.0.0.1"
@@ -101,6 +104,50 @@ def embedded_dynamodb() -> Iterator[str]:
         server.stop()
 
 
+class MotoPutItem:
+    """The one call the recorder makes (``put_item``), served by moto's in-process backend directly.
+
+    For the demo under ``in_process_dynamodb``: handed to ``SkillMetrics(client=...)`` like a boto3
+    client, it skips botocore's request pipeline and moto's HTTP emulation (about three quarters
+    of a recorded request's cost there), while moto's table still checks the condition, stores
+    the item and publishes it on the stream. Errors come back as botocore's ``ClientError``, as
+    from a boto3 client.
+    """
+
+    def __init__(self, region: str = DEMO_REGION) -> None:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        self._backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][region]
+
+    def put_item(
+        self,
+        *,
+        TableName: str,
+        Item: dict[str, Any],
+        ConditionExpression: str | None = None,
+        ExpressionAttributeNames: dict[str, str] | None = None,
+        ExpressionAttributeValues: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+        from moto.dynamodb.exceptions import DynamodbException
+
+        try:
+            self._backend.put_item(
+                TableName,
+                Item,
+                None,
+                ConditionExpression,
+                ExpressionAttributeNames or {},
+                ExpressionAttributeValues or {},
+                ConditionExpression is None,
+            )
+        except DynamodbException as exc:
+            code = str(exc.error_type).rsplit("#", 1)[-1]
+            raise ClientError({"Error": {"Code": code, "Message": exc.message}}, "PutItem") from None
+        return {}
+
+
 # --- a server that outlives the command -----------------------------------------------------------
 
 
@@ -145,7 +192,7 @@ def running_pid(port: int) -> int | None:
     return pid
 
 
-class ServerError(RuntimeError):
+class ServerError(SkillMetricsError):
     """The local server could not be started; the message says why and where its log is."""
 
 
