@@ -115,7 +115,7 @@ class MotoPutItem:
     """
 
     def __init__(self, region: str = DEMO_REGION) -> None:
-        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.core.models import DEFAULT_ACCOUNT_ID
         from moto.dynamodb.models import dynamodb_backends
 
         self._backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][region]
