@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -123,23 +123,42 @@ def _report_epilog() -> str:
     from alexa_skill_metrics.reporting.metrics import METRICS
     from alexa_skill_metrics.reporting.views import VIEWS
 
-    views = "\n".join(f"  {name:<22} {spec.summary}" for name, spec in VIEWS.items())
-    metrics = "\n".join(f"  {name:<22} {spec.description}" for name, spec in METRICS.items())
+    views = _entries((name, spec.summary) for name, spec in VIEWS.items())
+    metrics = _entries((name, spec.description) for name, spec in METRICS.items())
+    misread = _entries(
+        [
+            ("failedShare", "an intent's failed utterances / ALL failed utterances: where failures are"),
+            ("failureRate", "the intent's own rate: its failed utterances / its utterances"),
+            ("prompts", "replies that kept the session open and waited for the customer"),
+            ("responded", "utterances that answered inside a session (session.new false)"),
+            (
+                "notResponded",
+                "sessions that ended because the customer said nothing after the prompt and its "
+                "reprompt; prompts need not equal responded + notResponded: a prompt can also end "
+                "in 'stop', an error, or a session still open",
+            ),
+            ("dropOff share", "its sessions / sessions that ended no_response, user_ended or failed"),
+        ]
+    )
     return (
         f"\b\nViews:\n{views}\n\n\b\nMetrics (the Skill Management API's names, one value per bucket):\n"
-        f"{metrics}\n\n"
-        "\b\nFigures that are easy to misread:\n"
-        "  failedShare    an intent's failed utterances / ALL failed utterances (where failures\n"
-        "                 are); failureRate is the intent's own rate: its failed / its utterances\n"
-        "  prompts        replies that kept the session open and waited for the customer\n"
-        "  responded      utterances that answered inside a session (session.new false)\n"
-        "  notResponded   sessions that ended because the customer said nothing (after the\n"
-        "                 reprompt); prompts need not equal responded + notResponded: a prompt can\n"
-        "                 also end in 'stop', an error, or a session still open\n"
-        "  dropOff share  its sessions / sessions that ended no_response, user_ended or failed\n"
-        "                 (not / all sessions)\n\n"
+        f"{metrics}\n\n\b\nFigures that are easy to misread:\n{misread}\n\n"
         "Times are UTC; a range is [start, end) and covers every bucket it touches."
     )
+
+
+def _entries(pairs: Iterable[tuple[str, str]], width: int = 76) -> str:
+    """``name  text`` lines, the text wrapped under itself, for a help page read at 80 columns."""
+    import textwrap
+
+    pairs = list(pairs)
+    indent = 2 + max(len(name) for name, _ in pairs) + 2
+    lines = []
+    for name, text in pairs:
+        wrapped = textwrap.wrap(text, width - indent) or [""]
+        lines.append(f"  {name:<{indent - 4}}  {wrapped[0]}")
+        lines += [" " * indent + rest for rest in wrapped[1:]]
+    return "\n".join(lines)
 
 
 @cli.command(epilog=_report_epilog())

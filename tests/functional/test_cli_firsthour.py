@@ -102,7 +102,8 @@ def test_json_keeps_the_apis_precision(stored: Any) -> None:
 
 
 def test_report_help_lists_names_and_defaults() -> None:
-    text = invoke(["report", "--help"], COLUMNS="100").output
+    text = invoke(["report", "--help"], COLUMNS="80").output
+    assert max(len(line) for line in text.splitlines()) <= 80
     for name in [*VIEWS, *METRICS]:
         assert name in text
     assert "[default: P1D]" in text
