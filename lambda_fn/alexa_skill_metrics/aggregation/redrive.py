@@ -71,13 +71,13 @@ class BatchInfo:
             info = json.loads(body)["DDBStreamBatchInfo"]
             return cls(
                 shard_id=str(info["shardId"]),
-                start=int(info["startSequenceNumber"]),
-                end=int(info["endSequenceNumber"]),
+                start=_sequence_number(info["startSequenceNumber"]),
+                end=_sequence_number(info["endSequenceNumber"]),
                 stream_arn=str(info["streamArn"]),
                 first_arrival_ms=_ms(info.get("approximateArrivalOfFirstRecord")),
                 last_arrival_ms=_ms(info.get("approximateArrivalOfLastRecord")),
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
             raise UnreadableMessage(f"not a DynamoDB stream batch description ({exc})") from None
 
     def range_ms(self) -> tuple[int, int]:
@@ -89,6 +89,13 @@ class BatchInfo:
         if first is None or last is None:
             raise UnreadableMessage("the message has no arrival times: rebuild the range by hand")
         return align_range(first - _MARGIN_MS, last + _MARGIN_MS)
+
+
+def _sequence_number(value: Any) -> int:
+    """Lambda writes sequence numbers as strings of digits, like the stream does."""
+    if not isinstance(value, str) or not value.isdigit():
+        raise ValueError(f"sequence number {str(value)[:40]!r} is not a string of digits")
+    return int(value)
 
 
 def _ms(text: Any) -> int | None:
