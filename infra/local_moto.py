@@ -1,9 +1,10 @@
 """Start, check and stop a local AWS stand-in (moto's server) that outlives one command.
 
-``skill-metrics demo`` embeds its own server for one run. This one keeps running between
-commands, so the deploy-time pieces can be tried without an AWS account: create the table and the
-pseudonym key, record events with the sample skill, drain the stream, ask for reports, then stop
-it. ``start`` prints the environment that points boto3 at it; evaluate it in your shell::
+``skill-metrics demo`` embeds its own DynamoDB for one run (``--keep`` leaves a server like this
+one). This one keeps running between commands, so the deploy-time pieces can be tried without an
+AWS account: create the table and the pseudonym key, record events with the sample skill, drain
+the stream, ask for reports, then stop it. ``start`` prints the environment that points boto3 at
+it; evaluate it in your shell::
 
     eval "$(python infra/local_moto.py start)"     # AWS_ENDPOINT_URL, dummy credentials, region
     skill-metrics create-table                     # ...anything that uses boto3

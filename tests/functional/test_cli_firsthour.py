@@ -256,3 +256,13 @@ def test_redrive_keeps_what_it_cannot_read_and_exits_non_zero(stored: Any) -> No
     result = invoke(["redrive", "--queue-url", queue])
     assert result.exit_code == 1
     assert "kept a message" in result.output and "0 messages rebuilt and deleted, 1 kept" in result.output
+
+
+def test_demo_keep_on_a_port_another_program_holds_is_one_line() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = str(holder.getsockname()[1])
+        result = invoke(["demo", "--keep", "--port", port])
+    assert result.exit_code == 1
+    assert f"port {port} is taken by another program" in result.output and "Traceback" not in result.output
