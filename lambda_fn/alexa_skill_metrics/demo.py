@@ -141,7 +141,7 @@ def next_steps(port: int, result: DemoResult) -> str:
     lines = [
         f"The demo's data stays in moto's DynamoDB server on port {port}. In a shell:",
         "",
-        *(f"  {line}" for line in exports(port, {"METRICS_TABLE": DEMO_TABLE})),
+        *(f"  {line}" for line in exports(port, {"METRICS_TABLE": DEMO_TABLE, "METRICS_STAGE": "live"})),
         f"  skill-metrics report overview {common}",
         f"  skill-metrics report totalSessions {common} --period PT1H",
         f"  skill-metrics dashboard {common} --out metrics.html",
