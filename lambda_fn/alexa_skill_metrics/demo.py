@@ -7,7 +7,8 @@ code, printed and written as JSON and HTML.
 
 By default moto runs in this process (``local.in_process_dynamodb``) and the recorder writes
 through ``SkillMetrics(client=...)`` (a documented integration) to moto's backend directly
-(``local.MotoPutItem``): no socket, no HTTP server, and the data is gone when the demo ends.
+(``local.MotoPutItem``), and so does the aggregator: no socket, no HTTP server, and the data is
+gone when the demo ends.
 With ``keep_port`` the demo runs against moto's server started as a process of its own on that
 port, with the recorder's default signed HTTP transport, and leaves it running so ``report``,
 ``dashboard`` and ``aggregate`` can explore the data; the demo prints those commands.
@@ -25,10 +26,15 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from alexa_skill_metrics.aggregation.apply import Aggregator
 
 DEMO_TABLE = "skill-metrics-demo"
 DEMO_KEY = "demo-pseudonym-key-not-a-secret"
@@ -98,7 +104,9 @@ def _run(
         task = progress.add_task("Alexa traffic through the skill", total=simulation.session_count())
         stats = simulation.run(handler, progress=lambda n: progress.update(task, completed=n))
         aggregating = progress.add_task("Stream through the aggregator", total=None)
-        drained = drain_stream(DEMO_TABLE, batch_size=10_000)  # Lambda's largest stream batch
+        drained = drain_stream(  # in one batch of Lambda's largest size
+            DEMO_TABLE, batch_size=10_000, aggregator=_aggregator() if embedded else None
+        )
         progress.update(aggregating, total=1, completed=1)
     console.print(
         f"{stats.requests} requests ({stats.sessions} sessions, {stats.escaped} escaped exceptions) -> "
@@ -131,6 +139,16 @@ def _run(
         start=params["startTime"],
         end=params["endTime"],
     )
+
+
+def _aggregator() -> Aggregator:
+    """The aggregator of an in-process demo: writes straight to moto's backend, reads through boto3."""
+    from alexa_skill_metrics.aggregation.apply import Aggregator
+    from alexa_skill_metrics.local import MotoPutItem
+    from alexa_skill_metrics.storage.rollups import analytics_client
+
+    client: DynamoDBClient = MotoPutItem(analytics_client())  # type: ignore[assignment]
+    return Aggregator(DEMO_TABLE, client)
 
 
 def next_steps(port: int, result: DemoResult) -> str:
