@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from alexa_skill_metrics.aggregation.apply import Aggregator
-from alexa_skill_metrics.aggregation.rebuild import RangeNotSettled, align_range, rebuild
+from alexa_skill_metrics.aggregation.rebuild import EventsExpired, RangeNotSettled, align_range, rebuild
 from alexa_skill_metrics.periods import floor_ms
 from sample_skill.envelopes import DEMO_SKILL_ID
 from tests.conftest import TABLE
@@ -125,6 +125,20 @@ def test_a_rebuild_racing_the_live_aggregator_stays_exact(dynamodb: Any, traffic
 def test_a_range_still_receiving_events_is_refused(dynamodb: Any) -> None:
     with pytest.raises(RangeNotSettled, match="rebuild this range after"):
         rebuild(TABLE, DEMO_SKILL_ID, JAN4, JAN5, client=dynamodb, clock=lambda: JAN5 / 1000 + 60)
+
+
+def test_days_whose_raw_events_expired_are_not_emptied(dynamodb: Any, traffic: Traffic) -> None:
+    # Given rollups of both days, and Jan 4's raw events deleted by TTL
+    store_events(dynamodb, traffic)
+    feed(dynamodb, traffic.records)
+    for record in traffic.records:
+        if day_of(record) == JAN4:
+            image = record["dynamodb"]["NewImage"]
+            dynamodb.delete_item(TableName=TABLE, Key={"pk": image["pk"], "sk": image["sk"]})
+    # When a rebuild covers Jan 4, Then it refuses, naming the day, and the rollups stay exact
+    with pytest.raises(EventsExpired, match="2026-01-04"):
+        rebuild(TABLE, DEMO_SKILL_ID, JAN4, JAN6, client=dynamodb)
+    assert_matches_fold(dynamodb, TABLE, traffic.events)
 
 
 def test_ranges_are_whole_days() -> None:

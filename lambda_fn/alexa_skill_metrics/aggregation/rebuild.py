@@ -76,6 +76,10 @@ class RangeNotSettled(SkillMetricsError):
     """Events of the range may still arrive; the message says from when a rebuild is possible."""
 
 
+class EventsExpired(SkillMetricsError):
+    """Days of the range have rollups but no raw events left; the message names them."""
+
+
 class RebuildConflict(SkillMetricsError):
     """The live aggregator kept changing the range's items; run the rebuild again."""
 
@@ -167,6 +171,7 @@ def _rebuild_stage(
     existing = _existing_keys(rollups, skill_id, stage, start, end)
     if not folded and not existing:
         return 0
+    _check_events_kept(stage, events, existing)
     for rollup in folded.values():
         rollup.new_customers = 0  # recounted below from the customers' first utterances ever
     states, moved = _settle_customers(customers, skill_id, stage, events, start, end, now_ms)
@@ -203,6 +208,24 @@ def _rebuild_stage(
     written += _apply_outside(rollups, outside)
     result.rollups_written += written
     return written
+
+
+def _check_events_kept(stage: str, events: Sequence[Event], existing: Iterable[RollupKey]) -> None:
+    """Refuse to rebuild a day whose rollups exist but whose raw events are all gone (TTL).
+
+    Rebuilding it would empty its rollups: the events expired after ``RetentionDays``, while
+    rollups are kept.
+    """
+    from alexa_skill_metrics.reporting.params import format_time
+
+    with_events = {floor_ms(e.timestamp_ms, "P1D") for e in events}
+    lost = sorted({k.bucket_ms for k in existing if k.granularity == "P1D"} - with_events)
+    if lost:
+        days = ", ".join(format_time(day)[:10] for day in lost[:5])
+        raise EventsExpired(
+            f"the {stage} raw events of {days} are gone (kept for RetentionDays) while their rollups "
+            "are not: rebuilding would empty those rollups; rebuild a range without those days"
+        )
 
 
 def contributing_sources(skill_id: str, key: RollupKey) -> list[str]:
