@@ -16,7 +16,8 @@ exact is ``rebuild`` of the days those records belong to. For each message:
    around the batch's arrival times are rebuilt (events are written within seconds of their
    time), for the skills named with ``skill_ids``: the message does not say which they were.
 3. The message is deleted once its days are rebuilt; otherwise it stays in the queue and the
-   result says why (no skill named, a day too recent to rebuild yet, an unreadable message).
+   result says why (no skill named, a day too recent to rebuild yet, a day whose raw events
+   expired, an unreadable message).
    Records that are not readable events (a malformed item) cannot be counted by any means;
    the result counts them.
 
@@ -242,14 +243,14 @@ def _rebuild(
     result: RedriveResult,
 ) -> bool:
     """Rebuild each affected day of each skill; False (keep the message) when one is too recent."""
-    from alexa_skill_metrics.aggregation.rebuild import DAY_MS, RangeNotSettled, rebuild
+    from alexa_skill_metrics.aggregation.rebuild import DAY_MS, EventsExpired, RangeNotSettled, rebuild
     from alexa_skill_metrics.reporting.params import format_time
 
     try:
         for skill_id, starts in sorted(days.items()):
             for day in sorted(starts):
                 rebuild(table_name, skill_id, day, day + DAY_MS, client=dynamodb)
-    except RangeNotSettled as exc:
+    except (RangeNotSettled, EventsExpired) as exc:
         result.notes.append(f"kept {info.shard_id} {info.start}..{info.end}: {exc}")
         return False
     result.rebuilt += 1
