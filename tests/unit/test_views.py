@@ -220,6 +220,23 @@ def test_intent_shares_failed_shares_and_fallback_rate() -> None:
     assert view.intents[0].latency_ms.p50 == 7.0
 
 
+def test_an_intents_own_failure_rate_stands_beside_its_share_of_failures() -> None:
+    # Given one intent failing 2 of its 8 utterances and another failing 1 of its 1
+    rows = [
+        (key(JAN5, "P1D", intent="RollDiceIntent"), rollup(["a"], [1.0], utterances=8, failed_utterances=2)),
+        (
+            key(JAN5, "P1D", intent="CheckScoreIntent"),
+            rollup(["b"], [1.0], utterances=1, failed_utterances=1),
+        ),
+    ]
+    view = intents(frame(rows))
+    # Then failedShare says where failures are, failureRate how often each intent fails
+    assert [(r.intent, r.failed_share, r.failure_rate) for r in view.intents] == [
+        ("RollDiceIntent", 0.6667, 0.25),
+        ("CheckScoreIntent", 0.3333, 1.0),
+    ]
+
+
 def test_intents_without_traffic() -> None:
     view = intents(frame([]))
     assert view.intents == [] and view.fallback_rate == 0.0 and view.totals.utterances == 0

@@ -105,7 +105,12 @@ class DropOff:
         )
     )
     sessions: int = field(metadata=doc("Sessions that ended after it"))
-    share: float = field(metadata=doc("Its share of all such sessions in the range"))
+    share: float = field(
+        metadata=doc(
+            "Its sessions / all sessions of the range that ended no_response, user_ended or failed "
+            "(the drop-off denominator; sessions the skill ended, or still open, are not in it)"
+        )
+    )
 
 
 @dataclass(frozen=True)

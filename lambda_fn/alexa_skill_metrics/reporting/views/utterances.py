@@ -57,13 +57,24 @@ class UtteranceFigures:
         metadata=doc("Utterances of tracked sessions / sessions started; null when filtered by intent")
     )
     prompts: int = field(
-        metadata=doc("Successful responses with shouldEndSession false: the skill waited for an answer")
+        metadata=doc(
+            "Successful responses with shouldEndSession false: the skill opened the microphone and "
+            "waited. Each is answered (responded), or its session ends without an answer "
+            "(notResponded, once per session), by the customer or an error, or is still open: so "
+            "prompts need not equal responded + notResponded"
+        )
     )
     responded: int = field(
-        metadata=doc("Utterances of a tracked session with session.new false: the customer spoke again")
+        metadata=doc(
+            "Utterances of a tracked session with session.new false: the customer spoke again "
+            "after a prompt (answers, 'stop' and 'help' included)"
+        )
     )
     not_responded: int | None = field(
-        metadata=doc("Sessions that ended because the customer did not respond; null when filtered by intent")
+        metadata=doc(
+            "Sessions that ended because the customer did not respond to a prompt and its reprompt "
+            "(EXCEEDED_MAX_REPROMPTS): counted per session, not per prompt; null when filtered by intent"
+        )
     )
     latency_ms: LatencyMs = field(metadata=doc("Handler time percentiles"))
     endpoint_ms: EndpointMs = field(
