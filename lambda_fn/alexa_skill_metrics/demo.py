@@ -32,6 +32,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from alexa_skill_metrics.aggregation.apply import Aggregator
@@ -61,6 +63,28 @@ def run_demo(
     """
     if customers < 1 or days < 1:
         raise ValueError(f"the demo needs at least one customer and one day, not {customers} and {days}")
+    with _warnings_only():
+        return _run_demo(customers, days, seed, out_dir, quiet, keep_port)
+
+
+@contextlib.contextmanager
+def _warnings_only() -> Iterator[None]:
+    """The demo's skill runs outside Lambda: the recorder's INFO line saying that its writes are
+    inline is true and useless to a newcomer, so only warnings and errors show while it runs."""
+    from alexa_skill_metrics import telemetry
+
+    log = telemetry.logger()
+    level = log.log_level
+    log.setLevel("WARNING")
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _run_demo(
+    customers: int, days: int, seed: int, out_dir: str, quiet: bool, keep_port: int | None
+) -> DemoResult:
     if keep_port is None:
         from alexa_skill_metrics.local import in_process_dynamodb
 
