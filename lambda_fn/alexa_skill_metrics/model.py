@@ -94,6 +94,7 @@ class Event:
     session_start_ms: int | None = None
     previous_ms: int | None = None  # the session's previous answered utterance
     last_intent: str | None = None  # intent key the skill answered before this request
+    path_node: str | None = None  # pathtree node of the session's answered utterances before this one
 
     @property
     def is_utterance(self) -> bool:
@@ -193,6 +194,11 @@ class Rollup:
     open_sessions: dict[int, int] = field(default_factory=dict)  # epoch minute -> open sessions
     drop_off: dict[str, int] = field(default_factory=dict)  # last intent answered -> ended sessions
     enablements: int = 0
+    # Kept on the P1D ALL_INTENTS rollups only (see aggregation.retention and pathtree).
+    retention: dict[str, int] = field(default_factory=dict)  # cohort counter key -> customers
+    path_edges: dict[str, int] = field(default_factory=dict)  # "<node>|<step>" -> sessions
+    transitions: dict[str, int] = field(default_factory=dict)  # "<A>><B>" -> sessions
+    path_open: dict[str, int] = field(default_factory=dict)  # "<node>@<epoch minute>" -> open sessions
 
     def merge(self, other: Rollup) -> None:
         """Add ``other`` into this rollup (counters add, summaries merge)."""
@@ -230,4 +236,13 @@ _COUNTERS = (
     "sessions_started",
     "enablements",
 )
-_COUNTER_MAPS = ("requests_by_type", "session_ends", "open_sessions", "drop_off")
+_COUNTER_MAPS = (
+    "requests_by_type",
+    "session_ends",
+    "open_sessions",
+    "drop_off",
+    "retention",
+    "path_edges",
+    "transitions",
+    "path_open",
+)

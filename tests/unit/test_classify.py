@@ -98,6 +98,9 @@ def test_session_end_reason_and_error() -> None:
     [
         ({STAMP_KEY: {"s": 1, "t": 2, "i": "X"}}, Stamp(1, 2, "X")),
         ({STAMP_KEY: {"s": 1, "t": 2}}, Stamp(1, 2, None)),
+        ({STAMP_KEY: {"s": 1, "t": 2, "i": "X", "p": "2abcdefgh"}}, Stamp(1, 2, "X", "2abcdefgh")),
+        ({STAMP_KEY: {"s": 1, "t": 2, "i": "X", "p": "x" * 500}}, Stamp(1, 2, "X")),  # not a node id
+        ({STAMP_KEY: {"s": 1, "t": 2, "i": "X", "p": 7}}, Stamp(1, 2, "X")),
         ({STAMP_KEY: {"s": "1", "t": 2}}, None),  # tampered: ignored, not trusted
         ({STAMP_KEY: {"s": True, "t": 2}}, None),
         ({STAMP_KEY: "garbage"}, None),
@@ -115,3 +118,9 @@ def test_long_identifiers_are_cut_so_events_stay_small() -> None:
     fields = read_envelope(envelope, RECEIVED)
     assert len(fields.request_id) == 100
     assert fields.intent is not None and len(fields.intent) == 100
+
+
+def test_stamp_round_trips_through_the_attribute_with_and_without_a_path() -> None:
+    for stamp in (Stamp(1, 2, "X", "1abcdefgh"), Stamp(1, 2, "X")):
+        assert Stamp.from_attributes({STAMP_KEY: stamp.to_attribute()}) == stamp
+    assert "p" not in Stamp(1, 2, "X").to_attribute()  # stamps stay as small as before paths

@@ -43,6 +43,7 @@ def largest_event(request_type: str = "IntentRequest") -> Event:
         session_start_ms=T - 1,
         previous_ms=T - 2,
         last_intent=long,
+        path_node="5" + "p" * 15,  # the longest node id a stamp may carry
     )
 
 

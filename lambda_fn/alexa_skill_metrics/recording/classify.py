@@ -25,6 +25,7 @@ from alexa_skill_metrics.model import UNKNOWN_SKILL
 # The recorder's reserved session-attribute key (METRICS.md: session start, last intent answered).
 STAMP_KEY = "_skill_metrics"
 _MAX_TEXT = 100  # longer identifiers are cut so one event always fits one write unit
+_MAX_NODE = 16  # pathtree node ids are 9 characters; anything much longer is not one of ours
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +35,13 @@ class Stamp:
     start_ms: int
     last_ms: int
     intent: str | None
+    path: str | None = None  # pathtree node id of the answered utterances so far
 
     def to_attribute(self) -> dict[str, Any]:
-        return {"s": self.start_ms, "t": self.last_ms, "i": self.intent}
+        attribute: dict[str, Any] = {"s": self.start_ms, "t": self.last_ms, "i": self.intent}
+        if self.path is not None:
+            attribute["p"] = self.path
+        return attribute
 
     @classmethod
     def from_attributes(cls, attributes: Any) -> Stamp | None:
@@ -50,7 +55,7 @@ class Stamp:
             or isinstance(last, bool)
         ):
             return None
-        return cls(start, last, _text(raw.get("i")))
+        return cls(start, last, _text(raw.get("i")), _path_node(raw.get("p")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +128,13 @@ def parse_timestamp(value: Any) -> int | None:
     if parsed.tzinfo is None:
         return None
     return int(parsed.timestamp() * 1000)
+
+
+def _path_node(value: Any) -> str | None:
+    """A path node id as ``pathtree`` makes them (a depth digit and a short hash), else ``None``."""
+    if isinstance(value, str) and 0 < len(value) <= _MAX_NODE and value[0].isdigit():
+        return value
+    return None
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -37,6 +37,7 @@ _STRINGS = (
     "exception",
     "stage",
     "last_intent",
+    "path_node",
 )
 _NUMBERS = ("timestamp_ms", "received_ms", "session_start_ms", "previous_ms")
 _BOOLS = ("timestamp_from_alexa", "new_session", "should_end_session")
