@@ -181,6 +181,7 @@ def dashboard(
 ) -> None:
     """Write the five views as one self-contained HTML page (opens without a network)."""
     from alexa_skill_metrics.dashboard import collect_views, write_dashboard
+    from alexa_skill_metrics.dashboard.collect import collect_extra_views, extra_params
     from alexa_skill_metrics.reporting.client import fetch_report
 
     params = {
@@ -193,6 +194,13 @@ def dashboard(
     table_name = None if endpoint else context.settings(table_name=table).table_name
     views = collect_views(
         lambda view: fetch_report(view, skill_id, params, table_name=table_name, endpoint=endpoint)
+    )
+    views.update(
+        collect_extra_views(
+            lambda view: fetch_report(
+                view, skill_id, extra_params(view, params), table_name=table_name, endpoint=endpoint
+            )
+        )
     )
     click.echo(f"wrote {write_dashboard(views, out=out).resolve()}")
 

@@ -179,7 +179,7 @@ def traffic() -> Traffic:
 @pytest.fixture(scope="session")
 def weeks_traffic() -> Traffic:
     """Customers coming back over five weeks: retention cohorts, and paths over many days."""
-    return record_traffic(seed=11, sessions=110, customers=18, spread_ms=WEEKS_MS)
+    return record_traffic(seed=11, sessions=80, customers=14, spread_ms=WEEKS_MS)
 
 
 def batches(items: Sequence[Any], size: int) -> Iterator[list[Any]]:

@@ -447,8 +447,13 @@ BUILDERS = {
 
 
 def build_tabs(views: Mapping[str, View]) -> list[Tab]:
-    """The five tabs in the console's order."""
-    return [BUILDERS[name](views[name]) for name in VIEWS]
+    """The five tabs in the console's order, then the Retention and Paths tabs when their views are given."""
+    from alexa_skill_metrics.dashboard.journeys import paths_tab, retention_tab
+
+    extra = {"retention": retention_tab, "paths": paths_tab}
+    return [BUILDERS[name](views[name]) for name in VIEWS] + [
+        build(views[name]) for name, build in extra.items() if name in views
+    ]
 
 
 def has_data(views: Mapping[str, View]) -> bool:
