@@ -35,6 +35,13 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 from alexa_skill_metrics.model import SESSION_ENDED, SKILL_ENABLED, Event, Outcome  # noqa: E402
 from alexa_skill_metrics.storage.codec import event_to_item  # noqa: E402
 
+try:  # absent in versions before paths: the same traffic then carries no path (a baseline run)
+    from alexa_skill_metrics.pathtree import ROOT, child_of
+
+    PATHS = True
+except ImportError:
+    PATHS = False
+
 SKILL = "amzn1.ask.skill.00000000-0000-4000-8000-0000000000be"
 START_MS = 1_767_607_200_000  # 2026-01-05T10:00:00Z
 BATCH = 1000
@@ -51,12 +58,18 @@ WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWrit
 READS = ("GetItem", "BatchGetItem", "Query", "Scan")
 
 
-def traffic(count: int, rate: float, customers: int, seed: int = 1) -> list[Event]:
-    """About ``count`` events of realistic sessions at ``rate`` requests per second, in time order."""
+def traffic(count: int, rate: float, customers: int, seed: int = 1, days: float = 0) -> list[Event]:
+    """About ``count`` events of realistic sessions at ``rate`` requests per second, in time order.
+
+    With ``days``, the rate is chosen so that the sessions spread over that many days instead
+    (customers then come back on other days, as retention needs).
+    """
     rng = random.Random(seed)
     events: list[Event] = []
     t = START_MS
     n = 0
+    if days:
+        rate = count / (days * 86_400)
     while len(events) < count:
         t += int(rng.expovariate(rate / 4.5) * 1000)  # a session makes about 4.5 requests
         n += 1
@@ -78,7 +91,9 @@ def _session(rng: random.Random, sid: str, customer: str, locale: str, t: int) -
     common: dict[str, Any] = {"customer": customer, "session_id": sid, "locale": locale, "new_session": False}
     launch = {**common, "new_session": True, "should_end_session": False, "session_start_ms": t}
     out = [_event(f"{sid}-0", "LaunchRequest", t, handler_ms=rng.uniform(5, 40), **launch)]
-    stamp = {"session_start_ms": t, "previous_ms": t, "last_intent": "LaunchRequest"}
+    stamp: dict[str, Any] = {"session_start_ms": t, "previous_ms": t, "last_intent": "LaunchRequest"}
+    if PATHS:  # the recorder's stamp carries the session's path so far (absent before paths existed)
+        stamp["path_node"] = child_of(ROOT, "LaunchRequest")
     for i in range(1, rng.randrange(2, 7)):
         t += rng.randrange(3_000, 25_000)
         intent = rng.choices(INTENTS, weights=[10, 3, 2, 1, 2])[0]
@@ -93,6 +108,8 @@ def _session(rng: random.Random, sid: str, customer: str, locale: str, t: int) -
         if stop:
             return out
         stamp = {**stamp, "previous_ms": t, "last_intent": intent}
+        if PATHS:
+            stamp["path_node"] = child_of(stamp["path_node"], intent)
     reason = rng.choice(["USER_INITIATED", "EXCEEDED_MAX_REPROMPTS", None])
     if reason is not None or rng.random() < 0.5:
         out.append(_event(f"{sid}-end", SESSION_ENDED, t + 8_000, end_reason=reason, **stamp, **common))
@@ -247,13 +264,15 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second of the simulated skill")
     parser.add_argument("--customers", type=int, default=3_000)
+    parser.add_argument("--days", type=float, default=0, help="spread the events over this many days")
     args = parser.parse_args()
 
-    events = traffic(args.events, args.rate, args.customers)
+    events = traffic(args.events, args.rate, args.customers, days=args.days)
     records = stream_records(events)
     span_min = (events[-1].timestamp_ms - events[0].timestamp_ms) / 60_000
     kinds = Counter(e.request_type for e in events)
-    print(f"traffic: {len(events):,} events over {span_min:.0f} min ({args.rate:g} req/s), "
+    rate = len(events) / max(span_min * 60, 1)
+    print(f"traffic: {len(events):,} events over {span_min:.0f} min ({rate:.3g} req/s), "
           f"{len({e.customer for e in events}):,} customers, "
           + ", ".join(f"{k} {v:,}" for k, v in kinds.most_common()))  # fmt: skip
     print("\npure fold (no I/O), batches of 1,000:")

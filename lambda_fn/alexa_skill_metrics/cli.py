@@ -206,8 +206,10 @@ def dashboard(
 
 
 @cli.command()
-@click.option("--customers", default=200, show_default=True, help="Simulated customers.")
-@click.option("--days", default=7, show_default=True, help="Simulated days, ending today (UTC).")
+@click.option("--customers", default=60, show_default=True, help="Simulated customers.")
+@click.option(
+    "--days", default=28, show_default=True, help="Simulated days, ending today (UTC): four weeks of cohorts."
+)
 @click.option("--seed", default=42, show_default=True, help="Random seed: same seed, same traffic.")
 @click.option(
     "--out",

@@ -30,6 +30,9 @@ def print_report(console: Console, body: Mapping[str, Any]) -> None:
     if "metric" in body and "values" in body:
         _print_metric(console, body)
         return
+    if body.get("view") in ("retention", "paths"):
+        _print_journeys(console, body)
+        return
     header = [f"{k}={body[k]}" for k in _HEADER_KEYS if body.get(k) is not None]
     console.rule(f"[bold]{str(body.get('view', 'report')).capitalize()}[/]")
     console.print(" ".join(header), style="dim")
@@ -104,3 +107,32 @@ def _cell(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def _print_journeys(console: Console, body: Mapping[str, Any]) -> None:
+    """Retention as a cohort table (returning customers, share), paths as their top transitions."""
+    console.rule(f"[bold]{str(body['view']).capitalize()}[/]")
+    console.print(" ".join(f"{k}={body[k]}" for k in _HEADER_KEYS if body.get(k) is not None), style="dim")
+    if body["view"] == "retention":
+        cohorts = body["cohorts"]
+        width = max((len(c["retention"]) for c in cohorts), default=0)
+        table = Table(
+            title=f"{body['cohort']}ly cohorts: returning on (share); * in progress", title_justify="left"
+        )
+        table.add_column("cohort")
+        table.add_column("customers", justify="right")
+        for offset in range(width):
+            table.add_column(f"+{offset}", justify="right")
+        for cohort in cohorts:
+            cells = [
+                f"{cell['onShare']:.0%}{'*' if cell['inProgress'] else ''}" for cell in cohort["retention"]
+            ]
+            table.add_row(cohort["start"][:10], str(cohort["customers"]), *cells)
+        console.print(table)
+        return
+    table = Table(title=f"{body['sessions']} sessions: top transitions", title_justify="left")
+    for column in ("from", "to", "sessions", "share"):
+        table.add_column(column, justify="right" if column in ("sessions", "share") else "left")
+    for row in body["transitions"][:10]:
+        table.add_row(row["source"], row["target"], str(row["sessions"]), f"{row['share']:.1%}")
+    console.print(table)
