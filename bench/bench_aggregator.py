@@ -116,6 +116,25 @@ def _session(rng: random.Random, sid: str, customer: str, locale: str, t: int) -
     return out
 
 
+def next_day(events: list[Event]) -> list[Event]:
+    """The sessions (and other requests) starting in the second half, 24 hours later."""
+    from dataclasses import replace
+
+    middle = events[len(events) // 2].timestamp_ms
+    day = 86_400_000
+    moved = []
+    for e in events:
+        if (e.session_start_ms or e.timestamp_ms) < middle:
+            moved.append(e)
+            continue
+        times: dict[str, Any] = {"timestamp_ms": e.timestamp_ms + day, "received_ms": e.received_ms + day}
+        for name in ("session_start_ms", "previous_ms"):
+            value = getattr(e, name)
+            times[name] = None if value is None else value + day
+        moved.append(replace(e, **times))
+    return sorted(moved, key=lambda e: e.timestamp_ms)
+
+
 def stream_records(events: list[Event]) -> list[dict[str, Any]]:
     """Lambda-shaped INSERT records of the events, sequence numbers in stream order."""
     records = []
@@ -265,9 +284,17 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second of the simulated skill")
     parser.add_argument("--customers", type=int, default=3_000)
     parser.add_argument("--days", type=float, default=0, help="spread the events over this many days")
+    parser.add_argument(
+        "--next-day",
+        action="store_true",
+        help="move the sessions of the second half to the next day: known customers return on a new day "
+        "(every one's first request of the day writes their customer item: retention's worst case)",
+    )
     args = parser.parse_args()
 
     events = traffic(args.events, args.rate, args.customers, days=args.days)
+    if args.next_day:
+        events = next_day(events)
     records = stream_records(events)
     span_min = (events[-1].timestamp_ms - events[0].timestamp_ms) / 60_000
     kinds = Counter(e.request_type for e in events)
