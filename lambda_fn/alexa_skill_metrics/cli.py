@@ -126,7 +126,7 @@ def report(
     as_json: bool,
     table: str | None,
 ) -> None:
-    """Print a view (overview, customers, sessions, utterances, intents) or an SMAPI metric.
+    """Print a view (overview, customers, sessions, utterances, intents, retention, paths) or a metric.
 
     Reads the configured table in-process, or calls a deployed API with --endpoint.
     """

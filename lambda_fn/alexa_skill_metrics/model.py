@@ -196,7 +196,7 @@ class Rollup:
     enablements: int = 0
     # Kept on the P1D ALL_INTENTS rollups only (see aggregation.retention and pathtree).
     retention: dict[str, int] = field(default_factory=dict)  # cohort counter key -> customers
-    path_edges: dict[str, int] = field(default_factory=dict)  # "<node>|<step>" -> sessions
+    path_edges: dict[str, int] = field(default_factory=dict)  # pathtree.edge_key -> sessions
     transitions: dict[str, int] = field(default_factory=dict)  # "<A>><B>" -> sessions
     path_open: dict[str, int] = field(default_factory=dict)  # "<node>@<epoch minute>" -> open sessions
 

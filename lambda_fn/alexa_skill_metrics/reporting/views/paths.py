@@ -49,9 +49,9 @@ from alexa_skill_metrics.pathtree import (
     ROOT,
     START,
     child_of,
+    edge_key,
     exit_label,
     is_exit,
-    split_edge,
     split_transition,
 )
 from alexa_skill_metrics.periods import HOUR_MS, MINUTE_MS
@@ -171,21 +171,22 @@ class PathsView:
 
 def paths(request: PathsRequest, rollups: Sequence[tuple[RollupKey, Rollup]], now_ms: int) -> PathsView:
     """Build the view from the all-intents day rollups of the range."""
-    edges: dict[str, dict[str, int]] = defaultdict(dict)
+    edges: dict[str, int] = defaultdict(int)
     opened: dict[str, list[tuple[int, int]]] = defaultdict(list)  # node -> (minute, sessions)
     transitions: dict[tuple[str, str], int] = defaultdict(int)
     for _, rollup in rollups:
         for key, count in rollup.path_edges.items():
-            node, step = split_edge(key)
-            edges[node][step] = edges[node].get(step, 0) + count
+            edges[key] += count
         for key, count in rollup.path_open.items():
             node, minute = key.rsplit("@", 1)
             opened[node].append((int(minute), count))
         for key, count in rollup.transitions.items():
             transitions[split_transition(key)] += count
 
+    labels = sorted({target for _, target in transitions})  # every step taken is some transition's target
+
     def build(node: str, step: str, sessions: int) -> PathNode:
-        counts = dict(edges.get(node, {}))
+        counts = {label: edges[edge_key(node, label)] for label in labels if edge_key(node, label) in edges}
         active = incomplete = 0
         for minute, count in opened.get(node, ()):
             if now_ms - (minute + 1) * MINUTE_MS >= HOUR_MS:
@@ -210,7 +211,7 @@ def paths(request: PathsRequest, rollups: Sequence[tuple[RollupKey, Rollup]], no
         ]
         return PathNode(step=step, depth=int(node[0]), sessions=sessions, children=children)
 
-    started = sum(edges.get(ROOT, {}).values())
+    started = sum(edges[edge_key(ROOT, label)] for label in labels if edge_key(ROOT, label) in edges)
     outgoing: dict[str, int] = defaultdict(int)
     for (source, _), count in transitions.items():
         outgoing[source] += count
