@@ -7,6 +7,7 @@ the final set of days, and that those counters answer "on" and "on or after" exa
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -143,3 +144,34 @@ def test_the_routes_are_documented() -> None:
         get = paths[f"/v1/skills/{{skillId}}/views/{route}"]["get"]
         assert get["operationId"] == operation
         assert get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("View")
+
+
+@given(value=st.one_of(st.none(), st.integers(), st.text(max_size=40), st.lists(st.integers(), max_size=3)))
+def test_a_stamped_path_is_read_defensively(value: Any) -> None:
+    from alexa_skill_metrics.recording.classify import STAMP_KEY, Stamp
+
+    stamp = Stamp.from_attributes({STAMP_KEY: {"s": 1, "t": 2, "i": "X", "p": value}})
+    assert stamp is not None
+    assert stamp.path is None or (stamp.path == value and stamp.path[0].isdigit() and len(stamp.path) <= 16)
+
+
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["startTime", "endTime", "cohort", "stage", "locale", "period", "x"]),
+        st.one_of(st.text(max_size=30), st.sampled_from(["week", "day", "live", "2026-01-05T00:00:00Z"])),
+        max_size=5,
+    )
+)
+@settings(max_examples=150, deadline=None)
+def test_retention_parameters_give_a_report_or_a_400_naming_one(params: dict[str, str]) -> None:
+    from alexa_skill_metrics.reporting.api import build_app, http_event
+
+    app = build_app(Reporter(RecomputedRollups(EventList([])), clock=lambda: (MONDAY + 10) * DAY_MS))
+    response = app.resolve(http_event(f"/v1/skills/{SKILL}/views/retention", params), {})
+    body = json.loads(response["body"])
+    assert response["statusCode"] in (200, 400), body
+    if response["statusCode"] == 400:
+        assert body["parameter"] in {*params, "endTime", "startTime"}
+    else:
+        validator("RetentionView").validate(body)
+        assert not params.get("locale")
