@@ -220,7 +220,7 @@ def dashboard(
     help="Folder for the JSON (and HTML) results.",
 )
 def demo(customers: int, days: int, seed: int, out_dir: str) -> None:
-    """Simulate a week of a skill's traffic against an embedded DynamoDB and show what was recorded.
+    """Simulate four weeks of a skill's traffic against an embedded DynamoDB and show what was recorded.
 
     Needs no AWS account: moto's DynamoDB server runs on a free loopback port for the run.
     """
