@@ -206,7 +206,7 @@ def dashboard(
 
 
 @cli.command()
-@click.option("--customers", default=60, show_default=True, help="Simulated customers.")
+@click.option("--customers", default=40, show_default=True, help="Simulated customers.")
 @click.option(
     "--days", default=28, show_default=True, help="Simulated days, ending today (UTC): four weeks of cohorts."
 )
