@@ -62,6 +62,17 @@ def format_time(ms: int) -> str:
     return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse_range(params: Mapping[str, str | None]) -> tuple[int, int]:
+    """``startTime`` and ``endTime`` in epoch ms: both given, in order, at most ``MAX_RANGE_DAYS`` apart."""
+    start = parse_time("startTime", params.get("startTime"))
+    end = parse_time("endTime", params.get("endTime"))
+    if end <= start:
+        raise BadRequest("endTime", f"({params.get('endTime')}) must be after startTime")
+    if end - start > MAX_RANGE_DAYS * DAY_MS:
+        raise BadRequest("endTime", f"is more than {MAX_RANGE_DAYS} days after startTime; ask for less")
+    return start, end
+
+
 def parse_time(name: str, raw: str | None) -> int:
     """An ISO 8601 time as epoch milliseconds, or ``BadRequest`` naming ``name``."""
     if not raw:
@@ -159,12 +170,7 @@ class ReportRequest:
         """Validate query parameters (HTTP API payload 2.0 ``queryStringParameters``)."""
         check_skill_id(skill_id)
         check_known(params, allowed)
-        start = parse_time("startTime", params.get("startTime"))
-        end = parse_time("endTime", params.get("endTime"))
-        if end <= start:
-            raise BadRequest("endTime", f"({params.get('endTime')}) must be after startTime")
-        if end - start > MAX_RANGE_DAYS * DAY_MS:
-            raise BadRequest("endTime", f"is more than {MAX_RANGE_DAYS} days after startTime; ask for less")
+        start, end = parse_range(params)
         period = choice("period", params.get("period"), PERIODS, default_period)
         return cls(
             skill_id=skill_id,

@@ -55,16 +55,14 @@ from alexa_skill_metrics.pathtree import (
     split_transition,
 )
 from alexa_skill_metrics.periods import HOUR_MS, MINUTE_MS
-from alexa_skill_metrics.reporting.errors import BadRequest
 from alexa_skill_metrics.reporting.params import (
     LOCALE,
-    MAX_RANGE_DAYS,
     ceil_ms,
     check_known,
     check_skill_id,
     choice,
     format_time,
-    parse_time,
+    parse_range,
     pattern,
 )
 from alexa_skill_metrics.reporting.schema import doc
@@ -91,12 +89,7 @@ class PathsRequest:
         """Validate query parameters; the range is widened to whole UTC days (paths are kept per day)."""
         check_skill_id(skill_id)
         check_known(params, PATHS_PARAMS)
-        start = parse_time("startTime", params.get("startTime"))
-        end = parse_time("endTime", params.get("endTime"))
-        if end <= start:
-            raise BadRequest("endTime", f"({params.get('endTime')}) must be after startTime")
-        if end - start > MAX_RANGE_DAYS * DAY_MS:
-            raise BadRequest("endTime", f"is more than {MAX_RANGE_DAYS} days after startTime; ask for less")
+        start, end = parse_range(params)
         return cls(
             skill_id=skill_id,
             stage=choice("stage", params.get("stage"), STAGES, "live"),
