@@ -1,6 +1,6 @@
 """A top skill's peak behind the table: the real aggregator against DynamoDB's limits. Prints figures.
 
-Run: ``python bench/bench_scale.py [--seconds 3] [--rates 5000,10000,25000] [--window 60]``
+Run: ``python bench/bench_scale.py [--seconds 3] [--rates 5000,10000,25000] [--batch-size 1000]``
 
 What it simulates, on a virtual clock (``scale_limits.VirtualClock``), so that a few seconds of
 a 25,000 requests-per-second peak run on a 2-core machine in minutes, with every timing as
@@ -8,8 +8,9 @@ it would be on AWS:
 
 1. Traffic: a top skill, ``--rate`` requests per second for ``--seconds`` (plus the sessions
    already open when the window starts), 3 locales, 20 intents (Zipf-like popularity), sessions
-   of customers drawn from 1,000,000 monthly customers (every one seen for the first time: the
-   most customer writes possible).
+   of customers drawn from 1,000,000 monthly customers, of whom ``--new-customers`` (5 %) are
+   seen for the first time; the others already have their customer item (first utterance 30
+   days ago), as returning customers of a live skill do.
 2. The recorder's event writes: one ``PutItem`` of about 0.5 KB per request, after the response,
    into ``keys.event_pk`` (the skill's write shards). Each event partition key is one partition:
    1,000 write units per second; a throttled event write is retried once after 5-25 ms, then
@@ -61,6 +62,7 @@ from bench_aggregator import SKILL, _event, stream_records
 from scale_limits import LimitedClient, Limits, MemoryTable, VirtualClock, item_size
 
 START_MS = 1_767_609_600_000  # 2026-01-05T10:40:00Z: the simulated peak
+DAY_MS = START_MS // 86_400_000 * 86_400_000
 TABLE = "bench-scale"
 LOCALES = (("en-US", 60), ("en-GB", 25), ("de-DE", 15))
 INTENTS = ["LaunchRequest"] + [f"Intent{i:02d}" for i in range(1, 20)]
@@ -195,6 +197,7 @@ def lane(
     rate: float,
     stats: LaneStats,
     phase: float,
+    batch_size: int,
 ) -> Any:
     """One shard's poller: batches of its records in order, Lambda's retries and bisection."""
     from alexa_skill_metrics.aggregation.apply import Aggregator
@@ -203,7 +206,7 @@ def lane(
     aggregator = Aggregator(TABLE, client, clock=lambda: START_MS / 1000 + clock.now)  # type: ignore[arg-type]
 
     def body() -> None:
-        pos, attempts, limit = 0, 0, BATCH_SIZE
+        pos, attempts, limit = 0, 0, batch_size
         while pos < len(records):
             first_visible = records[pos][0]
             end = pos + limit
@@ -238,7 +241,7 @@ def lane(
             )
             stats.delays += [clock.now - request_s for _, _, request_s in batch[:first]]
             pos += first
-            limit = BATCH_SIZE
+            limit = batch_size
             if first == len(batch):
                 attempts = 0
                 continue
@@ -255,7 +258,14 @@ def lane(
 
 
 def run(
-    rate: float, seconds: float, window_s: float, stream_lag_s: float, seed: int, backend: str
+    rate: float,
+    seconds: float,
+    window_s: float,
+    stream_lag_s: float,
+    seed: int,
+    backend: str,
+    new_share: float = 0.05,
+    batch_size: int = BATCH_SIZE,
 ) -> dict[str, Any]:
     import contextlib
 
@@ -287,6 +297,7 @@ def run(
             )
         else:
             moto = MemoryTable()
+        history = seed_customers(moto, written.events, new_share, seed)
         clock = VirtualClock()
         limits = Limits()
         lanes: list[LaneStats] = []
@@ -299,9 +310,11 @@ def run(
             stats = LaneStats()
             lanes.append(stats)
             lane_rate = len(records) / seconds
-            bodies.append(lane(records, clock, client, window_s, lane_rate, stats, rng.uniform(0, POLL_S)))
+            bodies.append(
+                lane(records, clock, client, window_s, lane_rate, stats, rng.uniform(0, POLL_S), batch_size)
+            )
         clock.run(bodies)
-        exact, worst_customers = compare(moto, written.events)
+        exact, worst_customers = compare(moto, history + written.events)
     rollup_sizes = [size for (pk, _), size in limits.sizes.items() if pk.startswith("ROLL#")]
     batches = [b for s in lanes for b in s.batches]
     delays = sorted(d for s in lanes for d in s.delays)
@@ -309,6 +322,8 @@ def run(
     return {
         "rate": rate,
         "backend": backend,
+        "batch_size": batch_size,
+        "new_share": new_share,
         "events": len(events),
         "lanes": len(lanes),
         "dropped": written.dropped,
@@ -341,6 +356,39 @@ def run(
     }
 
 
+def seed_customers(table: Any, events: list[Event], new_share: float, seed: int) -> list[Event]:
+    """Make all but ``new_share`` of the window's customers returning ones; return their history.
+
+    A returning customer has a customer item whose first utterance was 30 days ago (written
+    straight into the store, outside the limits); the history events are what a clean fold
+    needs to agree that they are not new today.
+    """
+    from alexa_skill_metrics.aggregation.rollup import FirstUtterance
+    from alexa_skill_metrics.storage.customers import CustomerState, state_to_item
+
+    rng = random.Random(seed)
+    locales = {}
+    for event in events:
+        if event.customer is not None and event.intent_key is not None:
+            locales.setdefault(event.customer, event.locale or "en-US")
+    history = []
+    for customer, locale in sorted(locales.items()):
+        if rng.random() < new_share:
+            continue
+        first = _event(
+            f"first-{customer}",
+            "LaunchRequest",
+            START_MS - 30 * 86_400_000,
+            customer=customer,
+            locale=locale,
+            new_session=True,
+        )
+        history.append(first)
+        utterance = FirstUtterance.of(first)
+        table.put_item(TableName=TABLE, Item=state_to_item(CustomerState(SKILL, "live", customer, utterance)))
+    return history
+
+
 def compare(moto: Any, events: list[Event]) -> tuple[bool, float]:
     """Stored rollups (read as reports read them) against one clean exact fold of ``events``."""
     from alexa_skill_metrics.aggregation.rollup import fold
@@ -352,10 +400,10 @@ def compare(moto: Any, events: list[Event]) -> tuple[bool, float]:
     for granularity in GRANULARITIES:
         for intents in (False, True):
             for key, rollup in store.query(
-                SKILL, "live", granularity, START_MS - 86_400_000, START_MS + 86_400_000, intents=intents
+                SKILL, "live", granularity, DAY_MS, DAY_MS + 86_400_000, intents=intents
             ):
                 stored[key] = rollup
-    reference = fold(events, exact=True)
+    reference = {k: r for k, r in fold(events, exact=True).items() if k.bucket_ms >= DAY_MS}
     exact = set(stored) == set(reference)
     worst = 0.0
     for key, want in reference.items():
@@ -393,7 +441,8 @@ def report(r: dict[str, Any]) -> None:
     gave_up = ", ".join(f"{k} {v:,}" for k, v in sorted(r["gave_up"].items())) or "none"
     p50, p99, worst = r["delay"]
     print(
-        f"\n{r['rate']:,.0f} requests/s ({r['backend']}): {r['events']:,} events, {r['lanes']} stream lanes, "
+        f"\n{r['rate']:,.0f} requests/s ({r['backend']}, BatchSize {r['batch_size']:,}, "
+        f"{r['new_share']:.0%} new customers): {r['events']:,} events, {r['lanes']} stream lanes, "
         f"{r['virtual_s']:.1f} s simulated in {r['wall_s']:.0f} s wall"
     )
     lines = [
@@ -440,6 +489,15 @@ def main() -> None:
     parser.add_argument("--stream-lag", type=float, default=0.5, help="seconds from write to stream record")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--batch-size", type=int, default=BATCH_SIZE, help="the event source mapping's BatchSize"
+    )
+    parser.add_argument(
+        "--new-customers",
+        type=float,
+        default=0.05,
+        help="share of the window's customers never seen before (the rest have a customer item)",
+    )
+    parser.add_argument(
         "--backend",
         choices=("memory", "moto"),
         default="memory",
@@ -448,7 +506,18 @@ def main() -> None:
     args = parser.parse_args()
     print(__doc__.splitlines()[0])
     for rate in (float(r) for r in args.rates.split(",")):
-        report(run(rate, args.seconds, args.window, args.stream_lag, args.seed, args.backend))
+        report(
+            run(
+                rate,
+                args.seconds,
+                args.window,
+                args.stream_lag,
+                args.seed,
+                args.backend,
+                args.new_customers,
+                args.batch_size,
+            )
+        )
 
 
 if __name__ == "__main__":
