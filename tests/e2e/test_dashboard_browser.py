@@ -7,7 +7,8 @@ loopback HTTP server plays API Gateway: it checks each request's SigV4 signature
 API payload 2.0 event to the reporting API (``build_app``). The dashboard is built from what that
 endpoint returns, then opened from disk in Debian's Chromium through Playwright: every tab,
 every chart's data against the views, no console errors, no network, a screenshot per tab
-(``test-artifacts/dashboard/``).
+(``test-artifacts/dashboard/``), and at 1024, 1280 and 1920 px the layout: values tables that show
+every number whole, every date label drawn (the last day's too), the chart toolbar clear of legends.
 """
 
 from __future__ import annotations
@@ -43,6 +44,37 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 WIDTH = 1280
+WIDTHS = (1024, 1280, 1920)
+
+# What a reader would see wrong in the open tab: any table cell or values table narrower than its
+# content (numbers cut at the card's edge), date labels Plotly hid (it hides a label that would run
+# past the chart), the toolbar's box over the legend's. Details are opened so tables are laid out.
+LAYOUT_PROBE = """panel => {
+  const found = {clipped: [], hiddenTicks: [], lastTicks: [], overlaps: []};
+  const root = document.querySelector(panel);
+  root.querySelectorAll('details').forEach(d => { d.open = true; });
+  root.querySelectorAll('td, th').forEach(cell => {
+    if (cell.scrollWidth > cell.clientWidth) { found.clipped.push(cell.textContent); }
+  });
+  root.querySelectorAll('.scroll').forEach(box => {
+    if (box.scrollWidth > box.clientWidth) { found.clipped.push(box.closest('figure').id); }
+  });
+  const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  root.querySelectorAll('.chart').forEach(div => {
+    const labels = [...div.querySelectorAll('g.xtick text')];
+    labels.filter(t => getComputedStyle(t).display === 'none')
+      .forEach(t => found.hiddenTicks.push(div.id + ': ' + t.textContent));
+    if (div.layout.xaxis && div.layout.xaxis.type === 'date' && div.data.length) {
+      found.lastTicks.push({id: div.id, last: div.data[0].x[div.data[0].x.length - 1],
+                            labels: labels.map(t => t.textContent)});
+    }
+    const bar = div.querySelector('.modebar'), legend = div.querySelector('g.infolayer > g.legend');
+    if (bar && legend && hit(bar.getBoundingClientRect(), legend.getBoundingClientRect())) {
+      found.overlaps.push(div.id);
+    }
+  });
+  return found;
+}"""
 
 
 def week_params(period: str) -> dict[str, str]:
@@ -249,10 +281,35 @@ class Session:
         return charts
 
 
-def check_dashboard(context: Any, path: Path, views: dict[str, dict[str, Any]], shots: str) -> Session:
+def check_layout(page: Any, view: str, period: str) -> None:
+    """The open tab reads whole at this width: see ``LAYOUT_PROBE``."""
+    # Plotly's toolbar shows on hover: rest the pointer on the tab's first chart, as a reader would
+    if page.locator(f"#panel-{view} .chart").count():
+        page.hover(f"#panel-{view} .chart >> nth=0")
+    found = page.evaluate(LAYOUT_PROBE, f"#panel-{view}")
+    assert found["clipped"] == [], f"{view}: clipped in their cell or table"
+    assert found["hiddenTicks"] == [], f"{view}: date labels Plotly hid"
+    assert found["overlaps"] == [], f"{view}: the toolbar covers the legend"
+    for chart in found["lastTicks"]:
+        last = datetime.fromisoformat(chart["last"])
+        if period == "P1D":  # a label per day shown, the last day's always among them
+            assert chart["labels"][-1] == f"{last:%a %b} {last.day}", chart
+        else:  # hourly: the last day's midnight is labelled
+            assert any(label.endswith(f"{last:%b} {last.day}") for label in chart["labels"]), chart
+
+
+def check_dashboard(
+    context: Any,
+    path: Path,
+    views: dict[str, dict[str, Any]],
+    shots: str,
+    width: int = WIDTH,
+    period: str = "P1D",
+) -> Session:
     """Open the file, go through every tab and hold every chart to the views; screenshots per tab."""
     expected = expected_charts(views)
     session = Session(context)
+    session.page.set_viewport_size({"width": width, "height": 900})
     session.page.goto(path.as_uri())
     session.page.wait_for_selector("html[data-ready='true']")
     seen: set[str] = set()
@@ -266,22 +323,23 @@ def check_dashboard(context: Any, path: Path, views: dict[str, dict[str, Any]], 
             seen.add(chart["id"])
         assert session.page.get_attribute(f"#tab-{view}", "aria-selected") == "true"
         assert session.page.is_hidden(f"#panel-{'overview' if view != 'overview' else 'customers'}")
-        # The page fits the width: nothing scrolls sideways at 1280 px
-        assert session.page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+        # The page fits the width: nothing scrolls sideways
+        assert session.page.evaluate("document.documentElement.scrollWidth") <= width
+        check_layout(session.page, view, period)
         session.page.screenshot(path=str(ARTIFACTS / f"{shots}-{view}.png"), full_page=True)
     assert seen == set(expected)
     return session
 
 
-@pytest.mark.parametrize("period", ["P1D", "PT1H"])
+@pytest.mark.parametrize(("period", "width"), [*(("P1D", width) for width in WIDTHS), ("PT1H", min(WIDTHS))])
 def test_every_tab_draws_the_apis_values_without_errors_or_network(
-    browser: Any, api: str, period: str, tmp_path: Path
+    browser: Any, api: str, period: str, width: int, tmp_path: Path
 ) -> None:
     # Given the dashboard written from the views the signed endpoint returned for the week
     views = collect_views(ViewEndpoint(api, SKILL, week_params(period)).fetch)
     path = write_dashboard(views, out=tmp_path / "metrics.html")
     # When Chromium opens it and goes through every tab, Then every chart holds those views' values
-    session = check_dashboard(browser, path, views, f"week-{period}")
+    session = check_dashboard(browser, path, views, f"week-{period}-{width}", width, period)
     # Then the page logged no error or warning and asked for nothing but itself
     assert session.problems == []
     assert session.blocked == [] and session.requests == [path.as_uri()]

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from alexa_skill_metrics import formatting
 from alexa_skill_metrics.dashboard import DashboardError, collect_views, render_dashboard, write_dashboard
 from alexa_skill_metrics.dashboard.layout import Chart
 from alexa_skill_metrics.dashboard.render import chart_values
@@ -335,7 +336,8 @@ def test_overview_cards_show_total_peak_hour_and_hourly_average(
     # Then the utterances card shows the view's total, peak hour and average per hour
     assert f'<div class="value">{utterances["total"]}</div>' in overview
     assert f"Peak hour: {utterances['peakHour']['value']} at Mon 2026-01-05 19:00 UTC" in overview
-    assert f"Average per hour: {utterances['averagePerHour']}" in overview
+    # rounded as everywhere a person reads it (alexa_skill_metrics.formatting)
+    assert f"Average per hour: {formatting.ratio(utterances['averagePerHour'])}" in overview
 
 
 def test_page_needs_no_network(page: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -388,21 +389,49 @@ def _project_requirements(extra: str | None = None) -> set[str]:
     return {spec.split(">")[0].split("<")[0].split("=")[0].split("[")[0].strip().lower() for spec in specs}
 
 
-def test_layers_are_built_for_the_functions_runtime_and_architecture(template: dict[str, Any]) -> None:
+RUNTIMES = ("python3.11", "python3.12", "python3.13")
+ARCHITECTURES = ("arm64", "x86_64")
+LAYER_MAKEFILE = REPO / "infra" / "layers" / "Makefile"
+
+
+def analytics_layers(template: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(runtime, architecture) -> logical id of the analytics layer built for it."""
+    layers: dict[tuple[str, str], str] = {}
     for name, layer in resources_of_type(template, "AWS::Serverless::LayerVersion").items():
-        assert layer["Metadata"] == {"BuildMethod": "python3.11", "BuildArchitecture": "arm64"}, name
-        assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"], name
-        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.11"], name
-    assert template["Resources"]["RecorderLayer"]["Properties"]["ContentUri"] == "lambda_fn/"
+        if layer["Properties"]["ContentUri"] == "infra/analytics-layer/":
+            (runtime,) = layer["Properties"]["CompatibleRuntimes"]
+            (architecture,) = layer["Properties"]["CompatibleArchitectures"]
+            assert (runtime, architecture) not in layers, name
+            layers[runtime, architecture] = name
+    return layers
+
+
+def test_layers_cover_every_runtime_and_architecture(template: dict[str, Any]) -> None:
+    # The recorder layer is pure Python, so one layer serves every runtime and architecture
+    recorder = template["Resources"]["RecorderLayer"]["Properties"]
+    assert recorder["ContentUri"] == "lambda_fn/"
+    assert sorted(recorder["CompatibleRuntimes"]) == list(RUNTIMES)
+    assert sorted(recorder["CompatibleArchitectures"]) == list(ARCHITECTURES)
+    # The analytics layers (compiled numpy and DataSketches): one per runtime and architecture,
+    # and this stack's functions (python3.11 on arm64) use the one built for them
+    layers = analytics_layers(template)
+    assert set(layers) == {(r, a) for r in RUNTIMES for a in ARCHITECTURES}
+    assert layers["python3.11", "arm64"] == "AnalyticsLayer"
+    functions = resources_of_type(template, "AWS::Serverless::Function").values()
+    assert template["Globals"]["Function"]["Runtime"] == "python3.11"
+    assert template["Globals"]["Function"]["Architectures"] == ["arm64"]
+    assert not any({"Runtime", "Architectures"} & set(f["Properties"]) for f in functions)
+    # Every layer is built by a target of the layers' Makefile
+    targets = set(re.findall(r"^build-(\w+):", LAYER_MAKEFILE.read_text(), re.MULTILINE))
+    for name, layer in resources_of_type(template, "AWS::Serverless::LayerVersion").items():
+        assert layer["Metadata"] == {"BuildMethod": "makefile", "ContextPath": "infra/layers"}, name
+        assert name in targets, f"infra/layers/Makefile has no build-{name} target"
 
 
 def test_recorder_layer_holds_the_package_and_its_runtime_dependencies() -> None:
-    # Given the requirements file sam build installs into the recorder layer (ContentUri lambda_fn/)
-    manifest = REPO / "lambda_fn" / "requirements.txt"
-    assert manifest.is_file(), (
-        "lambda_fn/requirements.txt is missing: sam build would ship the recorder layer without its "
-        "dependencies. It must contain the line: -r ../infra/recorder-layer-requirements.txt"
-    )
+    # Given the requirements infra/layers/Makefile installs into the recorder layer
+    manifest = REPO / "infra" / "recorder-layer-requirements.txt"
+    assert "recorder-layer-requirements.txt" in LAYER_MAKEFILE.read_text()
     # Then every runtime dependency of the package is in it, pinned
     assert _project_requirements() <= _requirement_names(manifest)
 
@@ -582,8 +611,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     sam = sam_cli()
     if shutil.which("git") is None or not (REPO / ".git").exists():
         pytest.skip("needs a git checkout to know which files a clone has")
-    if not (REPO / "lambda_fn" / "requirements.txt").is_file():
-        pytest.skip("lambda_fn/requirements.txt is missing: see test_recorder_layer_holds_the_package_...")
     checkout = clean_checkout(tmp_path_factory.mktemp("checkout"))
     validated = run_sam(sam, ["validate", "--config-file", SAMCONFIG], checkout)
     assert validated.returncode == 0, validated.stdout + validated.stderr
@@ -592,17 +619,39 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield checkout / ".aws-sam" / "build"
 
 
-def _aarch64(shared_object: Path) -> bool:
+ELF_MACHINES = {"arm64": 183, "x86_64": 62}  # EM_AARCH64, EM_X86_64
+SO_ARCHITECTURES = {"arm64": "aarch64", "x86_64": "x86_64"}
+
+
+def _elf_machine(shared_object: Path) -> int:
     header = shared_object.read_bytes()[:20]
-    return header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 183  # EM_AARCH64
+    assert header[:4] == b"\x7fELF", shared_object
+    return int.from_bytes(header[18:20], "little")
 
 
-def test_sam_build_makes_layers_with_arm64_dependencies(built: Path) -> None:
-    recorder, analytics = built / "RecorderLayer" / "python", built / "AnalyticsLayer" / "python"
+def test_sam_build_makes_a_pure_python_recorder_layer(built: Path) -> None:
+    recorder = built / "RecorderLayer" / "python"
     for package in ("alexa_skill_metrics", "ask_sdk_core", "aws_lambda_powertools", "boto3", "botocore"):
         assert (recorder / package / "__init__.py").is_file(), package
-    compiled = sorted(analytics.glob("_datasketches*.so")) + sorted((analytics / "numpy").rglob("*.so"))
-    assert compiled and all(_aarch64(path) for path in compiled)
+    # Nothing compiled (which would tie it to one CPython and one CPU), and no bytecode of this machine
+    assert sorted(recorder.rglob("*.so")) == []
+    assert sorted(recorder.rglob("__pycache__")) == []
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_sam_build_makes_analytics_layers_with_each_runtimes_wheels(
+    built: Path, template: dict[str, Any], runtime: str, architecture: str
+) -> None:
+    layer = built / analytics_layers(template)[runtime, architecture] / "python"
+    sketches = sorted(layer.glob("_datasketches*.so"))
+    extensions = sorted((layer / "numpy").rglob("*.cpython-*.so"))
+    assert sketches and extensions
+    # numpy's extensions are built for exactly this CPython and CPU, DataSketches' for this CPU
+    version = runtime.removeprefix("python").replace(".", "")
+    tag = f".cpython-{version}-{SO_ARCHITECTURES[architecture]}-linux-gnu.so"
+    assert all(path.name.endswith(tag) for path in extensions), extensions[:3]
+    assert {_elf_machine(path) for path in sketches + extensions} == {ELF_MACHINES[architecture]}
 
 
 @pytest.mark.parametrize("function", sorted(LEAST_PRIVILEGE))

@@ -58,6 +58,10 @@ summary { cursor: pointer; color: var(--accent); }
 .scroll { max-height: 340px; overflow: auto; margin-top: 6px; }
 table { border-collapse: collapse; width: 100%; font-size: .88rem; font-variant-numeric: tabular-nums; }
 th, td { padding: 5px 10px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
+/* A values table fits its card: headings and row labels (times, intents) wrap between words, a
+   number never does. */
+thead th, tbody th { white-space: normal; }
+td.num, th.num { padding-left: 6px; }
 thead th { background: var(--page); font-weight: 600; position: sticky; top: 0; }
 tbody th { font-weight: 600; }
 td.num, th.num { text-align: right; }
@@ -77,7 +81,9 @@ JS = """
   var config = {
     displaylogo: false,
     responsive: true,
-    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
+    // A short toolbar (zoom, reset, download) stood on end in the chart's right margin (charts.py).
+    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines", "pan2d", "zoomIn2d",
+                             "zoomOut2d", "hoverClosestCartesian", "hoverCompareCartesian"],
     toImageButtonOptions: {format: "png", scale: 2}
   };
   var tabs = Array.prototype.slice.call(document.querySelectorAll('[role="tab"]'));

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from alexa_skill_metrics.dashboard.layout import FORMATS, ValueKind
+from alexa_skill_metrics.formatting import d3_format
 
 # Session end states in the API's (camelCase) names, with their labels and colours (Okabe-Ito,
 # readable with colour-vision deficiencies): successful ends in blues, failures in warm colours.
@@ -68,11 +69,19 @@ PERIODS: dict[str, tuple[str, str, str, str]] = {
     "SINGLE": ("Range starting (UTC)", "%Y-%m-%d %H:%M", "%a %Y-%m-%d %H:%M", "over the range"),
     "P1W": ("ISO week starting Monday (UTC)", "%b %-d", "week of %a %Y-%m-%d", "per week"),
 }
-# d3-format per kind of value: for ticks, and for hover labels and bar texts (exact values).
-# Values keep the API's precision (ratios 4 decimals, latency 3), without trailing zeros.
+# d3-format per kind of value: for ticks, and for hover labels and bar texts, which show values
+# rounded exactly as the cards, tables and the CLI do (alexa_skill_metrics.formatting).
 TICK_FORMATS: dict[str, str] = {"count": ",d", "ratio": ",.2~f", "percent": ".0%", "ms": ""}
-VALUE_FORMATS: dict[str, str] = {"count": ",d", "ratio": ",.4~f", "percent": ".2%", "ms": ",.3~f"}
+VALUE_FORMATS: dict[str, str] = {kind: d3_format(kind) for kind in ("count", "ratio", "percent", "ms")}
 UNITS: dict[str, str] = {"ms": " ms"}
+# Plotly's toolbar, stood on end in the right margin: there it covers neither legends (which wrap
+# within the plot area's width) nor data. The margin is at least its width.
+MODEBAR = {"orientation": "v", "bgcolor": "rgba(255,255,255,0.85)"}
+MODEBAR_MARGIN = 40
+# Rotated date labels lean left of their tick, so the last one never runs past the chart's edge
+# (Plotly hides a label that would); at most this many daily labels, always with the last day's.
+TICK_ANGLES = [0, -30, -90]
+MAX_DAY_LABELS = 8
 
 
 @dataclass(frozen=True)
@@ -101,14 +110,27 @@ def base_layout(height: int) -> dict[str, Any]:
         "template": {},  # no Plotly theme: it would repeat ~7 kB of defaults in every figure
         "height": height,
         "autosize": True,
-        "margin": {"l": 64, "r": 24, "t": 36, "b": 56},
+        "margin": {"l": 64, "r": MODEBAR_MARGIN, "t": 36, "b": 56},
         "font": {"family": FONT, "size": 12, "color": "#212529"},
         "paper_bgcolor": "#FFFFFF",
         "plot_bgcolor": "#FFFFFF",
         "legend": {"orientation": "h", "traceorder": "normal", "x": 0, "y": 1.02, "yanchor": "bottom"},
         "hoverlabel": {"font": {"family": FONT}},
         "separators": ".,",
+        "modebar": dict(MODEBAR),
     }
+
+
+def day_ticks(starts: Sequence[str]) -> list[str]:
+    """The points of a daily series that get a label: evenly spaced, the last day always among them.
+
+    >>> day_ticks([f"2026-01-{d:02d}T00:00:00Z" for d in range(1, 10)])[-2:]
+    ['2026-01-07T00:00:00Z', '2026-01-09T00:00:00Z']
+    >>> len(day_ticks([f"2026-01-{d:02d}T00:00:00Z" for d in range(1, 32)]))
+    8
+    """
+    step = max(1, -(-len(starts) // MAX_DAY_LABELS))
+    return list(starts)[::-1][::step][::-1]
 
 
 def _axis(title: str, **extra: Any) -> dict[str, Any]:
@@ -179,7 +201,16 @@ def time_figure(
             "barmode": "stack" if stacked else "group",
             "bargap": 0.2,
             "hovermode": "x unified",
-            "xaxis": _axis(x_title, type="date", tickformat=tick, hoverformat=hover),
+            "xaxis": _axis(
+                x_title,
+                type="date",
+                tickformat=tick,
+                hoverformat=hover,
+                autotickangles=TICK_ANGLES,
+                **(
+                    {"tickmode": "array", "tickvals": day_ticks(starts)} if period == "P1D" and starts else {}
+                ),
+            ),
             "yaxis": y_axis,
         }
     )
@@ -234,7 +265,12 @@ def category_figure(
             "bargap": 0.25,
             "hovermode": "closest",
             "showlegend": len(traces) > 1,
-            "margin": {"l": 24, "r": 16 + 7 * longest, "t": 36 if len(traces) > 1 else 12, "b": 56},
+            "margin": {
+                "l": 24,
+                "r": max(MODEBAR_MARGIN, 16 + 7 * longest),
+                "t": 36 if len(traces) > 1 else 12,
+                "b": 56,
+            },
             "xaxis": _axis(x_title, rangemode="tozero", tickformat=TICK_FORMATS[kind], fixedrange=True),
             "yaxis": _axis("", type="category", autorange="reversed", fixedrange=True, showgrid=False),
         }

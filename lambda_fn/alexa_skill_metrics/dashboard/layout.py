@@ -2,12 +2,13 @@
 
 Pure data: ``tabs.py`` fills these from the views' JSON, ``render.py`` turns them into HTML. The
 formatters only present values the reporting API returned (thousands separators, percentages,
-UTC times); they never derive one value from another.
+UTC times; the rounding of ``alexa_skill_metrics.formatting``); they never derive one value from
+another.
 
 Example
 -------
 >>> count(12345), percent(0.1234), ratio(2.5), ms(0.052), when("2026-01-05T19:00:00Z")
-('12,345', '12.34%', '2.5', '0.052 ms', 'Mon 2026-01-05 19:00 UTC')
+('12,345', '12.34%', '2.50', '0.05 ms', 'Mon 2026-01-05 19:00 UTC')
 >>> ms(None) == NONE
 True
 """
@@ -16,33 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-ValueKind = Literal["count", "ratio", "percent", "ms"]
-NONE = "\N{EN DASH}"  # the API returned null (no latency without utterances, a filtered-out figure)
+# The rounding is the package's, shared with the CLI (JSON keeps the values as computed).
+from alexa_skill_metrics.formatting import NONE, ValueKind, count, ms, percent, ratio
 
-
-def count(value: Any) -> str:
-    return NONE if value is None else f"{value:,}"
-
-
-def _trim(text: str) -> str:
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def ratio(value: Any) -> str:
-    """Up to the API's 4 decimals, without trailing zeros."""
-    return NONE if value is None else _trim(f"{value:,.4f}")
-
-
-def percent(value: Any) -> str:
-    return NONE if value is None else f"{value:.2%}"
-
-
-def ms(value: Any) -> str:
-    """Up to the API's 3 decimals (microseconds), without trailing zeros."""
-    return NONE if value is None else _trim(f"{value:,.3f}") + " ms"
-
+# Re-exported: tabs.py and other dashboard modules format through this module.
+__all__ = ["NONE", "ValueKind", "count", "ms", "percent", "ratio"]
 
 FORMATS = {"count": count, "ratio": ratio, "percent": percent, "ms": ms}
 
