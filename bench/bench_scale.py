@@ -21,10 +21,11 @@ it would be on AWS:
    time" only).
 4. Lambda's event source mapping: one lane per shard (``ParallelizationFactor`` 1; every event
    partition key on its own partition at these rates), polling 4 times per second, invoking
-   with ``BatchSize`` 1,000 or when ``MaximumBatchingWindowInSeconds`` (``--window``, 60 in
-   template.yaml) expires since the batch's first record (at the end of the simulated window,
-   the traffic is taken to go on at the same rate, so the last batch fills as it would). A
-   partial batch response retries from the lowest failed record (``MaximumRetryAttempts`` 5,
+   with ``BatchSize`` records (``--batch-size``, 5,000 in template.yaml) or when
+   ``MaximumBatchingWindowInSeconds`` (``--window``, 60 in template.yaml) expires since the
+   batch's first record; a batch stops short at 6 MB of payload (at the end of the simulated
+   window, the traffic is taken to go on at the same rate, so the last batch fills as it
+   would). A partial batch response retries from the lowest failed record (``MaximumRetryAttempts`` 5,
    then the rest goes to the on-failure destination and is counted as lost); a function error
    bisects the batch. Each lane is its own container: its own ``Aggregator`` and client.
 5. The aggregator itself: ``handler.process_records``, unchanged, with a ``LimitedClient`` for
@@ -44,7 +45,10 @@ exactly, distinct customers within the sketches' error, latency counts exactly.
 from __future__ import annotations
 
 import argparse
+import bisect
 import heapq
+import itertools
+import json
 import math
 import os
 import random
@@ -69,7 +73,8 @@ INTENTS = ["LaunchRequest"] + [f"Intent{i:02d}" for i in range(1, 20)]
 CUSTOMERS = 1_000_000
 SESSION_LEAD_S = 120.0  # sessions started this long before the window still send requests in it
 POLL_S = 0.25  # Lambda polls each stream shard 4 times per second
-BATCH_SIZE = 1000  # template.yaml
+BATCH_SIZE = 5000  # template.yaml
+PAYLOAD_LIMIT = 6 * 1024 * 1024  # a synchronous invocation's payload
 MAX_RETRY_ATTEMPTS = 5  # template.yaml
 INVOKE_OVERHEAD_S = 0.015  # a warm invocation's own cost (an assumption)
 CPU_SCALE = 1769 / 1024  # 1,024 MB of memory is 1024/1769 of a vCPU
@@ -218,6 +223,8 @@ def lane(
             invoke_at = phase + math.ceil((ready - phase) / POLL_S) * POLL_S
             clock.sleep_until(invoke_at)
             batch = [r for r in records[pos:end] if r[0] <= clock.now] or [records[pos]]
+            payload = list(itertools.accumulate(len(json.dumps(raw)) for _, raw, _ in batch))
+            batch = batch[: max(1, bisect.bisect_right(payload, PAYLOAD_LIMIT))]  # Lambda's 6 MB
             started = clock.now
             clock.sleep_until(clock.now + INVOKE_OVERHEAD_S)
             retries_before = client.stats.retries
@@ -266,6 +273,7 @@ def run(
     backend: str,
     new_share: float = 0.05,
     batch_size: int = BATCH_SIZE,
+    backlog: bool = False,
 ) -> dict[str, Any]:
     import contextlib
 
@@ -282,9 +290,8 @@ def run(
     by_pk: dict[str, list[tuple[float, dict[str, Any], float]]] = defaultdict(list)
     for event, at, raw in zip(written.events, written.write_s, raws, strict=True):
         request_s = event.timestamp_ms / 1000 - START_MS / 1000
-        by_pk[event_pk(SKILL, event.timestamp_ms, event.request_id)].append(
-            (at + stream_lag_s, raw, request_s)
-        )
+        visible = 0.0 if backlog else at + stream_lag_s
+        by_pk[event_pk(SKILL, event.timestamp_ms, event.request_id)].append((visible, raw, request_s))
     with mock_aws() if backend == "moto" else contextlib.nullcontext():
         if backend == "moto":
             moto: Any = boto3.client("dynamodb", region_name="us-east-1")
@@ -322,6 +329,7 @@ def run(
     return {
         "rate": rate,
         "backend": backend,
+        "backlog": backlog,
         "batch_size": batch_size,
         "new_share": new_share,
         "events": len(events),
@@ -329,12 +337,13 @@ def run(
         "dropped": written.dropped,
         "event_throttled": written.throttled,
         "event_peak": written.peak_wcu,
-        "aggregated_per_s": sum(b[0] for b in batches) / max(clock.now, seconds),
+        "aggregated_per_s": len(delays) / seconds,  # applied events per second of traffic
         "busiest": max(s.busy_s for s in lanes) / max(clock.now, seconds),
         "cpu_share": sum(s.cpu_s for s in lanes) / max(sum(s.busy_s for s in lanes), 1e-9),
         "calls_per_batch": {
             op: n / max(len(batches), 1) for op, n in sum((c.stats.calls for c in clients), Counter()).items()
         },
+        "cost": cost_per_million(len(written.events), limits, len(batches), sum(s.busy_s for s in lanes)),
         "capacity": sum(sum(b[0] for b in s.batches) / s.busy_s for s in lanes if s.busy_s),
         "batches": len(batches),
         "events_per_batch": mean(b[0] for b in batches),
@@ -436,13 +445,32 @@ def _counters(rollup: Any) -> tuple[Any, ...]:
     return tuple(getattr(rollup, n) for n in names)
 
 
+# US East list prices (README, "What it costs"): on-demand DynamoDB, Lambda arm64.
+PRICE_WRU, PRICE_RRU = 0.625e-6, 0.125e-6
+PRICE_INVOCATION, PRICE_GB_S = 0.20e-6, 0.0000133334
+AGGREGATOR_GB = 1.0  # template.yaml: MemorySize 1024
+
+
+def cost_per_million(events: int, limits: Limits, invocations: int, busy_s: float) -> dict[str, float]:
+    """The aggregator's dollars per million events: its DynamoDB units and its Lambda time."""
+    scale = 1_000_000 / max(events, 1)
+    return {
+        "wru": limits.write_units * scale,
+        "rru": limits.read_units * scale,
+        "dynamodb": (limits.write_units * PRICE_WRU + limits.read_units * PRICE_RRU) * scale,
+        "lambda": (invocations * PRICE_INVOCATION + busy_s * AGGREGATOR_GB * PRICE_GB_S) * scale,
+    }
+
+
 def report(r: dict[str, Any]) -> None:
     throttled = ", ".join(f"{k} {v:,}" for k, v in sorted(r["throttled"].items())) or "none"
     gave_up = ", ".join(f"{k} {v:,}" for k, v in sorted(r["gave_up"].items())) or "none"
     p50, p99, worst = r["delay"]
+    cost = r["cost"]
+    backlog = ", all as a backlog" if r["backlog"] else ""
     print(
         f"\n{r['rate']:,.0f} requests/s ({r['backend']}, BatchSize {r['batch_size']:,}, "
-        f"{r['new_share']:.0%} new customers): {r['events']:,} events, {r['lanes']} stream lanes, "
+        f"{r['new_share']:.0%} new customers{backlog}): {r['events']:,} events, {r['lanes']} stream lanes, "
         f"{r['virtual_s']:.1f} s simulated in {r['wall_s']:.0f} s wall"
     )
     lines = [
@@ -452,7 +480,7 @@ def report(r: dict[str, Any]) -> None:
             f"   (hottest event partition {r['event_peak']:,} WCU/s)",
         ),
         (
-            "events aggregated per second",
+            "events aggregated per second",  # of the simulated traffic window
             f"{r['aggregated_per_s']:,.0f}   (busiest lane busy {r['busiest']:.0%})",
         ),
         ("aggregation capacity", f"{r['capacity']:,.0f} events/s   (every lane busy all the time)"),
@@ -473,6 +501,12 @@ def report(r: dict[str, Any]) -> None:
         ("largest rollup item", f"{r['largest_rollup'] / 1024:.1f} KB of {r['rollup_items']:,} items"),
         ("request-to-report delay", f"p50 {p50:.1f} s, p99 {p99:.1f} s, max {worst:.1f} s"),
         (
+            "aggregator cost per M events",
+            f"${cost['dynamodb'] + cost['lambda']:.2f}: DynamoDB ${cost['dynamodb']:.2f} "
+            f"({cost['wru'] / 1e6:.2f} WRU, {cost['rru'] / 1e6:.2f} RRU per event), "
+            f"Lambda ${cost['lambda']:.2f}",
+        ),
+        (
             "rollups equal a clean fold",
             f"{'yes' if r['exact'] else 'NO'}   (distinct customers within {r['customers_error']:.1%})",
         ),
@@ -488,6 +522,11 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=60.0, help="MaximumBatchingWindowInSeconds")
     parser.add_argument("--stream-lag", type=float, default=0.5, help="seconds from write to stream record")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--backlog",
+        action="store_true",
+        help="every record readable at once (catching up after an outage): measures the ceiling",
+    )
     parser.add_argument(
         "--batch-size", type=int, default=BATCH_SIZE, help="the event source mapping's BatchSize"
     )
@@ -516,6 +555,7 @@ def main() -> None:
                 args.backend,
                 args.new_customers,
                 args.batch_size,
+                args.backlog,
             )
         )
 

@@ -229,6 +229,8 @@ class Limits:
     throttled: Counter[str] = field(default_factory=Counter)  # throttled requests (first and later attempts)
     gave_up: Counter[str] = field(default_factory=Counter)  # throttled on every attempt: the caller saw it
     conflict_units: int = 0  # write units spent on conditional writes that failed
+    write_units: int = 0  # consumed in all (billed)
+    read_units: int = 0
 
     def try_write(self, key: Any, units: int, now: float) -> bool:
         window = self.writes[key]
@@ -236,6 +238,7 @@ class Limits:
             return False
         window.add(now, units)
         self.per_second[(key, int(now))] += units
+        self.write_units += units
         return True
 
     def try_read(self, key: Any, units: int, now: float) -> bool:
@@ -243,6 +246,7 @@ class Limits:
         if window.used(now) + units > PARTITION_RCU:
             return False
         window.add(now, units)
+        self.read_units += units
         return True
 
     def peak_write(self, keep: Callable[[Any], bool] = lambda _: True) -> tuple[int, Any]:
