@@ -24,6 +24,7 @@ import sys
 import time
 import zlib
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -51,8 +52,11 @@ WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWrit
 READS = ("GetItem", "BatchGetItem", "Query", "Scan")
 
 
-def traffic(count: int, rate: float, customers: int, seed: int = 1) -> list[Event]:
-    """About ``count`` events of realistic sessions at ``rate`` requests per second, in time order."""
+def traffic(count: int, rate: float, customers: int, seed: int = 1, cold_starts: float = 0.0) -> list[Event]:
+    """About ``count`` events of realistic sessions at ``rate`` requests per second, in time order.
+
+    ``cold_starts``: the share of utterances that are a container's first request (with start-up).
+    """
     rng = random.Random(seed)
     events: list[Event] = []
     t = START_MS
@@ -66,7 +70,13 @@ def traffic(count: int, rate: float, customers: int, seed: int = 1) -> list[Even
         if rng.random() < 0.02:
             events.append(_event(f"enable-{n}", SKILL_ENABLED, t, customer=customer))
     events.sort(key=lambda e: e.timestamp_ms)
-    return events[:count]
+    cold = random.Random(seed + 1)  # its own generator: the sessions are the same at any cold-start rate
+    return [
+        replace(e, cold_start=True, startup_ms=cold.uniform(250, 900))
+        if e.is_utterance and cold.random() < cold_starts
+        else e
+        for e in events[:count]
+    ]
 
 
 def _event(request_id: str, request_type: str, at: int, **fields: Any) -> Event:
@@ -78,7 +88,8 @@ def _session(rng: random.Random, sid: str, customer: str, locale: str, t: int) -
     common: dict[str, Any] = {"customer": customer, "session_id": sid, "locale": locale, "new_session": False}
     launch = {**common, "new_session": True, "should_end_session": False, "session_start_ms": t}
     out = [_event(f"{sid}-0", "LaunchRequest", t, handler_ms=rng.uniform(5, 40), **launch)]
-    stamp = {"session_start_ms": t, "previous_ms": t, "last_intent": "LaunchRequest"}
+    stamp = {"session_start_ms": t, "previous_ms": t, "last_intent": "LaunchRequest", "last_prompt": True,
+             "last_unhandled": False}  # fmt: skip
     for i in range(1, rng.randrange(2, 7)):
         t += rng.randrange(3_000, 25_000)
         intent = rng.choices(INTENTS, weights=[10, 3, 2, 1, 2])[0]
@@ -92,7 +103,10 @@ def _session(rng: random.Random, sid: str, customer: str, locale: str, t: int) -
             return out
         if stop:
             return out
-        stamp = {**stamp, "previous_ms": t, "last_intent": intent}
+        unhandled = outcome is not Outcome.RESPONSE or intent == "AMAZON.FallbackIntent"
+        prompted = outcome is Outcome.RESPONSE and should_end is False
+        stamp = {**stamp, "previous_ms": t, "last_intent": intent, "last_prompt": prompted,
+                 "last_unhandled": unhandled}  # fmt: skip
     reason = rng.choice(["USER_INITIATED", "EXCEEDED_MAX_REPROMPTS", None])
     if reason is not None or rng.random() < 0.5:
         out.append(_event(f"{sid}-end", SESSION_ENDED, t + 8_000, end_reason=reason, **stamp, **common))
@@ -124,6 +138,7 @@ class CallMeter:
     def __init__(self, client: Any) -> None:
         self.calls: Counter[str] = Counter()
         self.write_units = 0  # what DynamoDB bills a PutItem: one unit per started KB of the item
+        self.write_units_before = 0  # the same items without friction, endpoint time, invocation types
         self.seconds = 0.0
         self._started = 0.0
         client.meta.events.register("before-call.dynamodb.*", self._before)
@@ -135,7 +150,12 @@ class CallMeter:
         self._started = time.perf_counter()
 
     def _put_params(self, params: dict[str, Any], **_: Any) -> None:
-        self.write_units += max(1, math.ceil(_item_size(params["Item"]) / 1024))
+        from alexa_skill_metrics.storage.rollups import QUALITY_ATTRIBUTES
+
+        item = params["Item"]
+        self.write_units += max(1, math.ceil(_item_size(item) / 1024))
+        before = {name: value for name, value in item.items() if name not in QUALITY_ATTRIBUTES}
+        self.write_units_before += max(1, math.ceil(_item_size(before) / 1024))
 
     def _after(self, **_: Any) -> None:
         self.seconds += time.perf_counter() - self._started
@@ -143,6 +163,7 @@ class CallMeter:
     def reset(self) -> None:
         self.calls.clear()
         self.write_units = 0
+        self.write_units_before = 0
         self.seconds = 0.0
 
 
@@ -203,6 +224,7 @@ def _phase(label: str, records: list[dict[str, Any]], aggregator: Any, meter: Ca
     reads = sum(meter.calls[op] for op in READS)
     own = elapsed - meter.seconds
     items = aggregator.rollups.items_read + aggregator.customers.items_read
+    added = meter.write_units - meter.write_units_before
     rollups, customers = stats["rollups"] * per_k, stats["customers"] * per_k
     lines = [
         f"\n  {label}: {len(records):,} events in batches of {BATCH:,}",
@@ -212,12 +234,20 @@ def _phase(label: str, records: list[dict[str, Any]], aggregator: Any, meter: Ca
         f"    DynamoDB writes per 1,000 events       {writes * per_k:>10.1f}   "
         f"(PutItem: {rollups:.1f} rollup items, {customers:.1f} customer items)",
         f"    DynamoDB write units per 1,000 events  {meter.write_units * per_k:>10.1f}   (KB, rounded up)",
+        f"      of which friction, endpoint time,    {added * per_k:>10.1f}   "
+        f"(+{_share(added, meter.write_units_before)} over {meter.write_units_before * per_k:.1f} "
+        "without them; not one write more)",
+        "      invocation types (the new state)",
         f"    DynamoDB read calls per 1,000 events   {reads * per_k:>10.1f}   "
         + ", ".join(f"{op} {meter.calls[op] * per_k:.1f}" for op in READS if meter.calls[op]),
         f"    items read per 1,000 events            {items * per_k:>10.1f}",
         f"    version conflicts / failed records     {stats['conflicts']:>10} / {stats['failed']}",
     ]
     print("\n".join(lines))
+
+
+def _share(part: float, whole: float) -> str:
+    return f"{part / whole:.1%}" if whole else "n/a"
 
 
 def _scan(client: Any) -> list[dict[str, Any]]:
@@ -247,15 +277,19 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second of the simulated skill")
     parser.add_argument("--customers", type=int, default=3_000)
+    parser.add_argument(
+        "--cold-starts", type=float, default=0.01, help="share of utterances that are cold starts"
+    )
     args = parser.parse_args()
 
-    events = traffic(args.events, args.rate, args.customers)
+    events = traffic(args.events, args.rate, args.customers, cold_starts=args.cold_starts)
     records = stream_records(events)
     span_min = (events[-1].timestamp_ms - events[0].timestamp_ms) / 60_000
     kinds = Counter(e.request_type for e in events)
     print(f"traffic: {len(events):,} events over {span_min:.0f} min ({args.rate:g} req/s), "
           f"{len({e.customer for e in events}):,} customers, "
           + ", ".join(f"{k} {v:,}" for k, v in kinds.most_common()))  # fmt: skip
+    print(f"  cold starts: {sum(e.cold_start for e in events):,} ({args.cold_starts:.1%} of utterances)")
     print("\npure fold (no I/O), batches of 1,000:")
     bench_fold(events)
     print("\naggregator (Lambda handler path) against in-process moto:")

@@ -1,4 +1,4 @@
-"""Reporting benchmark: the five views and the metrics call over 90 days, from rollups vs from raw events.
+"""Reporting benchmark: the views (friction too) and the metrics call over 90 days, rollups vs raw events.
 
 Prints figures; asserts nothing. Run with ``python bench/bench_reporting.py`` (``--help`` for sizes).
 
@@ -41,7 +41,7 @@ START_MS = 1_767_571_200_000  # 2026-01-05T00:00:00Z
 DAY_MS = 86_400_000
 TABLE = "bench-reporting"
 KEY = "bench-pseudonym-key-0123456789"
-VIEWS = ("overview", "customers", "sessions", "utterances", "intents")
+VIEWS = ("overview", "customers", "sessions", "utterances", "intents", "friction")
 
 
 class CapturingClient:

@@ -1,7 +1,9 @@
-"""``skill-metrics``: create the table, run the local demo, aggregate and report.
+"""``skill-metrics``: create the table, run the local demo, aggregate, report, rebuild and redrive.
 
 Commands parse arguments and call the library; ``Context.from_environ`` builds the objects, so
-tests can hand in another environment.
+tests can hand in another environment. Each command is one small function registered on the
+``cli`` group; bad arguments are rejected by their click types before any AWS call, and expected
+errors become one line and a non-zero exit (``cli_support.Group``).
 
 Example
 -------
@@ -15,18 +17,25 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from alexa_skill_metrics.config import Settings
-from alexa_skill_metrics.exceptions import ConfigurationError, SkillMetricsError
-from alexa_skill_metrics.reporting.errors import BadRequest
+from alexa_skill_metrics.cli_support import SKILL_ID, TIME, URL, Failure, Group, explain
+from alexa_skill_metrics.config import STAGES, Settings
+from alexa_skill_metrics.periods import PERIODS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+DEFAULT_PERIOD = "P1D"
+_STAGE_HELP = "live or development [default: METRICS_STAGE if set, else live]"
+_SKILL_HELP = "amzn1.ask.skill.<uuid> (or a legacy amzn1.echo-sdk-ams.app.<uuid>)"
+_PERIOD_HELP = "Bucket size (SINGLE: one value for the whole range)."
+_TABLE_HELP = "Table name [default: METRICS_TABLE]; not used with --endpoint."
 
 
 @dataclass
@@ -34,13 +43,20 @@ class Context:
     """What every command needs, built from the environment."""
 
     environ: Mapping[str, str]
+    table_name: str | None = None  # the table a command works on, named in its errors
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Context:
         return cls(os.environ if environ is None else environ)
 
     def settings(self, **overrides: Any) -> Settings:
-        return Settings.from_env(self.environ, **overrides)
+        settings = Settings.from_env(self.environ, **overrides)
+        self.table_name = settings.table_name
+        return settings
+
+    def stage(self, given: str | None) -> str:
+        """The ``--stage`` given, else ``METRICS_STAGE`` (the skill's own setting), else ``live``."""
+        return given or self.environ.get("METRICS_STAGE") or "live"
 
     def dynamodb(self) -> DynamoDBClient:
         import boto3
@@ -51,7 +67,7 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
-@click.group()
+@click.group(cls=Group)
 @click.version_option(package_name="alexa-skill-metrics")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -65,7 +81,7 @@ def cli(ctx: click.Context) -> None:
 
 
 @cli.command("create-table")
-@click.option("--table", help="Table name (default: METRICS_TABLE).")
+@click.option("--table", help="Table name [default: METRICS_TABLE].")
 @pass_context
 def create_table_command(context: Context, table: str | None) -> None:
     """Create the metrics table with its stream and TTL; running it again is harmless."""
@@ -77,8 +93,14 @@ def create_table_command(context: Context, table: str | None) -> None:
 
 
 @cli.command()
-@click.option("--table", help="Table name (default: METRICS_TABLE).")
-@click.option("--batch-size", default=1000, show_default=True, help="Stream records per aggregator batch.")
+@click.option("--table", help="Table name [default: METRICS_TABLE].")
+@click.option(
+    "--batch-size",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Stream records per aggregator batch.",
+)
 @pass_context
 def aggregate(context: Context, table: str | None, batch_size: int) -> None:
     """Drain the table's stream through the aggregator once (local use, e.g. against moto's server).
@@ -94,23 +116,75 @@ def aggregate(context: Context, table: str | None, batch_size: int) -> None:
         f"{result.rollups_written} rollup and {result.customers_written} customer writes"
     )
     if result.failed:
-        raise click.ClickException(f"{len(result.failed)} records still fail: {', '.join(result.failed[:5])}")
+        raise Failure(f"{len(result.failed)} records still fail: {', '.join(result.failed[:5])}")
 
 
-@cli.command()
+def _report_epilog() -> str:
+    from alexa_skill_metrics.reporting.metrics import METRICS
+    from alexa_skill_metrics.reporting.views import VIEWS
+
+    views = _entries((name, spec.summary) for name, spec in VIEWS.items())
+    metrics = _entries((name, spec.description) for name, spec in METRICS.items())
+    misread = _entries(
+        [
+            ("failedShare", "an intent's failed utterances / ALL failed utterances: where failures are"),
+            ("failureRate", "the intent's own rate: its failed utterances / its utterances"),
+            ("prompts", "replies that kept the session open and waited for the customer"),
+            ("responded", "utterances that answered inside a session (session.new false)"),
+            (
+                "notResponded",
+                "sessions that ended because the customer said nothing after the prompt and its "
+                "reprompt; prompts need not equal responded + notResponded: a prompt can also end "
+                "in 'stop', an error, or a session still open",
+            ),
+            ("dropOff share", "its sessions / sessions that ended no_response, user_ended or failed"),
+        ]
+    )
+    return (
+        f"\b\nViews:\n{views}\n\n\b\nMetrics (the Skill Management API's names, one value per bucket):\n"
+        f"{metrics}\n\n\b\nFigures that are easy to misread:\n{misread}\n\n"
+        "Times are UTC; a range is [start, end) and covers every bucket it touches."
+    )
+
+
+def _entries(pairs: Iterable[tuple[str, str]], width: int = 76) -> str:
+    """``name  text`` lines, the text wrapped under itself, for a help page read at 80 columns."""
+    import textwrap
+
+    pairs = list(pairs)
+    indent = 2 + max(len(name) for name, _ in pairs) + 2
+    lines = []
+    for name, text in pairs:
+        wrapped = textwrap.wrap(text, width - indent) or [""]
+        lines.append(f"  {name:<{indent - 4}}  {wrapped[0]}")
+        lines += [" " * indent + rest for rest in wrapped[1:]]
+    return "\n".join(lines)
+
+
+@cli.command(epilog=_report_epilog())
 @click.argument("name", metavar="VIEW|METRIC")
-@click.option("--skill-id", required=True, help="amzn1.ask.skill.<uuid>")
-@click.option("--start", "start_time", required=True, help="ISO 8601, e.g. 2026-01-05T00:00:00Z")
-@click.option("--end", "end_time", required=True, help="ISO 8601, exclusive")
-@click.option("--period", type=click.Choice(["SINGLE", "PT15M", "PT1H", "P1D", "P1W"]), help="Bucket size.")
-@click.option("--stage", type=click.Choice(["live", "development"]))
-@click.option("--locale", help="e.g. en-US")
+@click.option("--skill-id", required=True, type=SKILL_ID, help=_SKILL_HELP)
+@click.option("--start", "start_time", required=True, type=TIME, help="ISO 8601, e.g. 2026-01-05T00:00:00Z")
+@click.option("--end", "end_time", required=True, type=TIME, help="ISO 8601, exclusive")
+@click.option(
+    "--period", type=click.Choice(PERIODS), default=DEFAULT_PERIOD, show_default=True, help=_PERIOD_HELP
+)
+@click.option("--stage", type=click.Choice(STAGES), help=_STAGE_HELP)
+@click.option("--locale", help="e.g. en-US [default: all locales]")
 @click.option("--intent", help="Intent filter (customers and utterances views, metrics).")
-@click.option("--endpoint", help="A deployed reporting API URL; requests are signed with SigV4.")
+@click.option("--endpoint", type=URL, help="A deployed reporting API URL; requests are signed with SigV4.")
 @click.option("--recompute", is_flag=True, help="Compute from raw events instead of rollups.")
+@click.option(
+    "--all-pages/--one-page",
+    default=True,
+    show_default=True,
+    help="Metrics: follow nextToken to the last page (--one-page prints one page and its nextToken).",
+)
+@click.option("--next-token", help="Metrics: continue from this nextToken.")
+@click.option("--max-results", type=click.IntRange(1, 200), help="Metrics: values per page [default: 200].")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON body instead of tables.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (RFC 4180, one row per point).")
-@click.option("--table", help="Table name (default: METRICS_TABLE); not used with --endpoint.")
+@click.option("--table", help=_TABLE_HELP)
 @pass_context
 def report(
     context: Context,
@@ -118,36 +192,42 @@ def report(
     skill_id: str,
     start_time: str,
     end_time: str,
-    period: str | None,
+    period: str,
     stage: str | None,
     locale: str | None,
     intent: str | None,
     endpoint: str | None,
     recompute: bool,
+    all_pages: bool,
+    next_token: str | None,
+    max_results: int | None,
     as_json: bool,
     table: str | None,
     as_csv: bool = False,
 ) -> None:
-    """Print a view (overview, customers, sessions, utterances, intents) or an SMAPI metric.
+    """Print a view or an SMAPI metric (names below), in-process from the table or from --endpoint.
 
-    Reads the configured table in-process, or calls a deployed API with --endpoint.
+    An empty report says where data is: another stage, other intents, or the days this skill has.
     """
-    from alexa_skill_metrics.reporting.client import fetch_report
+    from alexa_skill_metrics.reporting.client import fetch_all_pages, fetch_report
+    from alexa_skill_metrics.reporting.metrics import METRICS
 
-    params = {"startTime": start_time, "endTime": end_time, "period": period, "stage": stage,
+    if endpoint is not None and recompute:
+        raise click.UsageError("--recompute reads the table; it cannot go with --endpoint")
+    params = {"startTime": start_time, "endTime": end_time, "period": period, "stage": context.stage(stage),
               "locale": locale, "intent": intent}  # fmt: skip
-    if endpoint is not None:
-        if recompute:
-            raise click.UsageError("--recompute reads the table; it cannot go with --endpoint")
-        body = fetch_report(name, skill_id, params, endpoint=endpoint)
-    else:
-        body = fetch_report(
-            name,
-            skill_id,
-            params,
-            table_name=context.settings(table_name=table).table_name,
-            recompute=recompute,
+    if name in METRICS:
+        params |= {"nextToken": next_token, "maxResults": str(max_results) if max_results else None}
+    table_name = None if endpoint else context.settings(table_name=table).table_name
+
+    def fetch(
+        report_name: str, query: Mapping[str, str | None], *, from_events: bool = recompute
+    ) -> dict[str, Any]:
+        return fetch_report(
+            report_name, skill_id, query, table_name=table_name, endpoint=endpoint, recompute=from_events
         )
+
+    body = fetch_all_pages(fetch, name, params) if name in METRICS and all_pages else fetch(name, params)
     if as_csv:
         from alexa_skill_metrics.reporting.export import to_csv
 
@@ -160,20 +240,40 @@ def report(
         from alexa_skill_metrics.console import print_report
 
         print_report(Console(), body)
+    # hints read rollups even after --recompute: they must stay cheap
+    _hint_if_empty(context, partial(fetch, from_events=False), name, skill_id, params, body, table_name)
+
+
+def _hint_if_empty(
+    context: Context,
+    fetch: Any,
+    name: str,
+    skill_id: str,
+    params: Mapping[str, str | None],
+    body: Mapping[str, Any],
+    table_name: str | None,
+) -> None:
+    from alexa_skill_metrics.reporting.hints import is_empty, where_is_data
+
+    if not is_empty(body):
+        return
+    client = context.dynamodb() if table_name else None
+    for line in where_is_data(fetch, name, skill_id, params, table_name=table_name, dynamodb=client):
+        click.echo(f"hint: {line}", err=True)
 
 
 @cli.command()
-@click.option("--skill-id", required=True, help="amzn1.ask.skill.<uuid>")
-@click.option("--start", "start_time", required=True, help="ISO 8601, e.g. 2026-01-05T00:00:00Z")
-@click.option("--end", "end_time", required=True, help="ISO 8601, exclusive")
+@click.option("--skill-id", required=True, type=SKILL_ID, help=_SKILL_HELP)
+@click.option("--start", "start_time", required=True, type=TIME, help="ISO 8601, e.g. 2026-01-05T00:00:00Z")
+@click.option("--end", "end_time", required=True, type=TIME, help="ISO 8601, exclusive")
 @click.option(
     "--period", type=click.Choice(["PT15M", "PT1H", "P1D", "P1W"]), default="P1D", show_default=True
 )
-@click.option("--stage", type=click.Choice(["live", "development"]))
-@click.option("--locale", help="e.g. en-US")
-@click.option("--endpoint", help="A deployed reporting API URL; requests are signed with SigV4.")
+@click.option("--stage", type=click.Choice(STAGES), help=_STAGE_HELP)
+@click.option("--locale", help="e.g. en-US [default: all locales]")
+@click.option("--endpoint", type=URL, help="A deployed reporting API URL; requests are signed with SigV4.")
 @click.option("--out", default="metrics.html", show_default=True, type=click.Path(dir_okay=False))
-@click.option("--table", help="Table name (default: METRICS_TABLE); not used with --endpoint.")
+@click.option("--table", help=_TABLE_HELP)
 @pass_context
 def dashboard(
     context: Context,
@@ -195,7 +295,7 @@ def dashboard(
         "startTime": start_time,
         "endTime": end_time,
         "period": period,
-        "stage": stage,
+        "stage": context.stage(stage),
         "locale": locale,
     }
     table_name = None if endpoint else context.settings(table_name=table).table_name
@@ -206,8 +306,12 @@ def dashboard(
 
 
 @cli.command()
-@click.option("--customers", default=200, show_default=True, help="Simulated customers.")
-@click.option("--days", default=7, show_default=True, help="Simulated days, ending today (UTC).")
+@click.option(
+    "--customers", default=200, show_default=True, type=click.IntRange(1, 100_000), help="Customers."
+)
+@click.option(
+    "--days", default=7, show_default=True, type=click.IntRange(1, 366), help="Days, ending today (UTC)."
+)
 @click.option("--seed", default=42, show_default=True, help="Random seed: same seed, same traffic.")
 @click.option(
     "--out",
@@ -217,18 +321,98 @@ def dashboard(
     type=click.Path(file_okay=False),
     help="Folder for the JSON (and HTML) results.",
 )
-def demo(customers: int, days: int, seed: int, out_dir: str) -> None:
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Leave the local DynamoDB running with the demo's data (moto's server on --port) to explore "
+    "with report, dashboard and aggregate; stop it with `skill-metrics demo --stop`.",
+)
+@click.option("--port", default=5005, show_default=True, type=click.IntRange(1024, 65535), help="For --keep.")
+@click.option("--stop", is_flag=True, help="Stop the local DynamoDB a `demo --keep` left running, and exit.")
+def demo(customers: int, days: int, seed: int, out_dir: str, keep: bool, port: int, stop: bool) -> None:
     """Simulate a week of a skill's traffic against an embedded DynamoDB and show what was recorded.
 
-    Needs no AWS account: moto's DynamoDB server runs on a free loopback port for the run.
+    Needs no AWS account: the data lives in moto's DynamoDB, in this process for the run, or in a
+    local server that stays when --keep is given.
     """
     from alexa_skill_metrics.demo import run_demo
 
-    run_demo(customers=customers, days=days, seed=seed, out_dir=out_dir)
+    if stop:
+        from alexa_skill_metrics.local import stop_server
+
+        click.echo(stop_server(port))
+        return
+    run_demo(customers=customers, days=days, seed=seed, out_dir=out_dir, keep_port=port if keep else None)
+
+
+@cli.command()
+@click.option("--skill-id", required=True, type=SKILL_ID, help=_SKILL_HELP)
+@click.option(
+    "--start", "start_time", required=True, type=TIME, help="ISO 8601; widened to the start of its UTC day"
+)
+@click.option(
+    "--end", "end_time", required=True, type=TIME, help="ISO 8601, exclusive; widened to a whole UTC day"
+)
+@click.option("--table", help="Table name [default: METRICS_TABLE].")
+@pass_context
+def rebuild(context: Context, skill_id: str, start_time: str, end_time: str, table: str | None) -> None:
+    """Rebuild a range's rollups from its raw events (after set-aside records, or a contract change).
+
+    Safe while the live aggregator runs, and exact afterwards: nothing the aggregator delivers
+    later is counted twice. The range is whole UTC days and must have ended 3 hours ago (late
+    session ends). Raw events are kept for METRICS_RETENTION_DAYS: older ranges cannot be rebuilt.
+    """
+    from alexa_skill_metrics.aggregation.rebuild import rebuild as rebuild_range
+    from alexa_skill_metrics.reporting.params import format_time, parse_time
+
+    settings = context.settings(table_name=table)
+    result = rebuild_range(
+        settings.table_name,
+        skill_id,
+        parse_time("start", start_time),
+        parse_time("end", end_time),
+        client=context.dynamodb(),
+    )
+    click.echo(
+        f"rebuilt {format_time(result.start_ms)} to {format_time(result.end_ms)}: {result.events} events, "
+        f"{result.rollups_written} rollups written ({', '.join(result.stages) or 'no stage had data'}), "
+        f"{result.customers_moved} customers' first utterance moved earlier"
+    )
+
+
+@cli.command()
+@click.option("--queue-url", required=True, type=URL, help="The stack's DeadLetterQueueUrl output.")
+@click.option(
+    "--skill-id",
+    "skill_ids",
+    multiple=True,
+    type=SKILL_ID,
+    help="Skills to rebuild when a batch's records have left the stream (24 h); repeatable.",
+)
+@click.option("--table", help="Table name [default: METRICS_TABLE].")
+@pass_context
+def redrive(context: Context, queue_url: str, skill_ids: tuple[str, ...], table: str | None) -> None:
+    """Replay the aggregator's dead-letter queue: rebuild the days of every set-aside batch.
+
+    Each message names a stream batch; its records are read again from the stream to find the
+    skills and days, which are rebuilt from raw events (see rebuild), and the message deleted.
+    """
+    from alexa_skill_metrics.aggregation.redrive import redrive as redrive_queue
+
+    settings = context.settings(table_name=table)
+    result = redrive_queue(queue_url, settings.table_name, skill_ids=skill_ids, dynamodb=context.dynamodb())
+    for note in result.notes:
+        click.echo(note)
+    click.echo(
+        f"{result.rebuilt} messages rebuilt and deleted, {result.kept} kept; {result.records} stream records "
+        f"read again ({result.unreadable} not readable as events: no rebuild can count them)"
+    )
+    if result.kept:
+        raise Failure(f"{result.kept} messages stay in the queue: see the lines above")
 
 
 def main() -> None:
-    """Console entry point: configuration errors become a clear message and exit code 2."""
+    """Console entry point: expected errors become one line and an exit code (2: fix the input)."""
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -237,22 +421,12 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except (ConfigurationError, BadRequest) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except SkillMetricsError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     except Exception as exc:
-        from botocore.exceptions import NoCredentialsError, NoRegionError
-
-        if isinstance(exc, NoRegionError):
-            click.echo("error: no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)", err=True)
-            sys.exit(2)
-        if isinstance(exc, NoCredentialsError):
-            click.echo("error: no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID", err=True)
-            sys.exit(2)
-        raise
+        found = explain(exc)
+        if found is None:
+            raise
+        click.echo(f"error: {found[0]}", err=True)
+        sys.exit(found[1])
 
 
 def _add_metrics_commands() -> None:

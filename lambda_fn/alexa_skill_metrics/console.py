@@ -1,40 +1,67 @@
 """Readable terminal tables for report bodies: views and SMAPI metric series, any shape they have.
 
-The reporting code returns plain JSON; this module only lays it out, it computes nothing.
+The reporting code returns plain JSON; this module only lays it out, it computes nothing. Tables
+fit the console's width (80 columns in a pipe): a table too wide is split into several that
+repeat its first column, and below about 40 columns rows become vertical records. A cell is
+never wrapped, so a number is never split across lines. Numbers are shown with the dashboard's
+formatters (``dashboard.layout``: one rounding for both); ``--json`` keeps the API's values.
 
 Example
 -------
 >>> import io
 >>> from rich.console import Console
->>> console = Console(width=100, file=io.StringIO())
+>>> console = Console(width=80, file=io.StringIO())
 >>> body = {"metric": "totalUtterances", "timestamps": ["2026-01-05T00:00:00Z"], "values": [4]}
 >>> print_report(console, body)
 >>> "totalUtterances" in console.file.getvalue()
 True
+>>> display("failedShare", 0.66667), display("latencyMs.p50", 0.08), display("perSession", 2.97916)
+('66.67%', '0.08 ms', '2.9792')
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from alexa_skill_metrics.formatting import NONE, count, ms, percent, ratio
 from alexa_skill_metrics.reporting.export import flatten as _flatten
 
 _HEADER_KEYS = ("view", "skillId", "stage", "locale", "intent", "period", "startTime", "endTime", "asOf")
 _WIDE_IN_SERIES = ("shareByEndType",)  # shown once in the totals; per bucket it would not fit a terminal
+_TIME_KEYS = ("start", "timestamp")
+_NARROWEST_TABLE = 40  # below this a table of even two columns reads worse than vertical records
+_BOX = box.SIMPLE_HEAD  # no outer frame: two columns of characters fewer per column than a grid
+
+
+def display(name: str, value: Any) -> str:
+    """One value as the terminal shows it; ``name`` (a flattened field name) picks the unit."""
+    if value is None:
+        return NONE
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return count(value)
+    leaf = name.rsplit(".", 1)[-1]
+    if "latencyMs" in name:
+        return ms(value)
+    if "shareByEndType" in name or leaf.endswith(("Share", "Rate")) or leaf in ("share", "failureRate"):
+        return percent(value)
+    return ratio(value)
 
 
 def print_report(console: Console, body: Mapping[str, Any]) -> None:
-    """Print a view body or an SMAPI metric body as tables."""
+    """Print a view body or an SMAPI metric body as tables that fit ``console.width``."""
     if "metric" in body and "values" in body:
         _print_metric(console, body)
         return
     header = [f"{k}={body[k]}" for k in _HEADER_KEYS if body.get(k) is not None]
     console.rule(f"[bold]{str(body.get('view', 'report')).capitalize()}[/]")
-    console.print(" ".join(header), style="dim")
+    console.print(" ".join(header) + " (times UTC)", style="dim", overflow="fold")
     summary: dict[str, Any] = {}
     for key, value in body.items():
         if key in _HEADER_KEYS:
@@ -42,56 +69,122 @@ def print_report(console: Console, body: Mapping[str, Any]) -> None:
         if isinstance(value, list):
             if value and all(isinstance(row, Mapping) for row in value):
                 skip = _WIDE_IN_SERIES if key == "series" else ()
-                console.print(_rows_table(key, value, skip))
+                rows = [_flatten({k: v for k, v in row.items() if k not in skip}) for row in value]
+                print_rows(console, key, rows)
         elif isinstance(value, Mapping):
             summary.update(_flatten(value, key if key != "totals" else ""))
         else:
             summary[key] = value
     if summary:
-        table = Table(title="summary", show_header=False, title_justify="left")
-        table.add_column("figure")
-        table.add_column("value", justify="right")
-        for key, value in summary.items():
-            table.add_row(key, _cell(value))
-        console.print(table)
+        print_pairs(console, "summary", summary)
 
 
-def _print_metric(console: Console, body: Mapping[str, Any]) -> None:
-    table = Table(title=str(body["metric"]), title_justify="left")
-    table.add_column("timestamp")
-    table.add_column("value", justify="right")
-    for timestamp, value in zip(body["timestamps"], body["values"], strict=True):
-        table.add_row(str(timestamp), _cell(value))
-    console.print(table)
-    if body.get("nextToken"):
-        console.print(f"nextToken: {body['nextToken']}", style="dim")
+def print_rows(console: Console, title: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Records as tables within the console's width: split by columns, or vertical when narrow."""
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    cells = {c: [_shown(c, row.get(c), rows, c) for row in rows] for c in columns}
+    labels = {c: _label(c) for c in columns}
+    widths = {c: max(len(labels[c]), *(len(v) for v in cells[c])) for c in columns}
+    key, rest = columns[0], columns[1:]
+    groups = _pack(console, [key], rest, lambda shown: _table(title, shown, labels, cells, widths, len(rows)))
+    if groups is None:
+        for i in range(len(rows)):
+            print_pairs(console, f"{title} {i + 1}", {labels[c]: cells[c][i] for c in columns}, shown=True)
+        return
+    for n, group in enumerate(groups):
+        suffix = f" ({n + 1}/{len(groups)})" if len(groups) > 1 else ""
+        console.print(_table(f"{title}{suffix}", [key, *group], labels, cells, widths, len(rows)))
 
 
-def _rows_table(title: str, rows: list[Mapping[str, Any]], skip: tuple[str, ...]) -> Table:
-    flat = [_flatten({k: v for k, v in row.items() if k not in skip}) for row in rows]
-    columns = list(dict.fromkeys(k for row in flat for k in row))
-    table = Table(title=title, title_justify="left")
-    for i, column in enumerate(columns):
-        first = i == 0
-        table.add_column(_label(column), justify="left" if first else "right", no_wrap=first, overflow="fold")
-    for row in flat:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
+def _table(
+    title: str,
+    shown: Sequence[str],
+    labels: Mapping[str, str],
+    cells: Mapping[str, Sequence[str]],
+    widths: Mapping[str, int],
+    rows: int,
+) -> Table:
+    table = Table(title=title, title_justify="left", box=_BOX, pad_edge=False)
+    for i, column in enumerate(shown):
+        table.add_column(
+            labels[column], justify="left" if i == 0 else "right", no_wrap=True, min_width=widths[column]
+        )
+    for r in range(rows):
+        table.add_row(*(cells[c][r] for c in shown))
     return table
 
 
-def _label(column: str) -> str:
-    """``latencyMs.p50`` -> ``p50 ms``: nested names shortened so tables fit a terminal."""
-    if "." not in column:
+def _pack(
+    console: Console, key: list[str], rest: list[str], build: Callable[[list[str]], Table]
+) -> list[list[str]] | None:
+    """``rest`` in groups whose table (with the ``key`` column first) fits the console; None if none fits."""
+    if console.width < _NARROWEST_TABLE:
+        return None
+    groups: list[list[str]] = [[]]
+    for column in rest:
+        candidate = [*groups[-1], column]
+        if _width(console, build([*key, *candidate])) <= console.width:
+            groups[-1] = candidate
+        elif groups[-1] and _width(console, build([*key, column])) <= console.width:
+            groups.append([column])
+        else:
+            return None
+    return groups
+
+
+def _width(console: Console, table: Table) -> int:
+    from rich.measure import Measurement
+
+    unbounded = console.options.update_width(10_000)  # measured as if the console had no edge
+    return Measurement.get(console, unbounded, table).maximum
+
+
+def print_pairs(console: Console, title: str, pairs: Mapping[str, Any], *, shown: bool = False) -> None:
+    """Name and value per line; a value too long for the line folds whole onto the next one."""
+    console.print(f"[italic]{title}[/]")
+    names = {name: name if shown else _label(name, full=True) for name in pairs}
+    values = {name: value if shown else display(name, value) for name, value in pairs.items()}
+    name_width = max(len(n) for n in names.values())
+    value_width = max(len(v) for v in values.values())
+    for name, value in values.items():
+        if 2 + name_width + 2 + value_width <= console.width:
+            line = f"  {names[name]:<{name_width}}  {value:>{value_width}}"
+            console.print(line, no_wrap=True, highlight=False)
+        else:  # the value goes whole onto its own line rather than being cut
+            console.print(f"  {names[name]}", no_wrap=True, overflow="ellipsis", highlight=False)
+            console.print(f"      {value}", no_wrap=True, overflow="ellipsis", highlight=False)
+
+
+def _print_metric(console: Console, body: Mapping[str, Any]) -> None:
+    name = str(body["metric"])
+    timestamps = list(body["timestamps"])
+    rows = [{"timestamp": t, name: v} for t, v in zip(timestamps, body["values"], strict=True)]
+    if rows:
+        print_rows(console, name, rows)
+    else:
+        console.print(f"{name}: no points")
+    if body.get("nextToken"):
+        console.print(f"nextToken: {body['nextToken']}", style="dim", overflow="fold")
+
+
+def _shown(column: str, value: Any, rows: Sequence[Mapping[str, Any]], name: str) -> str:
+    if column in _TIME_KEYS and isinstance(value, str):
+        return _short_time(value, all(str(row.get(column, "")).endswith("T00:00:00Z") for row in rows))
+    return display(name, value)
+
+
+def _short_time(iso: str, dates_only: bool) -> str:
+    """``2026-01-05T09:00:00Z`` as ``2026-01-05 09:00`` (``2026-01-05`` when every row is a day)."""
+    if len(iso) != 20 or iso[10] != "T":
+        return iso
+    return iso[:10] if dates_only else f"{iso[:10]} {iso[11:16]}"
+
+
+def _label(column: str, *, full: bool = False) -> str:
+    """``latencyMs.p50`` -> ``p50``: nested names shortened so tables fit a terminal."""
+    if "." not in column or full:
         return column
     parent, leaf = column.rsplit(".", 1)
-    return f"{leaf} ms" if parent.endswith("latencyMs") else leaf
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
+    if parent.endswith("endpointMs"):  # beside the handler latency's columns: say which is which
+        return f"endpoint {leaf}"
+    return leaf if parent.endswith("latencyMs") else column

@@ -23,6 +23,8 @@ UTTERANCE_TYPES = frozenset({"LaunchRequest", "IntentRequest"})
 SESSION_ENDED = "SessionEndedRequest"
 SKILL_ENABLED = "AlexaSkillEvent.SkillEnabled"
 FALLBACK_INTENT = "AMAZON.FallbackIntent"
+LEAVING_INTENTS = frozenset({"AMAZON.StopIntent", "AMAZON.CancelIntent"})  # METRICS.md, Friction
+START_PROMPT = "start"  # friction before any answered utterance: the session's start
 UNKNOWN_SKILL = "unknown"
 
 
@@ -96,6 +98,8 @@ class Event:
     last_intent: str | None = None  # intent key the skill answered before this request
     cold_start: bool = False  # the first request this container handled
     startup_ms: float | None = None  # on a cold start: from the recorder's import to this request
+    last_prompt: bool | None = None  # the utterance answered before this request was a prompt
+    last_unhandled: bool | None = None  # ... was unhandled (fallback or failed)
 
     @property
     def is_utterance(self) -> bool:
@@ -143,6 +147,40 @@ class Event:
     def is_prompt(self) -> bool:
         """A successful response to an utterance that kept the microphone open."""
         return self.is_utterance and not self.failed and self.should_end_session is False
+
+    @property
+    def unhandled(self) -> bool:
+        """An unhandled utterance: ``AMAZON.FallbackIntent`` or failed (METRICS.md, Friction)."""
+        return self.is_utterance and (self.failed or self.intent_key == FALLBACK_INTENT)
+
+    @property
+    def is_termination(self) -> bool:
+        """The customer left while the skill waited: Stop, Cancel or USER_INITIATED after a prompt."""
+        if not self.tracked or self.last_prompt is not True or self.starts_session:
+            return False
+        if self.request_type == SESSION_ENDED:
+            return self.end_reason == "USER_INITIATED"
+        return self.is_utterance and self.intent_key in LEAVING_INTENTS
+
+    @property
+    def is_retry(self) -> bool:
+        """An utterance right after an unhandled one in the same tracked session."""
+        return self.is_utterance and self.tracked and not self.starts_session and self.last_unhandled is True
+
+    @property
+    def prompt_before(self) -> str:
+        """The intent this event's friction is attributed to: ``start``, the last answered, or unknown."""
+        if self.starts_session:
+            return START_PROMPT
+        return (self.last_intent if self.tracked else None) or "unknown"
+
+    @property
+    def endpoint_ms(self) -> float | None:
+        """Handler time plus, on a cold start, the container's start-up time (METRICS.md)."""
+        if self.handler_ms is None:
+            return None
+        startup = (self.startup_ms or 0.0) if self.cold_start else 0.0
+        return self.handler_ms + startup
 
     @property
     def is_response_to_prompt(self) -> bool:
@@ -195,9 +233,30 @@ class Rollup:
     open_sessions: dict[int, int] = field(default_factory=dict)  # epoch minute -> open sessions
     drop_off: dict[str, int] = field(default_factory=dict)  # last intent answered -> ended sessions
     enablements: int = 0
+    # Friction and endpoint time (METRICS.md): unhandled, cold starts and endpoint on every rollup.
+    unhandled: int = 0  # fallback or failed utterances
+    cold_starts: int = 0  # utterances (with a handler time) that were a container's first request
+    # Endpoint ms of utterances; None while no cold start is in it: then it equals ``latency``.
+    endpoint: QuantileSummary | None = None
+    terminations: int = 0  # ALL_INTENTS only, like the rest below
+    retries: int = 0  # utterances right after an unhandled one
+    launches: int = 0  # sessions started by a LaunchRequest
+    one_shots: int = 0  # sessions started by an IntentRequest
+    # Friction events by the intent answered before them ("start" when none), by kind.
+    unhandled_after: dict[str, int] = field(default_factory=dict)
+    terminated_after: dict[str, int] = field(default_factory=dict)
+    no_response_after: dict[str, int] = field(default_factory=dict)  # at the session's start
+
+    def endpoint_summary(self) -> QuantileSummary:
+        """Endpoint ms of the utterances: ``latency`` itself while no cold start is in this rollup."""
+        return self.endpoint if self.endpoint is not None else self.latency
 
     def merge(self, other: Rollup) -> None:
         """Add ``other`` into this rollup (counters add, summaries merge)."""
+        if self.endpoint is not None or other.endpoint is not None:
+            endpoint = self.endpoint if self.endpoint is not None else self.latency.copy()
+            endpoint.merge(other.endpoint_summary())
+            self.endpoint = endpoint
         self.customers.merge(other.customers)
         self.latency.merge(other.latency)
         for name in _COUNTERS:
@@ -231,5 +290,12 @@ _COUNTERS = (
     "new_customers",
     "sessions_started",
     "enablements",
+    "unhandled",
+    "cold_starts",
+    "terminations",
+    "retries",
+    "launches",
+    "one_shots",
 )
-_COUNTER_MAPS = ("requests_by_type", "session_ends", "open_sessions", "drop_off")
+_FRICTION_MAPS = ("unhandled_after", "terminated_after", "no_response_after")
+_COUNTER_MAPS = ("requests_by_type", "session_ends", "open_sessions", "drop_off", *_FRICTION_MAPS)

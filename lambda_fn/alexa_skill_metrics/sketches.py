@@ -65,6 +65,10 @@ class QuantileSummary(ABC):
     @abstractmethod
     def total(self) -> int: ...
 
+    def copy(self) -> QuantileSummary:
+        """An independent summary holding the same values."""
+        raise NotImplementedError
+
 
 class CustomerSketch(DistinctCounter):
     """Theta (exact for small counts) plus HLL (compact and accurate for large ones)."""
@@ -164,6 +168,9 @@ class LatencySketch(QuantileSummary):
     def to_bytes(self) -> bytes:
         return bytes(self._kll.serialize())
 
+    def copy(self) -> LatencySketch:
+        return LatencySketch.from_bytes(self.to_bytes())
+
     @classmethod
     def from_bytes(cls, data: bytes) -> LatencySketch:
         import datasketches as ds
@@ -194,3 +201,8 @@ class ExactLatency(QuantileSummary):
 
     def total(self) -> int:
         return len(self.values)
+
+    def copy(self) -> ExactLatency:
+        twin = ExactLatency()
+        twin.values = list(self.values)
+        return twin

@@ -4,7 +4,8 @@ Customers return over the days of the simulation, in three locales, mostly in th
 A session launches (or opens with a one-shot intent), rolls dice, sometimes says a number the
 skill cannot parse (answered by the exception handler), sometimes asks for the score before
 rolling (the outage escapes, and Alexa ends the session with reason ``ERROR``), hits the fallback
-intent, and ends by ``AMAZON.StopIntent`` (the skill ends it), by the customer leaving
+intent (and mostly rephrases right after it: a retry), and ends by ``AMAZON.StopIntent`` right
+after a prompt (the skill ends it), by the customer leaving
 (``USER_INITIATED``) or by not answering (``EXCEEDED_MAX_REPROMPTS``). Session attributes are
 carried from each reply into the next request, as Alexa does. New customers enable the skill.
 
@@ -34,6 +35,8 @@ LOCALES = (("en-US", 0.6), ("en-GB", 0.25), ("de-DE", 0.15))
 _HOURLY = [1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 9, 11, 12, 11, 8, 4, 2]
 
 Handler = Callable[[dict[str, Any], Any], Any]
+FALLBACK = "AMAZON.FallbackIntent"
+RETRY_AFTER_FALLBACK = 0.7  # most customers rephrase after the fallback's reprompt (friction: retries)
 
 
 @dataclass
@@ -169,7 +172,10 @@ class Simulation:
                     stats,
                 )
                 return
-            request = self._next_utterance(env, rng, user, session, t, attributes, turn)
+            if _intent_of(request) == FALLBACK and rng.random() < RETRY_AFTER_FALLBACK:
+                request = self._rephrase(env, rng, user, session, t, attributes)
+            else:
+                request = self._next_utterance(env, rng, user, session, t, attributes, turn)
 
     @staticmethod
     def _next_utterance(
@@ -198,6 +204,16 @@ class Simulation:
         return env.intent(name, user=user, session=session, at_ms=t, slots=slots, attributes=attributes)
 
     @staticmethod
+    def _rephrase(
+        env: Envelopes, rng: random.Random, user: str, session: str, t: int, attributes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """After "Sorry, I didn't get that": the customer tries again, in words the model knows."""
+        sides = {"sides": str(rng.choice([6, 20]))}
+        return env.intent(
+            "RollDiceIntent", user=user, session=session, at_ms=t, slots=sides, attributes=attributes
+        )
+
+    @staticmethod
     def _send(handler: Handler, request: dict[str, Any], stats: Stats) -> dict[str, Any] | None:
         stats.note(request)
         try:
@@ -206,6 +222,11 @@ class Simulation:
             stats.escaped += 1
             return None
         return reply
+
+
+def _intent_of(request: dict[str, Any]) -> str | None:
+    intent = request["request"].get("intent")
+    return intent.get("name") if isinstance(intent, dict) else None
 
 
 def _week_start(days: int) -> int:

@@ -85,9 +85,10 @@ def test_bad_report_parameters_exit_2_naming_the_parameter(moto_server: str) -> 
         cli,
         ["report", "overview", "--skill-id", "not-a-skill", "--start", START, "--end", END],
         obj=Context.from_environ({"METRICS_TABLE": TABLE}),
-        standalone_mode=False,
     )
-    assert result.exception is not None and "skillId" in str(result.exception)
+    # Rejected by the option's type, before any call, naming the option and the expected form
+    assert result.exit_code == 2
+    assert "--skill-id" in result.output and "not an Alexa skill id" in result.output
 
 
 def _without_latency(value: Any) -> Any:

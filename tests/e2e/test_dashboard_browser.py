@@ -30,6 +30,7 @@ import pytest
 from alexa_skill_metrics.dashboard import VIEWS, EndpointError, ViewEndpoint, collect_views, write_dashboard
 from alexa_skill_metrics.reporting import Reporter, ReportRequest
 from tests.conftest import KEY
+from tests.functional.conftest import mark_cold_starts
 from tests.unit.test_dashboard import JAN5, SKILL, drawn, expected_charts, report
 
 pytestmark = pytest.mark.e2e
@@ -104,11 +105,25 @@ def reporter() -> Iterator[Reporter]:
             aws_access_key_id="local", aws_secret_access_key="local",
         )  # fmt: skip
         create_table(client, TABLE)
-        metrics = SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=client)
+        metrics = SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=ColdStarting(client))  # type: ignore[arg-type]
         Simulation(customers=40, days=7, seed=11, start_ms=JAN5, skill_id=SKILL).run(build_handler(metrics))
         drained = drain_stream(TABLE, dynamodb=client)
         assert drained.events > 0 and not drained.failed
         yield Reporter(StoredRollups(RollupStore(TABLE, client)), clock=lambda: WEEK_AS_OF)
+
+
+class ColdStarting:
+    """The recorder's client, marking some utterances as cold starts (one process has only one)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def put_item(self, **kwargs: Any) -> Any:
+        mark_cold_starts([kwargs["Item"]])
+        return self._client.put_item(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
 
 
 def in_process(reporter: Reporter, params: dict[str, str]) -> dict[str, dict[str, Any]]:
@@ -117,14 +132,18 @@ def in_process(reporter: Reporter, params: dict[str, str]) -> dict[str, dict[str
 
 
 def without_merged_latency(value: Any) -> Any:
-    """``value`` with latency percentiles replaced by whether they are null.
+    """``value`` with latency (and endpoint-time) percentiles replaced by whether they are null.
 
     Percentiles of merged KLL sketches vary from one merge to the next (KLL compacts at random),
     so two reports of the same range can differ in them; every other figure is deterministic.
     """
     if isinstance(value, dict):
         return {
-            k: ({q: v is None for q, v in sub.items()} if k == "latencyMs" else without_merged_latency(sub))
+            k: (
+                {q: v is None for q, v in sub.items()}
+                if k in ("latencyMs", "endpointMs")
+                else without_merged_latency(sub)
+            )
             for k, sub in value.items()
         }
     if isinstance(value, list):
@@ -199,6 +218,7 @@ def test_views_over_signed_http_equal_the_in_process_views(api: str, reporter: R
     # Then they are what the reporting code returns in process for the same range
     assert without_merged_latency(remote) == without_merged_latency(in_process(reporter, params))
     assert remote["overview"]["utterances"]["total"] > 0
+    assert remote["utterances"]["totals"]["coldStarts"] > 0 and remote["friction"]["prompts"]
 
 
 def test_the_gateway_refuses_unsigned_requests_and_the_client_reports_api_errors(api: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -76,7 +77,12 @@ def _session(
             return None  # escaped the skill: Alexa keeps the attributes of the last reply
         return reply
 
-    reply = call(env.launch(user=user, session=sid, at_ms=t))
+    if zlib.crc32(sid.encode()) % 6 == 0:  # a one-shot start (by hash: the seeded choices stay as they were)
+        reply = call(
+            env.intent("RollDiceIntent", user=user, session=sid, at_ms=t, new=True, slots={"sides": "6"})
+        )
+    else:
+        reply = call(env.launch(user=user, session=sid, at_ms=t))
     attributes = reply["sessionAttributes"] if reply else {}
     for _ in range(rng.randrange(0, 6)):
         t += rng.choice((3_000, 8_000, 20_000, 70_000, 200_000))
@@ -133,7 +139,9 @@ def record_traffic(seed: int = 7, sessions: int = 140, customers: int = 45) -> T
             create_table(client, "traffic")
             metrics = SkillMetrics(table_name="traffic", pseudonym_key=KEY, client=client)
             simulate(build_handler(metrics), seed, sessions, customers)
-            return Traffic(stream_records(client, "traffic", lambda_record))
+            records = stream_records(client, "traffic", lambda_record)
+            mark_cold_starts([r["dynamodb"]["NewImage"] for r in records])
+            return Traffic(records)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -157,6 +165,27 @@ def stream_records(
             return out
         out.extend((convert or lambda_record)(r, arn) for r in page["Records"])
         iterator = page["NextShardIterator"]
+
+
+def mark_cold_starts(items: Sequence[dict[str, Any]], every: int = 17) -> int:
+    """Mark about one utterance in ``every`` as a container's first request, as the recorder notes it.
+
+    The simulation runs in one process, so its recorder sees one cold start at most; real skills
+    start containers now and then. Deterministic (by request id), so reruns see the same traffic.
+    Returns how many were marked.
+    """
+    marked = 0
+    for item in items:
+        if item.get("request_type", {}).get("S") not in ("LaunchRequest", "IntentRequest"):
+            continue
+        if "handler_ms" not in item:
+            continue
+        digest = zlib.crc32(item["sk"]["S"].encode())
+        if digest % every == 0:
+            item["cold_start"] = {"BOOL": True}
+            item["startup_ms"] = {"N": f"{150 + digest % 700}.250"}
+            marked += 1
+    return marked
 
 
 @pytest.fixture(scope="session")
@@ -202,6 +231,17 @@ def summary(rollup: Rollup) -> dict[str, Any]:
         "customers": rollup.customers.count(),
         "latency_values": rollup.latency.total(),
         "latency_p50": rollup.latency.quantile(0.5) if rollup.latency.total() < 200 else None,
+        "unhandled": rollup.unhandled,
+        "terminations": rollup.terminations,
+        "retries": rollup.retries,
+        "unhandled_after": rollup.unhandled_after,
+        "terminated_after": rollup.terminated_after,
+        "no_response_after": rollup.no_response_after,
+        "launches": rollup.launches,
+        "one_shots": rollup.one_shots,
+        "cold_starts": rollup.cold_starts,
+        "endpoint_values": rollup.endpoint_summary().total(),
+        "endpoint_p50": rollup.endpoint_summary().quantile(0.5) if rollup.latency.total() < 200 else None,
     }
 
 

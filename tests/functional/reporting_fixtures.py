@@ -34,6 +34,7 @@ from alexa_skill_metrics.storage.codec import item_to_event
 from alexa_skill_metrics.storage.rollups import RollupStore
 from sample_skill.envelopes import DEMO_SKILL_ID
 from tests.conftest import KEY
+from tests.functional.conftest import mark_cold_starts
 
 SKILL = DEMO_SKILL_ID
 START_MS = 1_767_571_200_000  # 2026-01-05T00:00:00Z, a Monday
@@ -80,6 +81,7 @@ def record(
         build_handler(metrics)
     )
     assert client.duplicates < len(client.items) / 100
+    mark_cold_starts(client.items)
     return client.items
 
 

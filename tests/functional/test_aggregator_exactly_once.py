@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError
 
 from alexa_skill_metrics.aggregation.apply import Aggregator, StreamRecord
 from alexa_skill_metrics.aggregation.handler import lambda_handler, process_records
-from alexa_skill_metrics.aggregation.rollup import FirstUtterance
+from alexa_skill_metrics.aggregation.rollup import FirstUtterance, fold
+from alexa_skill_metrics.model import ALL_INTENTS
 from tests.conftest import TABLE
 from tests.functional.conftest import Traffic, assert_matches_fold, batches
 
@@ -74,6 +75,22 @@ def deliver(records: list[dict[str, Any]], aggregator: Aggregator, *, max_attemp
         first = min(i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] in set(failed))
         records = records[first:]
     return attempts
+
+
+def test_the_traffic_exercises_the_quality_figures(traffic: Traffic) -> None:
+    # Guards the battery against agreeing on zeros for friction, endpoint time and invocation types
+    days = {k: r for k, r in fold(traffic.events, exact=True).items() if k.granularity == "P1D"}
+    whole = [r for k, r in days.items() if k.intent == ALL_INTENTS]
+    for name in ("unhandled", "terminations", "retries", "launches", "one_shots", "cold_starts"):
+        assert sum(getattr(r, name) for r in whole) > 0, name
+    for name in ("unhandled_after", "terminated_after", "no_response_after"):
+        assert any(getattr(r, name) for r in whole), name
+    # Where a cold start is, endpoint time (handler + start-up) is a summary of its own, and larger
+    with_cold = [r for r in days.values() if r.cold_starts]
+    assert with_cold and all(r.endpoint is not None for r in with_cold)
+    for r in with_cold:
+        assert r.endpoint_summary().total() == r.latency.total()
+        assert r.endpoint_summary().quantile(1.0) > r.latency.quantile(1.0)  # type: ignore[operator]
 
 
 def test_one_clean_pass_equals_the_fold(dynamodb: Any, traffic: Traffic) -> None:

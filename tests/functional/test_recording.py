@@ -56,6 +56,7 @@ def test_normal_reply_is_one_put_item_and_no_read(dynamodb: Any, metrics: SkillM
         "s": event.timestamp_ms,
         "t": event.timestamp_ms,
         "i": "LaunchRequest",
+        "p": True,  # the launch reply waits for an answer: a prompt
     }
 
 
@@ -70,8 +71,10 @@ def test_exception_answered_by_exception_handler_is_a_failed_utterance(
     (event,) = recorded(dynamodb)
     assert (event.outcome, event.failed, event.intent) == (Outcome.HANDLED, True, "RollDiceIntent")
     assert event.exception == "ValueError"  # noted by the recorder's exception handler, which declined
-    # And the stamp still went out, so the session's end can be attributed
+    # And the stamp still went out, so the session's end can be attributed, marked unhandled
     assert response["sessionAttributes"][STAMP_KEY]["i"] == "RollDiceIntent"
+    assert response["sessionAttributes"][STAMP_KEY]["u"] is True
+    assert "p" not in response["sessionAttributes"][STAMP_KEY]  # a failure's reply is no prompt
 
 
 def test_escaping_exception_is_reraised_unchanged_and_recorded(dynamodb: Any, metrics: SkillMetrics) -> None:
@@ -220,3 +223,30 @@ def test_nothing_private_reaches_the_table_or_the_logs(
     for secret in secrets:
         assert secret not in stored, secret
         assert secret not in logs, secret
+
+
+def test_events_carry_whether_the_previous_reply_prompted_or_was_unhandled(
+    dynamodb: Any, metrics: SkillMetrics
+) -> None:
+    # Given a session: launch (a prompt), a fallback (a prompt, unhandled), a roll, then the customer leaves
+    from sample_skill.envelopes import Envelopes
+
+    handler = build_handler(metrics)
+    env = Envelopes()
+    t = 1_767_607_200_000
+    reply = handler(env.launch(user="u1", session="s1", at_ms=t), None)
+    reply = handler(env.intent("AMAZON.FallbackIntent", user="u1", session="s1", at_ms=t + 5_000,
+                               attributes=reply["sessionAttributes"]), None)  # fmt: skip
+    sides = {"sides": "6"}
+    reply = handler(env.intent("RollDiceIntent", user="u1", session="s1", at_ms=t + 9_000, slots=sides,
+                               attributes=reply["sessionAttributes"]), None)  # fmt: skip
+    handler(env.session_ended("USER_INITIATED", user="u1", session="s1", at_ms=t + 20_000,
+                              attributes=reply["sessionAttributes"]), None)  # fmt: skip
+    # When the events are read back
+    launch, fallback, roll, end = sorted(recorded(dynamodb), key=lambda e: e.timestamp_ms)
+    # Then each carries what the reply before it was, and the friction rules follow
+    assert (launch.last_prompt, launch.last_unhandled) == (None, None)
+    assert (fallback.last_prompt, fallback.last_unhandled, fallback.unhandled) == (True, False, True)
+    assert (roll.last_prompt, roll.last_unhandled, roll.is_retry) == (True, True, True)
+    assert (end.last_prompt, end.last_unhandled, end.last_intent) == (True, False, "RollDiceIntent")
+    assert end.is_termination and end.prompt_before == "RollDiceIntent"

@@ -36,7 +36,7 @@ from tests.functional.reporting_fixtures import (
 DAYS = 3
 END_MS = START_MS + DAYS * DAY_MS
 TABLE = "reporting-equivalence"
-VIEWS = ("overview", "customers", "sessions", "utterances", "intents")
+VIEWS = ("overview", "customers", "sessions", "utterances", "intents", "friction")
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,8 @@ def test_quarter_hour_views_agree(deployment: Deployment, view: str) -> None:
     [
         ("overview", {"locale": "de-DE"}),
         ("sessions", {"locale": "en-GB"}),
+        ("friction", {"locale": "en-GB"}),
+        ("friction", {"stage": "development"}),
         ("intents", {"locale": "en-US"}),
         ("overview", {"stage": "development"}),
         ("sessions", {"stage": "development"}),
@@ -191,3 +193,45 @@ def test_intents_view_lists_every_intent_the_skill_answered(deployment: Deployme
     assert {row["intent"] for row in view["intents"]} == stored_intents(deployment.client)
     assert sum(row["share"] for row in view["intents"]) == pytest.approx(1.0, abs=0.001)
     assert view["fallbackRate"] > 0
+
+
+def test_the_traffic_exercises_friction_endpoint_time_and_invocation_types(deployment: Deployment) -> None:
+    # Guards the equivalence above against agreeing on zeros for the quality figures
+    request = view_request(START_MS, END_MS, period="SINGLE")
+    friction = deployment.stored().view("friction", request)
+    for name in ("unhandled", "terminations", "retries", "noResponse"):
+        assert friction["totals"][name] > 0, name
+    assert friction["prompts"] and friction["prompts"][0]["lost"] > 0
+    assert sum(p["frictionEvents"] for p in friction["prompts"]) == friction["totals"]["frictionEvents"]
+    invocations = deployment.stored().view("sessions", request)["totals"]["invocations"]
+    assert invocations["launch"] > 0 and invocations["oneShot"] > 0
+    utterances = deployment.stored().view("utterances", request)["totals"]
+    assert 0 < utterances["coldStartShare"] < 0.2
+    assert utterances["endpointMs"]["p99"] > utterances["latencyMs"]["p99"]
+
+
+def test_endpoint_percentiles_are_within_the_sketch_rank_error(deployment: Deployment) -> None:
+    # Given every utterance's endpoint time (handler + start-up on cold starts), exactly
+    values = [
+        e.endpoint_ms
+        for e in deployment.events
+        if e.is_utterance and e.stage == "live" and e.endpoint_ms is not None
+        and START_MS <= e.timestamp_ms < END_MS
+    ]  # fmt: skip
+    assert any(e.cold_start for e in deployment.events) and len(values) > 500
+    # When the stored rollups report them for the range and for one intent
+    totals = deployment.stored().view("utterances", view_request(START_MS, END_MS, period="SINGLE"))["totals"]
+    # Then each is the exact quantile at a rank within 2% of the asked one
+    for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+        assert_latency_close(totals["endpointMs"][name], values, q, rank_error=0.02)
+    rolls = [
+        e.endpoint_ms
+        for e in deployment.events
+        if e.intent_key == "RollDiceIntent" and e.stage == "live" and e.endpoint_ms is not None
+        and START_MS <= e.timestamp_ms < END_MS
+    ]  # fmt: skip
+    row = next(
+        r for r in deployment.stored().view("intents", view_request(START_MS, END_MS))["intents"]
+        if r["intent"] == "RollDiceIntent"
+    )  # fmt: skip
+    assert_latency_close(row["endpointMs"]["p90"], rolls, 0.9, rank_error=0.02)

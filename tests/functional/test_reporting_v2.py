@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,10 +19,12 @@ from typing import Any
 import pytest
 
 from alexa_skill_metrics.config import Settings
+from alexa_skill_metrics.periods import BUCKET_MS
 from alexa_skill_metrics.reporting.handler import create_handler
 from alexa_skill_metrics.reporting.params import format_time
 from alexa_skill_metrics.reporting.reporter import Reporter
-from alexa_skill_metrics.reporting.v2 import AGGREGATION_PERIODS, MetricsV2Request, listed
+from alexa_skill_metrics.reporting.v2 import AGGREGATION_PERIODS, NAMESPACES, MetricsV2Request, listed
+from alexa_skill_metrics.reporting.views.common import ratio
 from tests.conftest import load_event
 from tests.functional.reporting_fixtures import (
     DAY_MS,
@@ -97,13 +100,48 @@ V1_VIEW: dict[str, tuple[str, Callable[[dict[str, Any], str], Any]]] = {
     "USER_DID_NOT_RESPOND": ("sessions", lambda p, _: p["noResponse"]),
     "ENDED_SESSIONS": ("sessions", lambda p, _: p["started"] - p["incomplete"] - p["active"]),
     "SKILL_LATENCY": ("utterances", lambda p, stat: p["latencyMs"][stat]),
+    "UNHANDLED_REQUEST": ("friction", lambda p, _: p["quality"]["unhandledRequests"]),
+    "UNHANDLED_REQUEST_RATE": ("friction", lambda p, _: p["quality"]["unhandledRequestRate"]),
+    "DEFECTIVE_TERMINATION": ("friction", lambda p, _: p["quality"]["defectiveTerminations"]),
+    "DEFECTIVE_TERMINATION_RATE": ("friction", lambda p, _: p["quality"]["defectiveTerminationRate"]),
+    "DIRECT_INVOCATIONS": ("sessions", lambda p, _: p["invocations"]["launch"]),
+    "ONE_SHOT_INVOCATIONS": ("sessions", lambda p, _: p["invocations"]["oneShot"]),
 }
+# The friction view takes no intent filter: per intent, a point's figure is the intents view's row
+# of that intent over the point (0 when it had no utterances there).
+BY_INTENT: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "UNHANDLED_REQUEST": lambda row: row["unhandled"],
+    "UNHANDLED_REQUEST_RATE": lambda row: ratio(row["unhandled"], row["utterances"]),
+}
+
+
+def intent_rows(
+    reporter: Reporter, start: int, end: int, period: str, intent: str, **filters: str
+) -> list[Any]:
+    """The intents view's row of ``intent`` for each point of the aligned range (``{}`` when absent)."""
+    request = view_request(start, end, period=period, **filters)
+    aligned = request.aligned(request.bucket)
+    if period == "SINGLE":
+        bounds = [aligned.start_ms, aligned.end_ms]
+    else:
+        bounds = list(range(aligned.start_ms, aligned.end_ms + 1, BUCKET_MS[period]))
+    rows = []
+    for low, high in itertools.pairwise(bounds):
+        view = reporter.view("intents", view_request(low, high, period=period, **filters))
+        rows.append(next((r for r in view["intents"] if r["intent"] == intent), {}))
+    return rows
 
 
 def v1_values(reporter: Reporter, name: str, stat: str, start: int, end: int, **filters: str) -> list[Any]:
     if name in V1_METRIC:
         pages = metric_pages(reporter, start, end, metric=V1_METRIC[name], **filters)
         return list(pages["values"])
+    if name in BY_INTENT and "intent" in filters:
+        figure_of = BY_INTENT[name]
+        return [
+            figure_of(row) if row else figure_of({"unhandled": 0, "utterances": 0})
+            for row in intent_rows(reporter, start, end, **filters)
+        ]
     view, figure = V1_VIEW[name]
     body = reporter.view(view, view_request(start, end, **filters))
     return [figure(point, stat) for point in body["series"]]
@@ -111,7 +149,7 @@ def v1_values(reporter: Reporter, name: str, stat: str, start: int, end: int, **
 
 CASES = [
     (metric.namespace, metric.name, stat)
-    for namespace in ("Alexa.Custom", "Alexa.SkillEnablementEvents")
+    for namespace in NAMESPACES
     for metric in listed(namespace)
     for stat in metric.stats
 ]
@@ -218,7 +256,8 @@ def test_quarter_hours_and_a_base64_body_answer_alike(deployment: Deployment, na
 
 GROUPINGS = [
     (metric.namespace, metric.name, stat, group_by)
-    for metric in listed("Alexa.Custom")
+    for namespace in NAMESPACES
+    for metric in listed(namespace)
     for stat in metric.stats
     for group_by in metric.group_by
 ]

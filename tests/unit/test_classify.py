@@ -100,6 +100,8 @@ def test_session_end_reason_and_error() -> None:
     [
         ({STAMP_KEY: {"s": 1, "t": 2, "i": "X"}}, Stamp(1, 2, "X")),
         ({STAMP_KEY: {"s": 1, "t": 2}}, Stamp(1, 2, None)),
+        ({STAMP_KEY: {"s": 1, "t": 2, "i": "X", "p": True, "u": True}}, Stamp(1, 2, "X", True, True)),
+        ({STAMP_KEY: {"s": 1, "t": 2, "i": "X", "p": "yes", "u": 1}}, Stamp(1, 2, "X")),  # only true is true
         ({STAMP_KEY: {"s": "1", "t": 2}}, None),  # tampered: ignored, not trusted
         ({STAMP_KEY: {"s": True, "t": 2}}, None),
         ({STAMP_KEY: "garbage"}, None),
@@ -227,3 +229,16 @@ def test_any_envelope_gives_storable_fields(event: Any, received: int) -> None:
         fields.user_id.encode("utf-8")
     if fields.stamp is not None:
         assert 0 <= fields.stamp.start_ms < 10**13 and 0 <= fields.stamp.last_ms < 10**13
+
+
+_VALUE = st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.lists(st.integers(), max_size=2)
+
+
+@given(st.dictionaries(st.sampled_from(["s", "t", "i", "p", "u", "x"]), _VALUE), st.booleans())
+def test_any_session_attribute_gives_a_stamp_or_none(raw: dict[str, Any], wrap: bool) -> None:
+    # Whatever a client puts into the reserved attribute, reading it never raises, and what it
+    # reads survives the trip through the session attributes unchanged
+    stamp = Stamp.from_attributes({STAMP_KEY: raw} if wrap else raw)
+    if stamp is not None:
+        assert Stamp.from_attributes({STAMP_KEY: stamp.to_attribute()}) == stamp
+        assert isinstance(stamp.prompt, bool) and isinstance(stamp.unhandled, bool)

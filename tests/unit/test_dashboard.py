@@ -74,6 +74,18 @@ SERIES_CHARTS: dict[str, tuple[str, list[tuple[str, str]]]] = {
         [("Responded", "responded"), ("Not responded", "notResponded"), ("Prompts", "prompts")],
     ),
     "utterances-latency": ("utterances", LATENCY),
+    "quality-friction-rate": ("friction", [("Friction rate", "frictionRate")]),
+    "quality-friction-events": (
+        "friction",
+        [
+            ("Unhandled", "unhandled"),
+            ("Terminations", "terminations"),
+            ("No response", "noResponse"),
+            ("Retries", "retries"),
+        ],
+    ),
+    "quality-endpoint": ("utterances", [(q, f"endpointMs.{q}") for q in ("p50", "p90", "p99")]),
+    "quality-cold-starts": ("utterances", [("Cold-start share", "coldStartShare")]),
 }
 ROW_CHARTS: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
     "sessions-drop-off": ("sessions", "dropOff", "lastIntent", [("Sessions", "sessions")]),
@@ -85,6 +97,18 @@ ROW_CHARTS: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
     ),
     "intents-shares": ("intents", "intents", "intent", [("Share", "share"), ("Failed share", "failedShare")]),
     "intents-latency": ("intents", "intents", "intent", LATENCY),
+    "quality-prompts": (
+        "friction",
+        "prompts",
+        "intent",
+        [("Customers lost", "lost"), ("Unhandled after", "unhandled")],
+    ),
+    "quality-endpoint-by-intent": (
+        "intents",
+        "intents",
+        "intent",
+        [(q, f"endpointMs.{q}") for q in ("p50", "p90", "p99")],
+    ),
 }
 
 Expected = dict[str, list[tuple[str, list[Any], list[Any]]]]
@@ -139,11 +163,13 @@ def sample_events() -> list[Event]:
     launch = {"should_end_session": False, "new_session": True}
     return [
         # c1 launches, rolls, stops: skill_ended
-        event(1, a, "LaunchRequest", "c1", "s1", a, handler_ms=4.0, **launch),
+        event(1, a, "LaunchRequest", "c1", "s1", a, handler_ms=4.0, cold_start=True, startup_ms=600.0,
+              **launch),
         event(2, a + 5_000, "IntentRequest", "c1", "s1", a, intent="RollDiceIntent", new_session=False,
               should_end_session=False, handler_ms=6.5, previous_ms=a, last_intent="LaunchRequest"),
         event(3, a + 9_000, "IntentRequest", "c1", "s1", a, intent="AMAZON.StopIntent", new_session=False,
-              should_end_session=True, handler_ms=2.25, previous_ms=a + 5_000, last_intent="RollDiceIntent"),
+              should_end_session=True, handler_ms=2.25, previous_ms=a + 5_000, last_intent="RollDiceIntent",
+              last_prompt=True),
         # c2 launches and says nothing: no_response after LaunchRequest
         event(4, b, "LaunchRequest", "c2", "s2", b, handler_ms=5.0, **launch),
         event(5, b + 16_000, "SessionEndedRequest", "c2", "s2", b, new_session=False,
@@ -207,7 +233,7 @@ def test_collect_views_asks_for_each_view_once_in_tab_order(views: dict[str, dic
     # When the views are collected
     collected = collect_views(fetch)
     # Then each view was asked once, in the console's order, and returned unchanged
-    assert asked == ["overview", "customers", "sessions", "utterances", "intents"]
+    assert asked == ["overview", "customers", "sessions", "utterances", "intents", "friction"]
     assert collected == views
 
 
@@ -310,8 +336,10 @@ def test_page_has_five_accessible_tabs_each_controlling_its_panel(page: str) -> 
     parsed = Page(page)
     tabs = parsed.having(role="tab")
     # Then there are five tabs in the console's order, the first selected, each naming an existing panel
-    assert [t["data-view"] for t in tabs] == ["overview", "customers", "sessions", "utterances", "intents"]
-    assert [t["aria-selected"] for t in tabs] == ["true", "false", "false", "false", "false"]
+    assert [t["data-view"] for t in tabs] == [
+        "overview", "customers", "sessions", "utterances", "intents", "friction",
+    ]  # fmt: skip
+    assert [t["aria-selected"] for t in tabs] == ["true", "false", "false", "false", "false", "false"]
     panels = {p["id"]: p for p in parsed.having(role="tabpanel")}
     for tab in tabs:
         panel = panels[str(tab["aria-controls"])]
@@ -413,3 +441,23 @@ def test_importing_the_dashboard_loads_no_plotly() -> None:
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     # Then neither Plotly nor boto3 was loaded
     assert loaded.strip() == "[]"
+
+
+def test_quality_tab_shows_friction_cold_starts_and_endpoint_time(views: dict[str, dict[str, Any]]) -> None:
+    # Given the sample: a Stop right after a prompt, a silent customer, a cold start with 600 ms start-up
+    (quality,) = [tab for tab in build_tabs(views) if tab.id == "friction"]
+    cards = {card.label: card for card in quality.cards}
+    friction = views["friction"]["totals"]
+    # Then the cards show the friction view's and the utterances view's figures, formatted only
+    assert quality.title == "Quality"
+    assert (
+        cards["Terminations / no response"].value == f"{friction['terminations']} / {friction['noResponse']}"
+    )
+    assert friction["terminations"] >= 1 and friction["noResponse"] >= 1
+    assert cards["Cold-start share"].value == f"{views['utterances']['totals']['coldStartShare']:.2%}"
+    endpoint = views["utterances"]["totals"]["endpointMs"]
+    assert endpoint["p99"] >= 600.0 and cards["Endpoint time p50"].details[1].startswith("p99: 60")
+    # And the prompts table ranks what the API ranked
+    table = next(c.values for c in charts(views).values() if c.id == "quality-prompts")
+    assert table is not None
+    assert [row[0] for row in table.rows] == [p["intent"] for p in views["friction"]["prompts"]]

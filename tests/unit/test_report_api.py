@@ -41,6 +41,15 @@ def test_view_route_serves_the_view() -> None:
     assert (body["view"], body["totals"]["utterances"], len(body["series"])) == ("utterances", 3, 7)
 
 
+def test_friction_route_serves_the_friction_view() -> None:
+    status, body = get(f"/v1/skills/{SKILL}/views/friction", {**WEEK, "locale": "en-US"})
+    assert status == 200
+    assert (body["view"], body["totals"]["utterances"], len(body["series"])) == ("friction", 3, 7)
+    assert set(body["totals"]["quality"]) == {
+        "unhandledRequests", "unhandledRequestRate", "defectiveTerminations", "defectiveTerminationRate",
+    }  # fmt: skip
+
+
 def test_metrics_route_has_exactly_the_smapi_shape() -> None:
     status, body = get(f"/v1/skills/{SKILL}/metrics", {**WEEK, "period": "P1D", "metric": "totalUtterances"})
     assert status == 200
@@ -66,6 +75,7 @@ def test_openapi_document_is_served() -> None:
         (f"/v1/skills/{SKILL}/views/overview", {**WEEK, "endTime": "2026-01-01T00:00:00Z"}, "endTime"),
         (f"/v1/skills/{SKILL}/views/overview", {"endTime": WEEK["endTime"]}, "startTime"),
         (f"/v1/skills/{SKILL}/views/sessions", {**WEEK, "intent": "RollDiceIntent"}, "intent"),
+        (f"/v1/skills/{SKILL}/views/friction", {**WEEK, "intent": "RollDiceIntent"}, "intent"),
         (
             f"/v1/skills/{SKILL}/views/sessions",
             {**WEEK, "period": "PT15M", "endTime": "2026-03-01T00:00:00Z"},

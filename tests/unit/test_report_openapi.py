@@ -50,6 +50,14 @@ def busy_source() -> ListSource:
                     drop_off={"RollDiceIntent": 1},
                     new_customers=1,
                     enablements=1,
+                    unhandled=1,
+                    terminations=1,
+                    retries=1,
+                    launches=2,
+                    cold_starts=1,
+                    unhandled_after={"LaunchRequest": 1},
+                    terminated_after={"RollDiceIntent": 1},
+                    no_response_after={"AMAZON.HelpIntent": 1},
                 ),
             )
         )
@@ -144,6 +152,7 @@ def test_a_body_with_an_undocumented_field_would_fail() -> None:
         "alexa_skill_metrics.reporting.views",
         "alexa_skill_metrics.reporting.views.common",
         "alexa_skill_metrics.reporting.views.customers",
+        "alexa_skill_metrics.reporting.views.friction",
         "alexa_skill_metrics.reporting.views.intents",
         "alexa_skill_metrics.reporting.views.overview",
         "alexa_skill_metrics.reporting.views.sessions",

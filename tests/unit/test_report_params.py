@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from alexa_skill_metrics.reporting.errors import BadRequest
 from alexa_skill_metrics.reporting.metrics import MetricRequest
@@ -74,13 +78,28 @@ def test_bad_view_parameters_are_named(params: dict[str, str], parameter: str) -
     [
         "amzn1.ask.skill.1",
         "amzn1.ask.skill.00000000-0000-4000-8000-00000000D1CE",  # upper case is not what Alexa sends
-        "amzn1.echo-sdk-ams.app.00000000-0000-4000-8000-00000000d1ce",
+        "amzn1.echo-sdk-ams.app.1",
+        "amzn1.echo-sdk-ams.skill.00000000-0000-4000-8000-00000000d1ce",
         "",
         "amzn1.ask.skill.00000000-0000-4000-8000-00000000d1ce/../x",
     ],
 )
 def test_skill_id_must_be_an_alexa_skill_id(skill_id: str) -> None:
     assert bad(DAY, skill_id).parameter == "skillId"
+
+
+@given(uuid=st.uuids(), prefix=st.sampled_from(["amzn1.ask.skill.", "amzn1.echo-sdk-ams.app."]))
+def test_current_and_legacy_application_ids_are_accepted(uuid: UUID, prefix: str) -> None:
+    # Given a skill id of either form Alexa has issued (legacy ids belong to skills created before 2016)
+    skill_id = f"{prefix}{uuid}"
+    # When a view and a metric request name it, Then both accept it unchanged
+    assert ReportRequest.from_params(skill_id, DAY).skill_id == skill_id
+    assert (
+        MetricRequest.from_params(
+            skill_id, {**DAY, "metric": "totalUtterances", "period": "P1D"}
+        ).report.skill_id
+        == skill_id
+    )
 
 
 def test_the_range_limit_is_inclusive() -> None:

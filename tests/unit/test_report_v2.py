@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alexa_skill_metrics.model import RollupKey
+from alexa_skill_metrics.model import ALL_INTENTS, RollupKey
 from alexa_skill_metrics.reporting.api import build_app, http_event
 from alexa_skill_metrics.reporting.reporter import Reporter
 from alexa_skill_metrics.reporting.v2 import FIRST_PARTY_CANNOT, METRICS_V2, NAMESPACES, listed
@@ -138,11 +138,136 @@ def test_bad_base64_is_a_400_not_a_500() -> None:
     assert response["statusCode"] == 400 and json.loads(response["body"])["parameter"] == "body"
 
 
-@pytest.mark.parametrize("name", ["UNHANDLED_REQUEST", "DEFECTIVE_TERMINATION_RATE", "DIRECT_INVOCATIONS"])
-def test_figures_not_computed_yet_are_a_400_saying_so(name: str) -> None:
-    status, answer, _ = post(body(query(name)))
-    assert status == 400 and answer["parameter"] == "metricQueries[0].name"
-    assert "not computed yet" in answer["message"] and "METRICS.md" in answer["message"]
+def quality_source() -> ListSource:
+    """Friction and session starts at 10:00 on Jan 5, in two locales, with their per-intent rollups.
+
+    Each rollup is stored in its hour and its day, as the aggregator does.
+    """
+    rollups = {
+        ("en-US", ALL_INTENTS): rollup(
+            ["a", "b"],
+            utterances=10,
+            unhandled=3,
+            terminations=1,
+            sessions_started=4,
+            session_ends={"no_response": 2, "skill_ended": 1},
+            launches=3,
+            one_shots=1,
+        ),
+        ("en-US", "AMAZON.FallbackIntent"): rollup(["a"], utterances=2, unhandled=2),
+        ("en-US", "RollDiceIntent"): rollup(["a", "b"], utterances=8, unhandled=1),
+        ("de-DE", ALL_INTENTS): rollup(["c"], utterances=5, terminations=2, sessions_started=2, one_shots=2),
+        ("de-DE", "RollDiceIntent"): rollup(["c"], utterances=5),
+    }
+    return ListSource(
+        (RollupKey(SKILL, "live", granularity, bucket, locale, intent), figures)
+        for (locale, intent), figures in rollups.items()
+        for granularity, bucket in (("PT1H", JAN5 + 10 * H), ("P1D", JAN5))
+    )
+
+
+def values(source: ListSource, name: str, **fields: Any) -> dict[str | None, list[Any]]:
+    status, answer, _ = post(body(query(name, **fields)), source=source)
+    assert status == 200, answer
+    return {
+        d["groupedBy"]["groupedByValue"] if d["groupedBy"] else None: d["values"]
+        for d in answer["results"][0]["data"]
+    }
+
+
+def view_series(source: ListSource, view: str, **params: str) -> list[dict[str, Any]]:
+    app = build_app(Reporter(source, clock=lambda: JAN5 + 3 * 86_400_000))
+    window = {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-07T00:00:00Z", "period": "P1D"}
+    response = app.resolve(http_event(f"/v1/skills/{SKILL}/views/{view}", {**window, **params}), {})
+    assert response["statusCode"] == 200, response["body"]
+    series: list[dict[str, Any]] = json.loads(response["body"])["series"]
+    return series
+
+
+QUALITY_FIGURES = {
+    "UNHANDLED_REQUEST": ("friction", lambda p: p["quality"]["unhandledRequests"]),
+    "UNHANDLED_REQUEST_RATE": ("friction", lambda p: p["quality"]["unhandledRequestRate"]),
+    "DEFECTIVE_TERMINATION": ("friction", lambda p: p["quality"]["defectiveTerminations"]),
+    "DEFECTIVE_TERMINATION_RATE": ("friction", lambda p: p["quality"]["defectiveTerminationRate"]),
+    "DIRECT_INVOCATIONS": ("sessions", lambda p: p["invocations"]["launch"]),
+    "ONE_SHOT_INVOCATIONS": ("sessions", lambda p: p["invocations"]["oneShot"]),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("UNHANDLED_REQUEST", [3, 0]),
+        ("UNHANDLED_REQUEST_RATE", [0.2, 0.0]),  # 3 of 15 utterances
+        ("DEFECTIVE_TERMINATION", [5, 0]),  # 1 + 2 terminations, 2 no-response ends
+        ("DEFECTIVE_TERMINATION_RATE", [0.8333, 0.0]),  # of 6 sessions started
+        ("DIRECT_INVOCATIONS", [3, 0]),
+        ("ONE_SHOT_INVOCATIONS", [3, 0]),
+    ],
+)
+def test_quality_and_invocation_names_are_the_friction_and_sessions_views_figures(
+    name: str, expected: list[Any]
+) -> None:
+    # Given friction and session starts on the first of two days, in two locales
+    source = quality_source()
+    # When the v2 name is asked by day
+    answer = values(source, name)
+    # Then it is the figure by our definitions, and the view's figure for the same days
+    view, figure = QUALITY_FIGURES[name]
+    assert answer == {None: expected}
+    assert answer[None] == [figure(point) for point in view_series(source, view)]
+    # And grouped by locale, each locale's value is the view filtered to it
+    by_locale = values(source, name, groupBy="locale")
+    assert by_locale and set(by_locale) <= {"en-US", "de-DE"}
+    for locale, series in by_locale.items():
+        assert series == [figure(point) for point in view_series(source, view, locale=locale)]
+
+
+def test_defective_terminations_and_invocations_group_by_locale_only() -> None:
+    # Terminations and session starts are kept in all-intents rollups only
+    source = quality_source()
+    assert values(source, "DEFECTIVE_TERMINATION", groupBy="locale") == {"de-DE": [2, 0], "en-US": [3, 0]}
+    assert values(source, "DEFECTIVE_TERMINATION_RATE", groupBy="locale") == {
+        "de-DE": [1.0, 0.0],
+        "en-US": [0.75, 0.0],
+    }
+    for name in ("DEFECTIVE_TERMINATION", "DEFECTIVE_TERMINATION_RATE", "DIRECT_INVOCATIONS"):
+        status, answer, _ = post(body(query(name, groupBy="intent")), source=source)
+        assert status == 400 and answer["parameter"] == "metricQueries[0].groupBy"
+        assert "grouped by locale" in answer["message"]
+
+
+def test_unhandled_requests_by_intent_are_each_intents_own() -> None:
+    # Given unhandled utterances of AMAZON.FallbackIntent (2 of 2) and RollDiceIntent (1 of 8 + 5)
+    source = quality_source()
+    # Then grouped by intent they are the intents view's unhandled, and their share of the intent
+    assert values(source, "UNHANDLED_REQUEST", groupBy="intent") == {
+        "AMAZON.FallbackIntent": [2, 0],
+        "RollDiceIntent": [1, 0],
+    }
+    assert values(source, "UNHANDLED_REQUEST_RATE", groupBy="intent") == {
+        "AMAZON.FallbackIntent": [1.0, 0.0],
+        "RollDiceIntent": [0.0769, 0.0],
+    }
+    # And over the range, equal to the intents view's rows
+    app = build_app(Reporter(source, clock=lambda: JAN5 + 3 * 86_400_000))
+    params = {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-07T00:00:00Z"}
+    rows = json.loads(app.resolve(http_event(f"/v1/skills/{SKILL}/views/intents", params), {})["body"])
+    single = values(source, "UNHANDLED_REQUEST", groupBy="intent", aggregationPeriod="SINGLE")
+    assert single == {r["intent"]: [r["unhandled"]] for r in rows["intents"] if r["unhandled"]}
+
+
+def test_quality_and_invocation_namespaces_list_their_names() -> None:
+    _, quality = get_list({"metricNamespace": "Alexa.SkillQuality"})
+    _, invocations = get_list({"metricNamespace": "Alexa.SkillInvocations"})
+    listing = {m["name"]: m for m in quality["metrics"] + invocations["metrics"]}
+    assert set(listing) == set(QUALITY_FIGURES)
+    for name, metric in listing.items():
+        assert metric["supportedStats"] == (["avg"] if name.endswith("_RATE") else ["count"])
+        by_intent = name.startswith("UNHANDLED")
+        assert metric["supportedGroupByOptions"] == (["intent", "locale"] if by_intent else ["locale"])
+        assert metric["supportedDimensions"] == ["Alexa.Stage", "Alexa.Locale"]
+        assert QUALITY_FIGURES[name][0] in metric["description"]
 
 
 @pytest.mark.parametrize("name", sorted(FIRST_PARTY_CANNOT))

@@ -279,3 +279,110 @@ def test_every_granularity_counts_every_utterance_once() -> None:
     rollups = fold(events, exact=True)
     utterances = sum(e.is_utterance for e in events)
     assert _merged(rollups, "PT15M") == _merged(rollups, "PT1H") == _merged(rollups, "P1D") == utterances
+
+
+def test_friction_is_counted_at_its_own_time_and_attributed_to_the_prompt_before() -> None:
+    # Given a session: launch (a prompt), a fallback (unhandled) at 10:05, a retry, a Stop after a prompt
+    t = T0
+    events = [
+        start(t),
+        turn(t + 5 * MIN, t, t, "LaunchRequest", intent="AMAZON.FallbackIntent", last_prompt=True),
+        turn(t + 6 * MIN, t, t + 5 * MIN, "AMAZON.FallbackIntent", last_prompt=True, last_unhandled=True),
+        turn(
+            t + 7 * MIN,
+            t,
+            t + 6 * MIN,
+            "RollDiceIntent",
+            intent="AMAZON.StopIntent",
+            should_end_session=True,
+            last_prompt=True,
+            last_unhandled=False,
+        ),
+    ]
+    rollups = fold(events, exact=True)
+    hour = rollups[key("PT1H", t)]
+    # Then the figures and the prompts they follow
+    assert (hour.unhandled, hour.retries, hour.terminations) == (1, 1, 1)
+    assert hour.unhandled_after == {"LaunchRequest": 1}
+    assert hour.terminated_after == {"RollDiceIntent": 1}
+    assert (hour.launches, hour.one_shots) == (1, 0)
+    # And the fallback's own intent rollup counts it unhandled; the quarter hours split by time
+    assert rollups[key("PT1H", t, "AMAZON.FallbackIntent")].unhandled == 1
+    assert rollups[key("PT15M", t)].unhandled == 1 and rollups[key("PT15M", t)].terminations == 1
+
+
+def test_no_termination_without_a_prompt_and_failed_utterances_are_unhandled() -> None:
+    t = T0
+    events = [
+        start(t, request_id="a"),
+        # the reply before did not wait (last_prompt False): leaving is no termination
+        turn(t + MIN, t, t, "LaunchRequest", intent="AMAZON.CancelIntent", last_prompt=False),
+        # an untracked session's failed utterance: unhandled, attributed to an unknown prompt
+        ev("IntentRequest", t + 2 * MIN, session_id="s2", intent="RollDiceIntent", outcome=Outcome.HANDLED),
+        # a one-shot start that is a fallback: attributed to the session's start
+        ev(
+            "IntentRequest",
+            t + 3 * MIN,
+            session_id="s3",
+            intent="AMAZON.FallbackIntent",
+            new_session=True,
+            session_start_ms=t + 3 * MIN,
+            should_end_session=False,
+        ),
+    ]
+    hour = fold(events, exact=True)[key("PT1H", t)]
+    assert hour.terminations == 0 and hour.retries == 0
+    assert hour.unhandled == 2
+    assert hour.unhandled_after == {"unknown": 1, "start": 1}
+    assert (hour.launches, hour.one_shots) == (1, 1)
+
+
+def test_user_leaving_after_a_prompt_and_silence_are_friction_of_the_prompt() -> None:
+    t = T0 + 50 * MIN
+    a = [start(t), ended(t + 20 * MIN, t, t, "LaunchRequest", "USER_INITIATED")]
+    b = [start(t + MIN, session_id="s2"), ended(t + 30 * MIN, t + MIN, t + MIN, "LaunchRequest",
+                                                "EXCEEDED_MAX_REPROMPTS")]  # fmt: skip
+    a[1] = replace(a[1], last_prompt=True)
+    b[1] = replace(b[1], session_id="s2", last_prompt=True)
+    b[0] = replace(b[0], request_id="b0")
+    rollups = fold(a + b, exact=True)
+    # The termination counts at its own time (11:10), the no-response end at the session's start (10:50)
+    assert rollups[key("PT1H", t + 20 * MIN)].terminated_after == {"LaunchRequest": 1}
+    assert rollups[key("PT1H", t)].terminations == 0
+    assert rollups[key("PT1H", t)].no_response_after == {"LaunchRequest": 1}
+
+
+def test_endpoint_time_adds_start_up_on_cold_starts_only() -> None:
+    # Given two warm utterances, then a cold start with 500 ms of start-up
+    t = T0
+    events = [
+        start(t, handler_ms=10.0),
+        turn(t + MIN, t, t, "LaunchRequest", handler_ms=20.0),
+        turn(t + 2 * MIN, t, t + MIN, "RollDiceIntent", handler_ms=30.0, cold_start=True, startup_ms=500.0),
+    ]
+    for exact in (True, False):
+        rollups = fold(events, exact=exact)
+        hour = rollups[key("PT1H", t)]
+        # Then handler latency is unchanged, endpoint time has 530 ms, and one of three was cold
+        assert hour.cold_starts == 1 and hour.latency.quantile(1.0) == 30.0
+        assert hour.endpoint is not None and sorted_values(hour.endpoint) == [10.0, 20.0, 530.0]
+        # And a rollup without a cold start keeps no endpoint summary of its own
+        launch = rollups[key("PT1H", t, "LaunchRequest")]
+        assert launch.endpoint is None and launch.endpoint_summary() is launch.latency
+        # Merging a warm rollup into a cold one (and the other way round) keeps every value
+        for first, second in ((launch, hour), (hour, launch)):
+            merged = _empty(exact)
+            merged.merge(first)
+            merged.merge(second)
+            assert sorted_values(merged.endpoint_summary()) == sorted([10.0, 10.0, 20.0, 530.0])
+
+
+def _empty(exact: bool) -> Rollup:
+    from alexa_skill_metrics.aggregation.rollup import new_rollup
+
+    return new_rollup(exact=exact)
+
+
+def sorted_values(summary: Any) -> list[float]:
+    n = summary.total()
+    return [summary.quantile((i + 1) / n) for i in range(n)]

@@ -49,6 +49,31 @@ def test_rollup_item_round_trip_keeps_every_figure() -> None:
     assert "prompts" not in item and "sessions_started" not in item
 
 
+def test_quality_figures_round_trip_and_stay_out_when_empty() -> None:
+    # Given a rollup with friction, invocation types, cold starts and an endpoint summary
+    key = RollupKey(SKILL, "live", "PT1H", T0, "en-US")
+    rollup = new_rollup()
+    plain = rollup_to_item(StoredRollup(key, new_rollup()))
+    rollup.unhandled, rollup.terminations, rollup.retries, rollup.cold_starts = 3, 2, 1, 1
+    rollup.launches, rollup.one_shots = 4, 1
+    rollup.unhandled_after, rollup.terminated_after = {"start": 1, "LaunchRequest": 2}, {"RollDiceIntent": 2}
+    rollup.no_response_after = {"AMAZON.HelpIntent": 1}
+    rollup.latency.add(10.0)
+    rollup.endpoint = rollup.latency.copy()
+    rollup.endpoint.add(640.0)
+    # When written and read back
+    back = item_to_rollup(rollup_to_item(StoredRollup(key, rollup))).rollup
+    # Then every figure is there
+    assert (back.unhandled, back.terminations, back.retries, back.cold_starts) == (3, 2, 1, 1)
+    assert (back.launches, back.one_shots) == (4, 1)
+    assert back.unhandled_after == rollup.unhandled_after and back.terminated_after == rollup.terminated_after
+    assert back.no_response_after == rollup.no_response_after
+    assert back.endpoint is not None and back.endpoint.quantile(1.0) == 640.0
+    # And a rollup without any of them stores none of their attributes (no endpoint: it equals latency)
+    assert not {"endpoint", "unhandled", "unhandled_after", "launches"} & set(plain)
+    assert item_to_rollup(plain).rollup.endpoint is None
+
+
 def test_exact_rollups_are_not_stored() -> None:
     stored = StoredRollup(RollupKey(SKILL, "live", "PT1H", T0, "en-US"), new_rollup(exact=True))
     with pytest.raises(TypeError, match="sketches"):

@@ -220,6 +220,23 @@ def test_intent_shares_failed_shares_and_fallback_rate() -> None:
     assert view.intents[0].latency_ms.p50 == 7.0
 
 
+def test_an_intents_own_failure_rate_stands_beside_its_share_of_failures() -> None:
+    # Given one intent failing 2 of its 8 utterances and another failing 1 of its 1
+    rows = [
+        (key(JAN5, "P1D", intent="RollDiceIntent"), rollup(["a"], [1.0], utterances=8, failed_utterances=2)),
+        (
+            key(JAN5, "P1D", intent="CheckScoreIntent"),
+            rollup(["b"], [1.0], utterances=1, failed_utterances=1),
+        ),
+    ]
+    view = intents(frame(rows))
+    # Then failedShare says where failures are, failureRate how often each intent fails
+    assert [(r.intent, r.failed_share, r.failure_rate) for r in view.intents] == [
+        ("RollDiceIntent", 0.6667, 0.25),
+        ("CheckScoreIntent", 0.3333, 1.0),
+    ]
+
+
 def test_intents_without_traffic() -> None:
     view = intents(frame([]))
     assert view.intents == [] and view.fallback_rate == 0.0 and view.totals.utterances == 0
@@ -244,3 +261,61 @@ def test_source_rollups_are_not_changed_by_a_view() -> None:
     rows = [(key(JAN5), r), (key(JAN5 + H), rollup(["b"], utterances=1))]
     overview(frame(rows))
     assert (r.utterances, r.customers.count()) == (1, 1)
+
+
+# --- friction, endpoint time, invocation types -------------------------------------------------------
+
+
+def test_friction_rate_per_point_and_prompts_ranked_by_customers_lost() -> None:
+    # Given two hours: 10:00 with 10 utterances, 2 unhandled, 1 termination, 1 no-response end;
+    # 12:00 with 5 utterances and nothing wrong
+    from alexa_skill_metrics.reporting.views.friction import friction
+
+    ten = rollup(utterances=10, unhandled=2, terminations=1, retries=1, sessions_started=4,
+                 session_ends={"no_response": 1},
+                 unhandled_after={"LaunchRequest": 1, "RollDiceIntent": 1},
+                 terminated_after={"AMAZON.HelpIntent": 1},
+                 no_response_after={"RollDiceIntent": 1})  # fmt: skip
+    twelve = rollup(utterances=5, sessions_started=1)
+    view = friction(frame([(key(JAN5 + 10 * H), ten), (key(JAN5 + 12 * H), twelve)], period="PT1H"))
+    # Then each point has its own rate, the range the rate of the sums
+    by_start = {p.start: p for p in view.series}
+    assert by_start["2026-01-05T10:00:00Z"].friction_rate == 0.4  # (2 + 1 + 1) / 10
+    assert by_start["2026-01-05T12:00:00Z"].friction_rate == 0.0
+    assert (view.totals.friction_events, view.totals.friction_rate) == (4, round(4 / 15, 4))
+    assert view.totals.retry_share == 0.5
+    # And the Alexa.SkillQuality figures follow our definitions
+    quality = view.totals.quality
+    assert (quality.unhandled_requests, quality.unhandled_request_rate) == (2, round(2 / 15, 4))
+    assert (quality.defective_terminations, quality.defective_termination_rate) == (2, 0.4)
+    # And the prompt that lost customers comes first, then friction that lost none
+    assert [(p.intent, p.lost, p.friction_events) for p in view.prompts] == [
+        ("RollDiceIntent", 1, 2),
+        ("AMAZON.HelpIntent", 1, 1),
+        ("LaunchRequest", 0, 1),
+    ]
+    assert sum(p.share for p in view.prompts) == 1.0
+
+
+def test_endpoint_percentiles_and_cold_start_share() -> None:
+    warm = rollup(latency=[10.0, 20.0, 30.0, 40.0], utterances=4)
+    cold = rollup(latency=[10.0, 20.0], utterances=2, cold_starts=1)
+    cold.endpoint = ExactLatency()
+    for ms in (10.0, 820.0):
+        cold.endpoint.add(ms)
+    hours = [(key(JAN5 + 10 * H), warm), (key(JAN5 + 11 * H), cold)]
+    totals = utterances(frame(hours)).totals
+    # Endpoint time merges warm handler times with the cold start's handler + start-up
+    assert totals.cold_starts == 1 and totals.cold_start_share == round(1 / 6, 4)
+    assert totals.latency_ms.p99 == 40.0 and totals.endpoint_ms.p99 == 820.0
+    assert totals.endpoint_ms.p50 == 20.0
+    # Per intent too
+    per_intent = [(key(JAN5, "P1D", intent="RollDiceIntent"), cold)]
+    (row,) = intents(frame(per_intent)).intents
+    assert (row.endpoint_ms.p99, row.cold_start_share, row.latency_ms.p99) == (820.0, 0.5, 20.0)
+
+
+def test_sessions_view_counts_invocation_types() -> None:
+    r = rollup(sessions_started=4, launches=3, one_shots=1, requests_by_type={"CanFulfillIntentRequest": 7})
+    inv = sessions(frame([(key(JAN5 + 10 * H), r)])).totals.invocations
+    assert (inv.launch, inv.one_shot, inv.one_shot_share, inv.can_fulfill) == (3, 1, 0.25, 7)

@@ -16,6 +16,13 @@ and its locale (``NO_LOCALE`` when it has none):
   from the minute of the previous answered utterance to its own, or ends the session; a
   SessionEndedRequest takes it out of ``open_sessions`` and counts the end and the drop-off.
 
+Friction (METRICS.md): an unhandled utterance counts in its own bucket's rollups (all intents and
+its intent); in the ``ALL_INTENTS`` rollup of its own bucket also a termination or a retry, and
+each friction event under the intent answered before it (``Event.prompt_before``). A
+``no_response`` end counts under its last intent with the session's end, in the start's bucket.
+Endpoint time: a cold start gives a rollup its own ``endpoint`` summary, begun as a copy of the
+handler latency so far (until then the two are the same).
+
 A reply that never went out (an exception escaped the skill) changes no session figure: Alexa
 follows it with a SessionEndedRequest of reason ``ERROR``, which carries the session's stamp
 and ends the session as ``failed``. The one exception is a session whose *first* utterance
@@ -195,6 +202,18 @@ def _add_request(rollup: Rollup, event: Event) -> None:
         rollup.enablements += 1
     if event.is_utterance:
         _add_utterance(rollup, event)
+    _add_friction(rollup, event)
+
+
+def _add_friction(rollup: Rollup, event: Event) -> None:
+    """Friction counted at the event's own time (METRICS.md, Friction); no-response ends are sessions'."""
+    if event.unhandled:
+        _bump(rollup.unhandled_after, event.prompt_before, 1)
+    if event.is_termination:
+        rollup.terminations += 1
+        _bump(rollup.terminated_after, event.prompt_before, 1)
+    if event.is_retry:
+        rollup.retries += 1
 
 
 def _add_utterance(rollup: Rollup, event: Event) -> None:
@@ -209,7 +228,16 @@ def _add_utterance(rollup: Rollup, event: Event) -> None:
         rollup.tracked_utterances += 1
     if event.customer is not None:
         rollup.customers.add(event.customer)
+    if event.unhandled:
+        rollup.unhandled += 1
     if event.handler_ms is not None:
+        endpoint_ms = event.endpoint_ms
+        if event.cold_start:
+            rollup.cold_starts += 1
+            if rollup.endpoint is None:  # until now endpoint time was handler time: start from it
+                rollup.endpoint = rollup.latency.copy()
+        if rollup.endpoint is not None and endpoint_ms is not None:
+            rollup.endpoint.add(endpoint_ms)
         rollup.latency.add(event.handler_ms)
 
 
@@ -228,6 +256,10 @@ def _add_session(rollup: Rollup, event: Event) -> None:
     end = event.end_type
     if event.starts_session:
         rollup.sessions_started += 1
+        if event.request_type == "LaunchRequest":
+            rollup.launches += 1
+        else:
+            rollup.one_shots += 1
         if event.outcome not in _ANSWERED:
             # No reply went out, so the SessionEndedRequest that follows carries no stamp.
             _add_end(rollup, EndType.FAILED, None)
@@ -248,6 +280,8 @@ def _add_end(rollup: Rollup, end: EndType, last_intent: str | None) -> None:
     _bump(rollup.session_ends, end.value, 1)
     if end.counts_drop_off:
         _bump(rollup.drop_off, last_intent or UNKNOWN_INTENT, 1)
+    if end is EndType.NO_RESPONSE:
+        _bump(rollup.no_response_after, last_intent or UNKNOWN_INTENT, 1)
 
 
 def _bump(counts: dict[K, int], key: K, delta: int) -> None:

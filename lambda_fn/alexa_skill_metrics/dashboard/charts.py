@@ -54,6 +54,10 @@ COLORS = {
     "p50": "#2B8A3E",
     "p90": "#E69F00",
     "p99": "#C92A2A",
+    "unhandled": "#D55E00",
+    "terminations": "#CC79A7",
+    "friction": "#C92A2A",
+    "coldStarts": "#0C8599",
 }
 
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'

@@ -1,4 +1,4 @@
-"""Gather the five views a dashboard shows, from whatever serves them, and check they belong together.
+"""Gather the views a dashboard shows, from whatever serves them, and check they belong together.
 
 The dashboard never computes a metric: it lays out the JSON bodies the reporting API returns.
 ``collect_views`` takes any ``fetch(view_name) -> dict``: the in-process ``Reporter`` (against the
@@ -9,7 +9,7 @@ Example
 >>> def fetch(name):
 ...     return {"view": name, "skillId": "amzn1.ask.skill.1", "stage": "live", "period": "P1D"}
 >>> list(collect_views(fetch))
-['overview', 'customers', 'sessions', 'utterances', 'intents']
+['overview', 'customers', 'sessions', 'utterances', 'intents', 'friction']
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 
 from alexa_skill_metrics.exceptions import SkillMetricsError
 
-# In the console's order; also the order of the dashboard's tabs.
-VIEWS = ("overview", "customers", "sessions", "utterances", "intents")
+# In the console's order, then ours; also the order of the dashboard's tabs (friction: the Quality tab).
+VIEWS = ("overview", "customers", "sessions", "utterances", "intents", "friction")
 # Header fields every view of one dashboard must agree on (ranges may differ: each view aligns its own).
 _SHARED = ("skillId", "stage", "locale", "period")
 
@@ -46,7 +46,7 @@ def collect_views(fetch: ViewFetch) -> dict[str, dict[str, Any]]:
 
 
 def check_views(views: Mapping[str, Mapping[str, Any]]) -> None:
-    """Raise ``DashboardError`` unless ``views`` holds the five views of one skill, stage and period."""
+    """Raise ``DashboardError`` unless ``views`` holds every view of one skill, stage and period."""
     missing = [name for name in VIEWS if name not in views]
     if missing:
         raise DashboardError(

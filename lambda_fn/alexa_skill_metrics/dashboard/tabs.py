@@ -1,4 +1,4 @@
-"""The five tabs, laid out like the console's metrics pages, from the reporting API's view bodies.
+"""The tabs, laid out like the console's metrics pages, from the reporting API's view bodies.
 
 Every number shown is a field of a view, passed through unchanged (only formatted); no figure is
 derived here. Each chart's traces name the fields they draw, which the browser test checks.
@@ -437,6 +437,182 @@ def intents_tab(view: View) -> Tab:
     return _tab(view, "Intents", cards, blocks)
 
 
+def quality_tab(views: Mapping[str, View]) -> Tab:
+    """Friction rate over time, the prompts that lose customers, cold-start share and endpoint time.
+
+    Drawn from three views: friction (its own), utterances (endpoint time and cold starts per
+    point) and intents (endpoint time per intent).
+    """
+    friction, utterances, intents = views["friction"], views["utterances"], views["intents"]
+    period, totals, starts = friction["period"], friction["totals"], _starts(friction)
+    timing = utterances["totals"]
+    endpoint_ms = timing["endpointMs"]
+    cards = [
+        Card(
+            "Friction rate",
+            percent(totals["frictionRate"]),
+            (f"{count(totals['frictionEvents'])} friction events, {count(totals['utterances'])} utterances",),
+        ),
+        Card(
+            "Unhandled utterances",
+            count(totals["unhandled"]),
+            (percent(totals["quality"]["unhandledRequestRate"]), "AMAZON.FallbackIntent or failed"),
+        ),
+        Card(
+            "Terminations / no response",
+            f"{count(totals['terminations'])} / {count(totals['noResponse'])}",
+            ("Left or went silent while the skill waited",),
+        ),
+        Card(
+            "Retries after unhandled",
+            count(totals["retries"]),
+            (f"{percent(totals['retryShare'])} of unhandled utterances",),
+        ),
+        Card(
+            "Cold-start share",
+            percent(timing["coldStartShare"]),
+            (f"Cold starts: {count(timing['coldStarts'])}",),
+        ),
+        Card(
+            "Endpoint time p50",
+            ms(endpoint_ms["p50"]),
+            (f"p90: {ms(endpoint_ms['p90'])}", f"p99: {ms(endpoint_ms['p99'])}"),
+        ),
+    ]
+    blocks: list[Block] = [
+        Chart(
+            id="quality-friction-rate",
+            title=f"Friction rate {per_point(period)}",
+            figure=time_figure(
+                starts,
+                [Trace("Friction rate", _column(friction, "frictionRate"), COLORS["friction"], kind="line")],
+                period=period,
+                y_title="Friction events / utterances",
+                kind="percent",
+            ),
+            caption="(Unhandled utterances + terminations + sessions that ended without a response) / "
+            "utterances. No-response ends count where their session started.",
+            kind="percent",
+        ),
+        Chart(
+            id="quality-friction-events",
+            title=f"Friction events {per_point(period)}",
+            figure=time_figure(
+                starts,
+                [
+                    Trace("Unhandled", _column(friction, "unhandled"), COLORS["unhandled"]),
+                    Trace("Terminations", _column(friction, "terminations"), COLORS["terminations"]),
+                    Trace("No response", _column(friction, "noResponse"), COLORS["notResponded"]),
+                    Trace("Retries", _column(friction, "retries"), COLORS["total"], kind="overlay"),
+                ],
+                period=period,
+                y_title="Events",
+                stacked=True,
+            ),
+            caption="Stacked friction events; Retries (dotted): utterances right after an unhandled one.",
+        ),
+        *_prompts(friction["prompts"]),
+        Chart(
+            id="quality-endpoint",
+            title=f"Endpoint time percentiles {per_point(period)}",
+            figure=time_figure(
+                _starts(utterances),
+                [
+                    Trace(label, _column(utterances, "endpointMs", key), COLORS[key], kind="line")
+                    for key, label in LATENCIES
+                ],
+                period=utterances["period"],
+                y_title="Endpoint time (ms)",
+                kind="ms",
+            ),
+            caption="Handler time plus container start-up on cold starts. Gaps: points without utterances.",
+            kind="ms",
+        ),
+        Chart(
+            id="quality-cold-starts",
+            title=f"Cold-start share {per_point(period)}",
+            figure=time_figure(
+                _starts(utterances),
+                [
+                    Trace(
+                        "Cold-start share",
+                        _column(utterances, "coldStartShare"),
+                        COLORS["coldStarts"],
+                        kind="line",
+                    )
+                ],
+                period=utterances["period"],
+                y_title="Share of utterances",
+                kind="percent",
+            ),
+            caption="Utterances that were the first request of a skill container.",
+            kind="percent",
+        ),
+    ]
+    rows = intents["intents"]
+    if rows:
+        blocks.append(
+            Chart(
+                id="quality-endpoint-by-intent",
+                index_label="Intent",
+                title="Endpoint time by intent",
+                figure=category_figure(
+                    [row["intent"] for row in rows],
+                    [
+                        Trace(label, [row["endpointMs"][key] for row in rows], COLORS[key])
+                        for key, label in LATENCIES
+                    ],
+                    x_title="Endpoint time (ms)",
+                    kind="ms",
+                ),
+                kind="ms",
+            )
+        )
+    return _tab(friction, "Quality", cards, blocks)
+
+
+def _prompts(rows: Sequence[Mapping[str, Any]]) -> list[Block]:
+    title = "Prompts that lose customers"
+    if not rows:
+        return [Note(title, "No friction in this range: nothing to rank.")]
+    table = Table(
+        id="quality-prompts-table",
+        title=title,
+        columns=("Prompt (intent before)", "Lost", "Terminations", "No response", "Unhandled after", "Share"),
+        rows=tuple(
+            (
+                row["intent"],
+                count(row["lost"]),
+                count(row["terminations"]),
+                count(row["noResponse"]),
+                count(row["unhandled"]),
+                percent(row["share"]),
+            )
+            for row in rows
+        ),
+        numeric=(False, True, True, True, True, True),
+    )
+    return [
+        Chart(
+            id="quality-prompts",
+            index_label="Prompt",
+            title=title,
+            figure=category_figure(
+                [row["intent"] for row in rows],
+                [
+                    Trace("Customers lost", [row["lost"] for row in rows], COLORS["terminations"]),
+                    Trace("Unhandled after", [row["unhandled"] for row in rows], COLORS["unhandled"]),
+                ],
+                x_title="Friction events right after it",
+            ),
+            caption="By the intent the skill answered just before: customers lost (terminations and "
+            "no-response ends) first; 'start' is before any answer.",
+            values=table,
+            wide=True,
+        )
+    ]
+
+
 BUILDERS = {
     "overview": overview_tab,
     "customers": customers_tab,
@@ -444,11 +620,16 @@ BUILDERS = {
     "utterances": utterances_tab,
     "intents": intents_tab,
 }
+# Tabs drawn from several views: built from all of them.
+MULTI_VIEW_BUILDERS = {"friction": quality_tab}
 
 
 def build_tabs(views: Mapping[str, View]) -> list[Tab]:
-    """The five tabs in the console's order."""
-    return [BUILDERS[name](views[name]) for name in VIEWS]
+    """Every tab, in the console's order and then ours."""
+    return [
+        MULTI_VIEW_BUILDERS[name](views) if name in MULTI_VIEW_BUILDERS else BUILDERS[name](views[name])
+        for name in VIEWS
+    ]
 
 
 def has_data(views: Mapping[str, View]) -> bool:

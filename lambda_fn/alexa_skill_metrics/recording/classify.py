@@ -38,9 +38,20 @@ class Stamp:
     start_ms: int
     last_ms: int
     intent: str | None
+    prompt: bool = False  # the answered utterance was a prompt (METRICS.md, Friction)
+    unhandled: bool = False  # ... was unhandled: AMAZON.FallbackIntent or failed
 
     def to_attribute(self) -> dict[str, Any]:
-        return {"s": self.start_ms, "t": self.last_ms, "i": self.intent}
+        attribute: dict[str, Any] = {"s": self.start_ms, "t": self.last_ms, "i": self.intent}
+        if self.prompt:  # left out when false: the attribute travels with every reply
+            attribute["p"] = True
+        if self.unhandled:
+            attribute["u"] = True
+        return attribute
+
+    def answered(self, *, prompt: bool, unhandled: bool) -> Stamp:
+        """This stamp once the utterance's reply is known."""
+        return Stamp(self.start_ms, self.last_ms, self.intent, prompt, unhandled)
 
     @classmethod
     def from_attributes(cls, attributes: Any) -> Stamp | None:
@@ -50,7 +61,7 @@ class Stamp:
         start, last = raw.get("s"), raw.get("t")
         if not (is_epoch_ms(start) and is_epoch_ms(last)):
             return None
-        return cls(start, last, _text(raw.get("i")))
+        return cls(start, last, _text(raw.get("i")), raw.get("p") is True, raw.get("u") is True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from alexa_skill_metrics import telemetry
 from alexa_skill_metrics.config import Settings
 from alexa_skill_metrics.exceptions import ConfigurationError
-from alexa_skill_metrics.model import UTTERANCE_TYPES, Event, Outcome
+from alexa_skill_metrics.model import FALLBACK_INTENT, UTTERANCE_TYPES, Event, Outcome
 from alexa_skill_metrics.recording.classify import STAMP_KEY, EnvelopeFields, Stamp, read_envelope
 
 if TYPE_CHECKING:
@@ -150,9 +150,14 @@ class Recorder:
         if not self.enabled:
             return
         try:
+            event = self.build_event(inv, response, error)
             if error is None:
+                if inv.stamp is not None:
+                    # Whether the reply prompted or failed is known only now (an exception handler's
+                    # reply skips the response interceptors).
+                    inv.stamp = inv.stamp.answered(prompt=event.is_prompt, unhandled=event.unhandled)
                 _stamp_envelope(response, inv.outgoing)
-            self._write(self.build_event(inv, response, error))
+            self._write(event)
         except Exception as exc:
             self._internal_error(exc)
 
@@ -191,6 +196,10 @@ class Recorder:
                 return
             inv.responded = time.perf_counter()
             inv.should_end_session = getattr(response, "should_end_session", None)
+            if inv.stamp is not None:
+                inv.stamp = inv.stamp.answered(
+                    prompt=inv.should_end_session is False, unhandled=inv.stamp.intent == FALLBACK_INTENT
+                )
             _put_stamp(handler_input, inv.outgoing)
             if not inv.wrapped:
                 self._close_unwrapped(inv)
@@ -213,7 +222,10 @@ class Recorder:
                     inv.responded = None
                     _hide_stamp(handler_input)
             else:
-                # Without the wrapper the reply is never seen again: stamp the attributes now.
+                # Without the wrapper the reply is never seen again: stamp the attributes now, as
+                # a failed utterance's (unhandled, never a prompt).
+                if inv.stamp is not None:
+                    inv.stamp = inv.stamp.answered(prompt=False, unhandled=True)
                 _put_stamp(handler_input, inv.outgoing)
         except Exception as exc:
             self._internal_error(exc)
@@ -279,6 +291,8 @@ class Recorder:
             last_intent=None if starts or incoming is None else incoming.intent,
             cold_start=inv.startup_ms is not None,
             startup_ms=inv.startup_ms,
+            last_prompt=None if starts or incoming is None else incoming.prompt,
+            last_unhandled=None if starts or incoming is None else incoming.unhandled,
         )
 
     @property

@@ -182,13 +182,47 @@ def fetch_report(
 
 def send_prepared(http: Any, request: Any, endpoint: str) -> tuple[int, bytes]:
     """Send a botocore ``AWSRequest``; an unreachable host is an ``EndpointError`` naming it."""
-    from botocore.exceptions import HTTPClientError
+    from botocore.exceptions import ConnectionError, HTTPClientError
 
     try:
         response = http.send(request.prepare())
-    except HTTPClientError as exc:
-        raise EndpointError(f"could not reach {endpoint}: {exc}") from None
+    except (HTTPClientError, ConnectionError) as exc:  # refused, DNS, TLS, timeouts
+        raise EndpointError(
+            f"could not reach {endpoint}: {exc}; check the URL (the stack's MetricsApiUrl output)"
+        ) from None
     return int(response.status_code), bytes(response.content)
+
+
+MAX_PAGES = 10_000  # 200 values a page: far beyond the longest range any period allows
+
+
+def fetch_all_pages(
+    fetch: Callable[[str, Params], dict[str, Any]], name: str, params: Params
+) -> dict[str, Any]:
+    """A metric's every page, following ``nextToken``, as one body (``nextToken`` null).
+
+    ``fetch(name, params)`` returns one page (``fetch_report`` with its target bound).
+
+    >>> pages = {None: ([1, 2], "t"), "t": ([3], None)}
+    >>> def fetch(name, params):
+    ...     values, token = pages[params.get("nextToken")]
+    ...     return {"timestamps": [str(v) for v in values], "values": values, "nextToken": token}
+    >>> fetch_all_pages(fetch, "totalSessions", {})["values"]
+    [1, 2, 3]
+    """
+    body = fetch(name, params)
+    for _ in range(MAX_PAGES):
+        token = body.get("nextToken")
+        if not token:
+            return body
+        page = fetch(name, {**params, "nextToken": token})
+        body = {
+            **body,
+            "timestamps": [*body["timestamps"], *page["timestamps"]],
+            "values": [*body["values"], *page["values"]],
+            "nextToken": page.get("nextToken"),
+        }
+    raise EndpointError(f"{name}: more than {MAX_PAGES} pages; ask for a shorter range or a longer period")
 
 
 def _body(name: str, status: int, content: bytes) -> dict[str, Any]:

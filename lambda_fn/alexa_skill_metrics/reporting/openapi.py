@@ -68,7 +68,8 @@ def _common_parameters(*, metric: bool) -> list[dict[str, Any]]:
         _param(
             "skillId",
             "path",
-            "The skill: amzn1.ask.skill.<uuid>",
+            "The skill: amzn1.ask.skill.<uuid>, or a legacy application id amzn1.echo-sdk-ams.app.<uuid> "
+            "(skills created before 2016)",
             {"type": "string", "pattern": SKILL_ID.pattern},
             True,
         ),
@@ -183,7 +184,7 @@ def openapi_document() -> dict[str, Any]:
             "/v1/skills/{skillId}/views/{view}": {
                 "get": {
                     "operationId": "getView",
-                    "summary": "One of the console's five metric views",
+                    "summary": "One metric view: the console's five, and friction",
                     "parameters": views_parameters,
                     "responses": _responses(
                         {

@@ -80,15 +80,10 @@ def _name_description() -> str:
     answered = "; ".join(
         f"{m.namespace} {m.name}: {m.maps_to}" for m in METRICS_V2.values() if m.unavailable is None
     )
-    pending = ", ".join(
-        f"{m.namespace} {m.name}"
-        for m in METRICS_V2.values()
-        if m.unavailable and m.name not in FIRST_PARTY_CANNOT
-    )
     never = ", ".join(FIRST_PARTY_CANNOT)
     return (
-        f"{_SOURCES} Answered: {answered}. Not computed yet (a 400 says so): {pending}. Not knowable from "
-        f"the skill's own requests (a 400 says why): {never}."
+        f"{_SOURCES} Answered: {answered}. Not knowable from the skill's own requests (a 400 says why): "
+        f"{never}."
     )
 
 

@@ -10,7 +10,8 @@ repeats:
   ``[startTime, endTime)``, so ``startTime`` is floored and ``endTime`` ceiled to the report's
   bucket (the period's, 15 minutes for ``SINGLE``, at least an hour for the overview). Views echo
   that effective range; metric ``timestamps`` are bucket starts.
-* ``skillId`` is ``amzn1.ask.skill.<uuid>``; ``stage`` is ``live`` (default) or ``development``;
+* ``skillId`` is ``amzn1.ask.skill.<uuid>`` (or a legacy ``amzn1.echo-sdk-ams.app.<uuid>``);
+  ``stage`` is ``live`` (default) or ``development``;
   ``locale`` looks like ``en-US``; ``intent`` is an intent name or ``LaunchRequest``.
 * An empty value counts as absent; an unknown parameter is an error (a typo would otherwise
   silently widen the report).
@@ -35,7 +36,10 @@ from alexa_skill_metrics.config import STAGES
 from alexa_skill_metrics.periods import BUCKET_MS, PERIODS, Period, floor_ms
 from alexa_skill_metrics.reporting.errors import BadRequest
 
-SKILL_ID = re.compile(r"amzn1\.ask\.skill\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Skills created before 2016 keep their legacy application id, amzn1.echo-sdk-ams.app.<uuid>.
+SKILL_ID = re.compile(
+    r"amzn1\.(?:ask\.skill|echo-sdk-ams\.app)\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
 LOCALE = re.compile(r"[a-z]{2,3}-(?:[A-Z]{2}|[0-9]{3})")
 INTENT = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,99}")
 SKILL_TYPES = ("custom",)  # the only skill type whose requests this project records
@@ -85,7 +89,9 @@ def ceil_ms(timestamp_ms: int, granularity: str) -> int:
 def check_skill_id(skill_id: str) -> str:
     if not SKILL_ID.fullmatch(skill_id or ""):
         raise BadRequest(
-            "skillId", f"is {skill_id[:80]!r}, not an Alexa skill id (amzn1.ask.skill.<uuid>, lower case)"
+            "skillId",
+            f"is {skill_id[:80]!r}, not an Alexa skill id "
+            "(amzn1.ask.skill.<uuid> or a legacy amzn1.echo-sdk-ams.app.<uuid>, lower case)",
         )
     return skill_id
 

@@ -9,9 +9,10 @@ milliseconds, ``maxResultsPerQuery``, ``nextToken`` and up to five ``metricQueri
 The metric names come from Amazon's documentation example and from the public TypeScript client
 ``ask-metrics-v2``; Amazon publishes no definitions, so each name is mapped onto a METRICS.md
 figure in ``METRICS_V2`` below (its ``maps_to``), and its value per point is the v1 metric's
-``MetricSpec.value`` or the view's own figure function of the same merged rollup. Names that
-first-party data cannot know (barge-ins, intent confidence, routines, Quick Links) and names
-whose figure is not computed yet answer a 400 saying why and are absent from the listing.
+``MetricSpec.value`` or the view's own figure function of the same merged rollup (the friction
+view's ``skill_quality`` for ``Alexa.SkillQuality``, the sessions view's ``invocation_types`` for
+``Alexa.SkillInvocations``). Names that first-party data cannot know (barge-ins, intent
+confidence, routines, Quick Links) answer a 400 saying why and are absent from the listing.
 
 Pagination: ``maxResultsPerQuery`` (1-200, default 200) bounds the points of each query in one
 response; ``nextToken`` is page *n* for every query at once, bound to the body it came from. A
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
     from alexa_skill_metrics.reporting.plan import Span
     from alexa_skill_metrics.reporting.source import RollupSource
     from alexa_skill_metrics.reporting.views.common import Frame
+    from alexa_skill_metrics.reporting.views.friction import SkillQuality
+    from alexa_skill_metrics.reporting.views.sessions import InvocationTypes
 
 MAX_QUERIES = 5
 CUSTOM = "Alexa.Custom"
@@ -93,15 +96,7 @@ MAX_ID_CHARS = 100
 Kind = Literal["utterances", "sessions", "enablements"]
 Value = Callable[[Rollup, int, str], float | int | None]  # merged rollup of a point, report time, stat
 
-# Why a known name is not answered. Pending ones are one line each to wire once their figure exists.
-PENDING_FRICTION = (
-    "is not computed yet: it needs the per-session friction figures of METRICS.md 'Friction' "
-    "(unhandled utterances, terminations), which the rollups do not hold yet"
-)
-PENDING_INVOCATIONS = (
-    "is not computed yet: it needs METRICS.md 'Invocation type' (session starts by launch or one-shot), "
-    "which the rollups do not hold yet"
-)
+# Why a known name is not answered: figures the skill's own requests cannot show.
 FIRST_PARTY_CANNOT = {
     "DEFECTIVE_BARGE_INS": "a barge-in happens on the device while Alexa speaks; the skill never hears of it",
     "DEFECTIVE_BARGE_IN_RATE": "a barge-in happens on the device while Alexa speaks; the skill never hears "
@@ -134,6 +129,20 @@ def _session_figure(read: Callable[[dict[str, Any]], int]) -> Value:
     from alexa_skill_metrics.reporting.views.sessions import session_figures
 
     return lambda rollup, now, _stat: read(session_figures(rollup, now))
+
+
+def _quality(read: Callable[[SkillQuality], float | int]) -> Value:
+    """A figure of the friction view's ``skill_quality`` (its ``quality`` field): the same function."""
+    from alexa_skill_metrics.reporting.views.friction import skill_quality
+
+    return lambda rollup, _now, _stat: read(skill_quality(rollup))
+
+
+def _invocations(read: Callable[[InvocationTypes], int]) -> Value:
+    """A count of the sessions view's ``invocation_types`` (its ``invocations`` field): the same function."""
+    from alexa_skill_metrics.reporting.views.sessions import invocation_types
+
+    return lambda rollup, _now, _stat: read(invocation_types(rollup))
 
 
 def _latency(rollup: Rollup, _now: int, stat: str) -> float | None:
@@ -267,39 +276,50 @@ METRICS_V2: dict[tuple[str, str], MetricV2] = _table(
     MetricV2(
         QUALITY,
         "UNHANDLED_REQUEST",
-        "METRICS.md Friction: unhandled utterances",
-        unavailable=PENDING_FRICTION,
+        "friction view quality.unhandledRequests (METRICS.md Friction): unhandled utterances "
+        "(AMAZON.FallbackIntent or failed) at their own time; per intent, the intents view's unhandled",
+        value=_quality(lambda q: q.unhandled_requests),
     ),
     MetricV2(
         QUALITY,
         "UNHANDLED_REQUEST_RATE",
-        "METRICS.md Friction: unhandled utterances / utterances",
+        "friction view quality.unhandledRequestRate: unhandled utterances / utterances (0 without "
+        "utterances); per intent, the intent's unhandled / its utterances",
+        value=_quality(lambda q: q.unhandled_request_rate),
         stats=("avg",),
-        unavailable=PENDING_FRICTION,
     ),
     MetricV2(
-        QUALITY, "DEFECTIVE_TERMINATION", "METRICS.md Friction: terminations", unavailable=PENDING_FRICTION
+        QUALITY,
+        "DEFECTIVE_TERMINATION",
+        "friction view quality.defectiveTerminations: terminations (Stop, Cancel or USER_INITIATED right "
+        "after a prompt, at their own time) + sessions ended no_response (at their start)",
+        kind="sessions",
+        value=_quality(lambda q: q.defective_terminations),
     ),
     MetricV2(
         QUALITY,
         "DEFECTIVE_TERMINATION_RATE",
-        "METRICS.md Friction: terminations / utterances",
+        "friction view quality.defectiveTerminationRate: defective terminations / sessions started "
+        "(0 without sessions)",
+        kind="sessions",
+        value=_quality(lambda q: q.defective_termination_rate),
         stats=("avg",),
-        unavailable=PENDING_FRICTION,
     ),
     MetricV2(
         INVOCATIONS,
         "DIRECT_INVOCATIONS",
-        "METRICS.md Invocation type: sessions started by a LaunchRequest",
+        "sessions view invocations.launch (METRICS.md Invocation type): sessions started by a "
+        "LaunchRequest, at their start",
         kind="sessions",
-        unavailable=PENDING_INVOCATIONS,
+        value=_invocations(lambda types: types.launch),
     ),
     MetricV2(
         INVOCATIONS,
         "ONE_SHOT_INVOCATIONS",
-        "METRICS.md Invocation type: sessions started by an IntentRequest",
+        "sessions view invocations.oneShot (METRICS.md Invocation type): sessions started by an "
+        "IntentRequest with session.new true, at their start",
         kind="sessions",
-        unavailable=PENDING_INVOCATIONS,
+        value=_invocations(lambda types: types.one_shot),
     ),
     *(
         MetricV2(

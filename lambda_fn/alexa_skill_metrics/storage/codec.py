@@ -39,7 +39,7 @@ _STRINGS = (
     "last_intent",
 )
 _NUMBERS = ("timestamp_ms", "received_ms", "session_start_ms", "previous_ms")
-_BOOLS = ("timestamp_from_alexa", "new_session", "should_end_session")
+_BOOLS = ("timestamp_from_alexa", "new_session", "should_end_session", "last_prompt", "last_unhandled")
 
 
 def event_to_item(event: Event, retention_days: int) -> Item:

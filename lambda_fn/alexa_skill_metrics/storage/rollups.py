@@ -56,13 +56,19 @@ VERSION = "ver"
 WATERMARKS = "wm"
 CUSTOMERS = "customers"
 LATENCY = "latency"
+# Friction, endpoint time and invocation types: what they add to an item (the benchmark weighs it).
+_QUALITY_COUNTERS = ("unhandled", "cold_starts", "terminations", "retries", "launches", "one_shots")
+_QUALITY_MAPS = ("unhandled_after", "terminated_after", "no_response_after")
+ENDPOINT = "endpoint"  # endpoint-time sketch, stored only once a cold start makes it differ from latency
+QUALITY_ATTRIBUTES = (*_QUALITY_COUNTERS, *_QUALITY_MAPS, ENDPOINT)
 _COUNTERS = (
     "utterances", "failed_utterances", "prompts", "responded", "tracked_utterances",
     "new_customers", "sessions_started", "enablements",
+    *_QUALITY_COUNTERS,
 )  # fmt: skip
-_MAPS = ("requests_by_type", "session_ends", "drop_off")
+_MAPS = ("requests_by_type", "session_ends", "drop_off", *_QUALITY_MAPS)
 _OPEN = "open_sessions"  # epoch minute (a number) -> count
-_REPORTED = (PK, SK, *_COUNTERS, *_MAPS, _OPEN, CUSTOMERS, LATENCY)  # everything but ver and wm
+_REPORTED = (PK, SK, *_COUNTERS, *_MAPS, _OPEN, CUSTOMERS, LATENCY, ENDPOINT)  # everything but ver and wm
 BATCH_GET_LIMIT = 100
 
 
@@ -110,6 +116,10 @@ def rollup_to_item(stored: StoredRollup) -> Item:
         counts: dict[str, int] = getattr(rollup, name)
         if counts:
             item[name] = {"M": {k: {"N": str(v)} for k, v in counts.items()}}
+    if rollup.endpoint is not None:
+        if not isinstance(rollup.endpoint, LatencySketch):
+            raise TypeError("only rollups with sketches are stored (new_rollup(exact=False))")
+        item[ENDPOINT] = {"B": rollup.endpoint.to_bytes()}
     if rollup.open_sessions:
         item[_OPEN] = {"M": {str(k): {"N": str(v)} for k, v in rollup.open_sessions.items()}}
     if stored.watermarks:
@@ -137,6 +147,8 @@ def item_to_rollup(item: Item) -> StoredRollup:
         for name in _MAPS:
             if name in item:
                 setattr(rollup, name, {k: int(v["N"]) for k, v in item[name]["M"].items()})
+        if ENDPOINT in item:
+            rollup.endpoint = LatencySketch.from_bytes(_bytes(item[ENDPOINT]["B"]))
         if _OPEN in item:
             rollup.open_sessions = {int(k): int(v["N"]) for k, v in item[_OPEN]["M"].items()}
         watermarks = {k: int(v["S"]) for k, v in item.get(WATERMARKS, {}).get("M", {}).items()}

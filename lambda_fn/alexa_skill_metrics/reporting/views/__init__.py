@@ -1,9 +1,9 @@
-"""The five views, pure functions from rollups (a ``Frame``) to frozen dataclasses, and how each reads.
+"""The views, pure functions from rollups (a ``Frame``) to frozen dataclasses, and how each reads.
 
 Example
 -------
 >>> sorted(VIEWS)
-['customers', 'intents', 'overview', 'sessions', 'utterances']
+['customers', 'friction', 'intents', 'overview', 'sessions', 'utterances']
 >>> VIEWS["overview"].min_bucket, VIEWS["intents"].reads
 ('PT1H', 'tiling')
 """
@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from alexa_skill_metrics.reporting.views.common import Frame, ViewHeader
 from alexa_skill_metrics.reporting.views.customers import CustomersView, customers
+from alexa_skill_metrics.reporting.views.friction import FrictionView, friction
 from alexa_skill_metrics.reporting.views.intents import IntentsView, intents
 from alexa_skill_metrics.reporting.views.overview import OverviewView, overview
 from alexa_skill_metrics.reporting.views.sessions import SessionsView, sessions
@@ -82,6 +83,13 @@ VIEWS: dict[str, ViewSpec] = {
             "failures, shares, latency; fallback rate",
             reads="tiling",
             per_intent=True,
+        ),
+        ViewSpec(
+            "friction",
+            friction,
+            FrictionView,
+            "Unhandled utterances, terminations, retries, no-response ends, the friction rate, "
+            "the Alexa.SkillQuality figures, and the prompts that lose customers, ranked",
         ),
     )
 }

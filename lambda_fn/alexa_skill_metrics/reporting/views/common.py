@@ -106,6 +106,26 @@ def latency(summary: QuantileSummary) -> LatencyMs:
 
 
 @dataclass(frozen=True)
+class EndpointMs:
+    """Endpoint time percentiles in milliseconds (handler time plus start-up on cold starts)."""
+
+    p50: float | None = field(metadata=doc("Median endpoint time of utterances, ms"))
+    p90: float | None = field(metadata=doc("90th percentile endpoint time of utterances, ms"))
+    p99: float | None = field(metadata=doc("99th percentile endpoint time of utterances, ms"))
+
+
+def endpoint(rollup: Rollup) -> EndpointMs:
+    """Endpoint-time percentiles of a rollup (its handler latency where it holds no cold start)."""
+    handler = latency(rollup.endpoint_summary())
+    return EndpointMs(handler.p50, handler.p90, handler.p99)
+
+
+def cold_start_share(rollup: Rollup) -> float:
+    """Cold starts / utterances with a handler time (METRICS.md, Cold starts and endpoint time)."""
+    return ratio(rollup.cold_starts, rollup.latency.total())
+
+
+@dataclass(frozen=True)
 class Timed:
     """A point of a series."""
 

@@ -25,7 +25,17 @@ from dataclasses import dataclass, field
 
 from alexa_skill_metrics.model import FALLBACK_INTENT
 from alexa_skill_metrics.reporting.schema import doc
-from alexa_skill_metrics.reporting.views.common import Frame, LatencyMs, ViewHeader, header, latency, ratio
+from alexa_skill_metrics.reporting.views.common import (
+    EndpointMs,
+    Frame,
+    LatencyMs,
+    ViewHeader,
+    cold_start_share,
+    endpoint,
+    header,
+    latency,
+    ratio,
+)
 
 
 @dataclass(frozen=True)
@@ -37,8 +47,17 @@ class IntentFigures:
     utterances: int = field(metadata=doc("Its utterances"))
     failed: int = field(metadata=doc("Its failed utterances (dispatch raised)"))
     share: float = field(metadata=doc("Its utterances / all utterances"))
-    failed_share: float = field(metadata=doc("Its failed utterances / all failed utterances"))
+    failed_share: float = field(
+        metadata=doc(
+            "Its failed utterances / ALL failed utterances: where the failures are, not how often this "
+            "intent fails (that is failureRate)"
+        )
+    )
+    failure_rate: float = field(metadata=doc("Its failed utterances / its utterances: how often it fails"))
     latency_ms: LatencyMs = field(metadata=doc("Handler time percentiles of its utterances"))
+    endpoint_ms: EndpointMs = field(metadata=doc("Endpoint time percentiles of its utterances"))
+    cold_start_share: float = field(metadata=doc("Its cold starts / its utterances with a handler time"))
+    unhandled: int = field(metadata=doc("Its unhandled utterances (AMAZON.FallbackIntent or failed)"))
 
 
 @dataclass(frozen=True)
@@ -76,6 +95,10 @@ def intents(frame: Frame) -> IntentsView:
             share=ratio(rollup.utterances, total.utterances),
             failed_share=ratio(rollup.failed_utterances, total.failed_utterances),
             latency_ms=latency(rollup.latency),
+            endpoint_ms=endpoint(rollup),
+            cold_start_share=cold_start_share(rollup),
+            unhandled=rollup.unhandled,
+            failure_rate=ratio(rollup.failed_utterances, rollup.utterances),
         )
         for intent, rollup in sorted(by_intent.items(), key=lambda item: (-item[1].utterances, item[0]))
     ]

@@ -25,6 +25,8 @@ from alexa_skill_metrics.reporting.params import format_time
 from alexa_skill_metrics.reporting.schema import doc
 from alexa_skill_metrics.reporting.views.common import Frame, Timed, ViewHeader, header, ratio
 
+CAN_FULFILL = "CanFulfillIntentRequest"
+
 
 @dataclass(frozen=True)
 class EndTypeShares:
@@ -41,6 +43,28 @@ class EndTypeShares:
     unknown: float = field(metadata=doc("Share ended by a SessionEndedRequest with no or an unknown reason"))
     incomplete: float = field(metadata=doc("Share with no end signal an hour after its last event"))
     active: float = field(metadata=doc("Share still open, last event less than an hour before asOf"))
+
+
+@dataclass(frozen=True)
+class InvocationTypes:
+    """How sessions started (METRICS.md, Invocation type), and name-free CanFulfill requests."""
+
+    launch: int = field(metadata=doc("Sessions started by a LaunchRequest"))
+    one_shot: int = field(metadata=doc("Sessions started by an IntentRequest (session.new true)"))
+    one_shot_share: float = field(metadata=doc("oneShot / sessions started"))
+    can_fulfill: int = field(
+        metadata=doc("CanFulfillIntentRequests (name-free candidates), counted at their own time")
+    )
+
+
+def invocation_types(rollup: Rollup) -> InvocationTypes:
+    """The ``InvocationTypes`` of an all-intents rollup."""
+    return InvocationTypes(
+        launch=rollup.launches,
+        one_shot=rollup.one_shots,
+        one_shot_share=ratio(rollup.one_shots, rollup.sessions_started),
+        can_fulfill=rollup.requests_by_type.get(CAN_FULFILL, 0),
+    )
 
 
 @dataclass(frozen=True)
@@ -63,6 +87,7 @@ class SessionFigures:
     )
     sessions_per_customer: float = field(metadata=doc("started / uniqueCustomers; 0 without customers"))
     share_by_end_type: EndTypeShares = field(metadata=doc("Each end state's share of started"))
+    invocations: InvocationTypes = field(metadata=doc("Launches and one-shots; CanFulfill requests"))
 
 
 @dataclass(frozen=True)
@@ -80,7 +105,12 @@ class DropOff:
         )
     )
     sessions: int = field(metadata=doc("Sessions that ended after it"))
-    share: float = field(metadata=doc("Its share of all such sessions in the range"))
+    share: float = field(
+        metadata=doc(
+            "Its sessions / all sessions of the range that ended no_response, user_ended or failed "
+            "(the drop-off denominator; sessions the skill ended, or still open, are not in it)"
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -109,6 +139,7 @@ def session_figures(rollup: Rollup, now_ms: int) -> dict[str, Any]:
         "unique_customers": customers,
         "sessions_per_customer": ratio(started, customers),
         "share_by_end_type": EndTypeShares(**{name: ratio(n, started) for name, n in counts.items()}),
+        "invocations": invocation_types(rollup),
     }
 
 

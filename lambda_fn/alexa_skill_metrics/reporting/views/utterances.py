@@ -24,10 +24,13 @@ from alexa_skill_metrics.model import EndType, Rollup
 from alexa_skill_metrics.reporting.params import format_time
 from alexa_skill_metrics.reporting.schema import doc
 from alexa_skill_metrics.reporting.views.common import (
+    EndpointMs,
     Frame,
     LatencyMs,
     Timed,
     ViewHeader,
+    cold_start_share,
+    endpoint,
     header,
     latency,
     ratio,
@@ -54,15 +57,31 @@ class UtteranceFigures:
         metadata=doc("Utterances of tracked sessions / sessions started; null when filtered by intent")
     )
     prompts: int = field(
-        metadata=doc("Successful responses with shouldEndSession false: the skill waited for an answer")
+        metadata=doc(
+            "Successful responses with shouldEndSession false: the skill opened the microphone and "
+            "waited. Each is answered (responded), or its session ends without an answer "
+            "(notResponded, once per session), by the customer or an error, or is still open: so "
+            "prompts need not equal responded + notResponded"
+        )
     )
     responded: int = field(
-        metadata=doc("Utterances of a tracked session with session.new false: the customer spoke again")
+        metadata=doc(
+            "Utterances of a tracked session with session.new false: the customer spoke again "
+            "after a prompt (answers, 'stop' and 'help' included)"
+        )
     )
     not_responded: int | None = field(
-        metadata=doc("Sessions that ended because the customer did not respond; null when filtered by intent")
+        metadata=doc(
+            "Sessions that ended because the customer did not respond to a prompt and its reprompt "
+            "(EXCEEDED_MAX_REPROMPTS): counted per session, not per prompt; null when filtered by intent"
+        )
     )
     latency_ms: LatencyMs = field(metadata=doc("Handler time percentiles"))
+    endpoint_ms: EndpointMs = field(
+        metadata=doc("Endpoint time percentiles: handler time + start-up on cold starts")
+    )
+    cold_starts: int = field(metadata=doc("Utterances that were the first request of a skill container"))
+    cold_start_share: float = field(metadata=doc("coldStarts / utterances with a handler time"))
 
 
 @dataclass(frozen=True)
@@ -92,6 +111,9 @@ def utterance_figures(rollup: Rollup, *, sessions: bool) -> dict[str, Any]:
         "responded": rollup.responded,
         "not_responded": rollup.session_ends.get(EndType.NO_RESPONSE.value, 0) if sessions else None,
         "latency_ms": latency(rollup.latency),
+        "endpoint_ms": endpoint(rollup),
+        "cold_starts": rollup.cold_starts,
+        "cold_start_share": cold_start_share(rollup),
     }
 
 

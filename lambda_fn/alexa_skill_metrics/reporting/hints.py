@@ -1,0 +1,128 @@
+"""Where the data is, when a report came back empty: another stage, other intents, other days or skills.
+
+A wrong stage (``METRICS_STAGE=development`` for the skill, ``live`` for the report), a wrong
+skill id or an intent name with a typo all give a report of zeros. These look-ups are cheap and
+each hint says what it looked at:
+
+* the same report for the other stage, and without the ``intent`` / ``locale`` filter (reports:
+  they read rollups, one item per bucket);
+* with the table: the first and last day with rollups for this skill, per stage (two ``Query``
+  calls of one item each per stage), and, if the skill has none at all, the skill ids in the
+  first page of rollup items a ``Scan`` returns (at most ``SAMPLE_ITEMS`` items read).
+
+Example
+-------
+>>> is_empty({"metric": "totalUtterances", "timestamps": ["2026-01-05T00:00:00Z"], "values": [0]})
+True
+>>> is_empty({"view": "overview", "stage": "live", "totals": {"utterances": 3}})
+False
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from alexa_skill_metrics.config import STAGES
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+SAMPLE_ITEMS = 200
+_HEADER = frozenset(
+    {"view", "skillId", "stage", "locale", "intent", "period", "startTime", "endTime", "asOf"}
+)
+Fetch = Callable[[str, Mapping[str, str | None]], dict[str, Any]]
+
+
+def is_empty(body: Mapping[str, Any]) -> bool:
+    """True when every figure of a view or metric body is zero or null."""
+    if "values" in body and "metric" in body:
+        return not any(body["values"])
+    return not any(_numbers({k: v for k, v in body.items() if k not in _HEADER}))
+
+
+def _numbers(value: Any) -> list[float]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        return [value]
+    if isinstance(value, Mapping):
+        return [n for inner in value.values() for n in _numbers(inner)]
+    if isinstance(value, list):
+        return [n for inner in value for n in _numbers(inner)]
+    return []
+
+
+def where_is_data(
+    fetch: Fetch,
+    name: str,
+    skill_id: str,
+    params: Mapping[str, str | None],
+    *,
+    table_name: str | None = None,
+    dynamodb: DynamoDBClient | None = None,
+) -> list[str]:
+    """Hints for an empty report of ``name``; each names what was looked at. Never raises for a look-up."""
+    from alexa_skill_metrics.exceptions import SkillMetricsError
+
+    query = {k: v for k, v in params.items() if k not in ("nextToken", "maxResults")}
+    stage = query.get("stage") or "live"
+    hints: list[str] = []
+    try:
+        for other in STAGES:
+            if other != stage and not is_empty(fetch(name, {**query, "stage": other})):
+                hints.append(f"stage {other!r} has data in this range: add --stage {other}")
+        for flag, key in (("--intent", "intent"), ("--locale", "locale")):
+            if query.get(key) and not is_empty(fetch(name, {**query, key: None})):
+                hints.append(f"without {flag} {query[key]} this range has data")
+        if query.get("intent"):
+            intents = fetch("intents", {**query, "intent": None, "period": "P1D"})
+            names = [row["intent"] for row in intents.get("intents", [])[:8]]
+            if names:
+                hints.append(f"intents with utterances in this range: {', '.join(names)}")
+    except SkillMetricsError:
+        pass  # a look-up the report's target cannot answer is no hint
+    if table_name is not None and dynamodb is not None:
+        hints += _table_hints(dynamodb, table_name, skill_id)
+    return hints or ["no other stage, filter or (with the table) day has data either"]
+
+
+def _table_hints(dynamodb: DynamoDBClient, table_name: str, skill_id: str) -> list[str]:
+    from alexa_skill_metrics.reporting.params import format_time
+    from alexa_skill_metrics.storage.keys import parse_rollup_key, rollup_pk
+
+    days: list[str] = []
+    for stage in STAGES:
+        pk = rollup_pk(skill_id, stage, "P1D", intents=False)
+        ends = []
+        for forward in (True, False):
+            found = dynamodb.query(
+                TableName=table_name,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": pk}},
+                ProjectionExpression="sk",
+                ScanIndexForward=forward,
+                Limit=1,
+            )["Items"]
+            if found:
+                ends.append(int(found[0]["sk"]["S"].split("#", 1)[0]))
+        if ends:
+            first, last = format_time(min(ends))[:10], format_time(max(ends))[:10]
+            days.append(f"stage {stage!r} has days from {first} to {last} (UTC)")
+    if days:
+        return [f"this skill's rollups: {'; '.join(days)}"]
+    page = dynamodb.scan(
+        TableName=table_name,
+        ProjectionExpression="pk, sk",
+        FilterExpression="begins_with(pk, :roll)",
+        ExpressionAttributeValues={":roll": {"S": "ROLL#"}},
+        Limit=SAMPLE_ITEMS,
+    )["Items"]
+    skills = sorted({parse_rollup_key(item["pk"]["S"], item["sk"]["S"])[0] for item in page})
+    if skills:
+        return [
+            f"the table has no rollups for {skill_id}; skills found in {SAMPLE_ITEMS} items scanned: "
+            + ", ".join(skills[:5])
+        ]
+    return [f"no rollups found in {SAMPLE_ITEMS} items scanned: has `skill-metrics aggregate` run?"]
