@@ -36,6 +36,13 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 from alexa_skill_metrics.model import SESSION_ENDED, SKILL_ENABLED, Event, Outcome  # noqa: E402
 from alexa_skill_metrics.storage.codec import event_to_item  # noqa: E402
 
+try:  # absent in versions before paths: the same traffic then carries no path (a baseline run)
+    from alexa_skill_metrics.pathtree import ROOT, child_of
+
+    PATHS = True
+except ImportError:
+    PATHS = False
+
 SKILL = "amzn1.ask.skill.00000000-0000-4000-8000-0000000000be"
 START_MS = 1_767_607_200_000  # 2026-01-05T10:00:00Z
 BATCH = 1000
@@ -52,15 +59,21 @@ WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWrit
 READS = ("GetItem", "BatchGetItem", "Query", "Scan")
 
 
-def traffic(count: int, rate: float, customers: int, seed: int = 1, cold_starts: float = 0.0) -> list[Event]:
+def traffic(
+    count: int, rate: float, customers: int, seed: int = 1, cold_starts: float = 0.0, days: float = 0
+) -> list[Event]:
     """About ``count`` events of realistic sessions at ``rate`` requests per second, in time order.
 
     ``cold_starts``: the share of utterances that are a container's first request (with start-up).
+    With ``days``, the rate is chosen so that the sessions spread over that many days instead
+    (customers then come back on other days, as retention needs).
     """
     rng = random.Random(seed)
     events: list[Event] = []
     t = START_MS
     n = 0
+    if days:
+        rate = count / (days * 86_400)
     while len(events) < count:
         t += int(rng.expovariate(rate / 4.5) * 1000)  # a session makes about 4.5 requests
         n += 1
@@ -88,8 +101,10 @@ def _session(rng: random.Random, sid: str, customer: str, locale: str, t: int) -
     common: dict[str, Any] = {"customer": customer, "session_id": sid, "locale": locale, "new_session": False}
     launch = {**common, "new_session": True, "should_end_session": False, "session_start_ms": t}
     out = [_event(f"{sid}-0", "LaunchRequest", t, handler_ms=rng.uniform(5, 40), **launch)]
-    stamp = {"session_start_ms": t, "previous_ms": t, "last_intent": "LaunchRequest", "last_prompt": True,
-             "last_unhandled": False}  # fmt: skip
+    stamp: dict[str, Any] = {"session_start_ms": t, "previous_ms": t, "last_intent": "LaunchRequest",
+                             "last_prompt": True, "last_unhandled": False}  # fmt: skip
+    if PATHS:  # the recorder's stamp carries the session's path so far (absent before paths existed)
+        stamp["path_node"] = child_of(ROOT, "LaunchRequest")
     for i in range(1, rng.randrange(2, 7)):
         t += rng.randrange(3_000, 25_000)
         intent = rng.choices(INTENTS, weights=[10, 3, 2, 1, 2])[0]
@@ -107,10 +122,31 @@ def _session(rng: random.Random, sid: str, customer: str, locale: str, t: int) -
         prompted = outcome is Outcome.RESPONSE and should_end is False
         stamp = {**stamp, "previous_ms": t, "last_intent": intent, "last_prompt": prompted,
                  "last_unhandled": unhandled}  # fmt: skip
+        if PATHS:
+            stamp["path_node"] = child_of(stamp["path_node"], intent)
     reason = rng.choice(["USER_INITIATED", "EXCEEDED_MAX_REPROMPTS", None])
     if reason is not None or rng.random() < 0.5:
         out.append(_event(f"{sid}-end", SESSION_ENDED, t + 8_000, end_reason=reason, **stamp, **common))
     return out
+
+
+def next_day(events: list[Event]) -> list[Event]:
+    """The sessions (and other requests) starting in the second half, 24 hours later."""
+    from dataclasses import replace
+
+    middle = events[len(events) // 2].timestamp_ms
+    day = 86_400_000
+    moved = []
+    for e in events:
+        if (e.session_start_ms or e.timestamp_ms) < middle:
+            moved.append(e)
+            continue
+        times: dict[str, Any] = {"timestamp_ms": e.timestamp_ms + day, "received_ms": e.received_ms + day}
+        for name in ("session_start_ms", "previous_ms"):
+            value = getattr(e, name)
+            times[name] = None if value is None else value + day
+        moved.append(replace(e, **times))
+    return sorted(moved, key=lambda e: e.timestamp_ms)
 
 
 def stream_records(events: list[Event]) -> list[dict[str, Any]]:
@@ -280,13 +316,23 @@ def main() -> None:
     parser.add_argument(
         "--cold-starts", type=float, default=0.01, help="share of utterances that are cold starts"
     )
+    parser.add_argument("--days", type=float, default=0, help="spread the events over this many days")
+    parser.add_argument(
+        "--next-day",
+        action="store_true",
+        help="move the sessions of the second half to the next day: known customers return on a new day "
+        "(every one's first request of the day writes their customer item: retention's worst case)",
+    )
     args = parser.parse_args()
 
-    events = traffic(args.events, args.rate, args.customers, cold_starts=args.cold_starts)
+    events = traffic(args.events, args.rate, args.customers, cold_starts=args.cold_starts, days=args.days)
+    if args.next_day:
+        events = next_day(events)
     records = stream_records(events)
     span_min = (events[-1].timestamp_ms - events[0].timestamp_ms) / 60_000
     kinds = Counter(e.request_type for e in events)
-    print(f"traffic: {len(events):,} events over {span_min:.0f} min ({args.rate:g} req/s), "
+    rate = len(events) / max(span_min * 60, 1)
+    print(f"traffic: {len(events):,} events over {span_min:.0f} min ({rate:.3g} req/s), "
           f"{len({e.customer for e in events}):,} customers, "
           + ", ".join(f"{k} {v:,}" for k, v in kinds.most_common()))  # fmt: skip
     print(f"  cold starts: {sum(e.cold_start for e in events):,} ({args.cold_starts:.1%} of utterances)")

@@ -289,6 +289,7 @@ def dashboard(
 ) -> None:
     """Write the five views as one self-contained HTML page (opens without a network)."""
     from alexa_skill_metrics.dashboard import collect_views, write_dashboard
+    from alexa_skill_metrics.dashboard.collect import collect_extra_views, extra_params
     from alexa_skill_metrics.reporting.client import fetch_report
 
     params = {
@@ -302,15 +303,26 @@ def dashboard(
     views = collect_views(
         lambda view: fetch_report(view, skill_id, params, table_name=table_name, endpoint=endpoint)
     )
+    views.update(
+        collect_extra_views(
+            lambda view: fetch_report(
+                view, skill_id, extra_params(view, params), table_name=table_name, endpoint=endpoint
+            )
+        )
+    )
     click.echo(f"wrote {write_dashboard(views, out=out).resolve()}")
 
 
 @cli.command()
 @click.option(
-    "--customers", default=200, show_default=True, type=click.IntRange(1, 100_000), help="Customers."
+    "--customers", default=40, show_default=True, type=click.IntRange(1, 100_000), help="Simulated customers."
 )
 @click.option(
-    "--days", default=7, show_default=True, type=click.IntRange(1, 366), help="Days, ending today (UTC)."
+    "--days",
+    default=28,
+    show_default=True,
+    type=click.IntRange(1, 366),
+    help="Simulated days, ending today (UTC): four weeks of cohorts.",
 )
 @click.option("--seed", default=42, show_default=True, help="Random seed: same seed, same traffic.")
 @click.option(
@@ -330,7 +342,7 @@ def dashboard(
 @click.option("--port", default=5005, show_default=True, type=click.IntRange(1024, 65535), help="For --keep.")
 @click.option("--stop", is_flag=True, help="Stop the local DynamoDB a `demo --keep` left running, and exit.")
 def demo(customers: int, days: int, seed: int, out_dir: str, keep: bool, port: int, stop: bool) -> None:
-    """Simulate a week of a skill's traffic against an embedded DynamoDB and show what was recorded.
+    """Simulate four weeks of a skill's traffic against an embedded DynamoDB and show what was recorded.
 
     Needs no AWS account: the data lives in moto's DynamoDB, in this process for the run, or in a
     local server that stays when --keep is given.

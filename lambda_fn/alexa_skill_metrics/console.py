@@ -4,7 +4,7 @@ The reporting code returns plain JSON; this module only lays it out, it computes
 fit the console's width (80 columns in a pipe): a table too wide is split into several that
 repeat its first column, and below about 40 columns rows become vertical records. A cell is
 never wrapped, so a number is never split across lines. Numbers are shown with the dashboard's
-formatters (``dashboard.layout``: one rounding for both); ``--json`` keeps the API's values.
+formatters (``alexa_skill_metrics.formatting``: one rounding for both); ``--json`` keeps the API's values.
 
 Example
 -------
@@ -16,7 +16,7 @@ Example
 >>> "totalUtterances" in console.file.getvalue()
 True
 >>> display("failedShare", 0.66667), display("latencyMs.p50", 0.08), display("perSession", 2.97916)
-('66.67%', '0.08 ms', '2.9792')
+('66.67%', '0.08 ms', '2.98')
 """
 
 from __future__ import annotations
@@ -58,6 +58,9 @@ def print_report(console: Console, body: Mapping[str, Any]) -> None:
     """Print a view body or an SMAPI metric body as tables that fit ``console.width``."""
     if "metric" in body and "values" in body:
         _print_metric(console, body)
+        return
+    if body.get("view") in ("retention", "paths"):
+        _print_journeys(console, body)
         return
     header = [f"{k}={body[k]}" for k in _HEADER_KEYS if body.get(k) is not None]
     console.rule(f"[bold]{str(body.get('view', 'report')).capitalize()}[/]")
@@ -188,3 +191,35 @@ def _label(column: str, *, full: bool = False) -> str:
     if parent.endswith("endpointMs"):  # beside the handler latency's columns: say which is which
         return f"endpoint {leaf}"
     return leaf if parent.endswith("latencyMs") else column
+
+
+def _print_journeys(console: Console, body: Mapping[str, Any]) -> None:
+    """Retention as a cohort table (returning customers, share), paths as their top transitions.
+
+    Both go through ``print_rows``, so they fit the terminal's width like every other table.
+    """
+    console.rule(f"[bold]{str(body['view']).capitalize()}[/]")
+    console.print(" ".join(f"{k}={body[k]}" for k in _HEADER_KEYS if body.get(k) is not None), style="dim")
+    if body["view"] == "retention":
+        rows = [
+            {
+                "cohort": cohort["start"][:10],
+                "customers": cohort["customers"],
+                **{
+                    f"+{offset}": f"{percent(cell['onShare'])}{'*' if cell['inProgress'] else ''}"
+                    for offset, cell in enumerate(cohort["retention"])
+                },
+            }
+            for cohort in body["cohorts"]
+        ]
+        title = f"{body['cohort']}ly cohorts: share returning on +k; * in progress"
+    else:
+        rows = [
+            {"from": row["source"], "to": row["target"], "sessions": row["sessions"], "share": row["share"]}
+            for row in body["transitions"][:10]
+        ]
+        title = f"{count(body['sessions'])} sessions: top transitions"
+    if rows:
+        print_rows(console, title, rows)
+    else:
+        console.print(f"{title}: none")

@@ -107,6 +107,7 @@ def _run(
     import boto3
 
     from alexa_skill_metrics.aggregation.stream import drain_stream
+    from alexa_skill_metrics.dashboard.collect import EXTRA_VIEWS, extra_params
     from alexa_skill_metrics.local import MotoPutItem
     from alexa_skill_metrics.reporting.client import report_body, table_reporter
     from alexa_skill_metrics.reporting.params import format_time
@@ -139,6 +140,8 @@ def _run(
     params = {"startTime": format_time(start_ms), "endTime": format_time(today), "period": "P1D"}
     reporter = table_reporter(DEMO_TABLE)
     views = {name: report_body(reporter, name, simulation.skill_id, params) for name in VIEWS}
+    for name in EXTRA_VIEWS:  # retention: the weekly cohorts up to today; paths: the range's sessions
+        views[name] = report_body(reporter, name, simulation.skill_id, extra_params(name, params))
     from alexa_skill_metrics.console import print_report
 
     out = Path(out_dir)
@@ -200,8 +203,11 @@ def _drop_table(client: Any, name: str) -> None:
 
 def _dashboard(views: dict[str, dict[str, Any]], path: Path) -> Path:
     from alexa_skill_metrics.dashboard import collect_views, write_dashboard
+    from alexa_skill_metrics.dashboard.collect import EXTRA_VIEWS
 
-    return write_dashboard(collect_views(views.__getitem__), out=path)
+    collected = collect_views(views.__getitem__)
+    collected.update({name: views[name] for name in EXTRA_VIEWS if name in views})
+    return write_dashboard(collected, out=path)
 
 
 def _sample_skill_handler(client: Any = None) -> Any:

@@ -100,6 +100,7 @@ class Event:
     startup_ms: float | None = None  # on a cold start: from the recorder's import to this request
     last_prompt: bool | None = None  # the utterance answered before this request was a prompt
     last_unhandled: bool | None = None  # ... was unhandled (fallback or failed)
+    path_node: str | None = None  # pathtree node of the session's answered utterances before this one
 
     @property
     def is_utterance(self) -> bool:
@@ -246,6 +247,11 @@ class Rollup:
     unhandled_after: dict[str, int] = field(default_factory=dict)
     terminated_after: dict[str, int] = field(default_factory=dict)
     no_response_after: dict[str, int] = field(default_factory=dict)  # at the session's start
+    # Kept on the P1D ALL_INTENTS rollups only (see aggregation.retention and pathtree).
+    retention: dict[str, int] = field(default_factory=dict)  # cohort counter key -> customers
+    path_edges: dict[str, int] = field(default_factory=dict)  # pathtree.edge_key -> sessions
+    transitions: dict[str, int] = field(default_factory=dict)  # "<A>><B>" -> sessions
+    path_open: dict[str, int] = field(default_factory=dict)  # "<node>@<epoch minute>" -> open sessions
 
     def endpoint_summary(self) -> QuantileSummary:
         """Endpoint ms of the utterances: ``latency`` itself while no cold start is in this rollup."""
@@ -298,4 +304,12 @@ _COUNTERS = (
     "one_shots",
 )
 _FRICTION_MAPS = ("unhandled_after", "terminated_after", "no_response_after")
-_COUNTER_MAPS = ("requests_by_type", "session_ends", "open_sessions", "drop_off", *_FRICTION_MAPS)
+_JOURNEY_MAPS = ("retention", "path_edges", "transitions", "path_open")
+_COUNTER_MAPS = (
+    "requests_by_type",
+    "session_ends",
+    "open_sessions",
+    "drop_off",
+    *_FRICTION_MAPS,
+    *_JOURNEY_MAPS,
+)

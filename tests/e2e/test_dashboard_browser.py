@@ -410,3 +410,73 @@ def test_a_skill_without_data_shows_its_empty_state_in_the_browser(browser: Any,
     session.page.screenshot(path=str(ARTIFACTS / "empty-overview.png"), full_page=True)
     assert session.problems == [] and session.blocked == []
     session.page.close()
+
+
+# --- the Retention and Paths tabs -------------------------------------------------------------------------
+
+
+def sankey_links(tree: dict[str, Any], minimum: float) -> list[int]:
+    """The tree's children's sessions in the Sankey's drawing order (depth first), small ones left out."""
+    values: list[int] = []
+    for child in tree["children"]:
+        if child["sessions"] >= minimum:
+            values.append(child["sessions"])
+            if child["node"] is not None:
+                values += sankey_links(child["node"], minimum)
+    return values
+
+
+def test_retention_and_paths_tabs_draw_the_apis_values(browser: Any, api: str, tmp_path: Path) -> None:
+    from alexa_skill_metrics.dashboard.collect import collect_extra_views
+    from alexa_skill_metrics.dashboard.journeys import MIN_LINK_SHARE
+
+    # Given the dashboard with the retention and paths views the signed endpoint returned
+    endpoint = ViewEndpoint(api, SKILL, week_params("P1D"))
+    views = collect_views(endpoint.fetch)
+    views.update(collect_extra_views(endpoint.fetch))
+    retention, paths = views["retention"], views["paths"]
+    assert retention["customers"] > 0 and paths["sessions"] > 0
+    path = write_dashboard(views, out=tmp_path / "metrics.html")
+    # When Chromium opens both tabs
+    session = Session(browser)
+    session.page.goto(path.as_uri())
+    session.page.wait_for_selector("html[data-ready='true']")
+    drawn_data: dict[str, Any] = {}
+    for view in ("retention", "paths"):
+        session.open_tab(view)
+        drawn_data.update(
+            session.page.eval_on_selector_all(
+                f"#panel-{view} .chart",
+                """divs => Object.fromEntries(divs.map(div => [div.dataset.figure, {
+                    z: div.data[0].z, text: div.data[0].text,
+                    links: div.data[0].link ? div.data[0].link.value : null,
+                    drawnLinks: div.querySelectorAll('.sankey-link').length,
+                }]))""",
+            )
+        )
+        session.page.screenshot(path=str(ARTIFACTS / f"week-{view}.png"), full_page=True)
+    # Then the heatmaps hold every cohort's shares, as the API returned them, with counts as text
+    width = max(len(c["retention"]) for c in retention["cohorts"])
+    heatmaps = (
+        ("retention-heatmap", "onShare", "on"),
+        ("retention-heatmap-after", "onOrAfterShare", "onOrAfter"),
+    )
+    for chart_id, share, key in heatmaps:
+        heat = drawn_data[chart_id]
+        assert heat["z"] == [
+            [cell[share] for cell in c["retention"]] + [None] * (width - len(c["retention"]))
+            for c in retention["cohorts"]
+        ]
+        for row, cohort in zip(heat["text"], retention["cohorts"], strict=True):
+            for text, cell in zip(row, cohort["retention"], strict=False):
+                assert text.startswith(f"{cell[key]:,} ("), (text, cell)
+    # And the Sankey's links are the path tree's children, each drawn
+    sankey = drawn_data["paths-sankey"]
+    expected = sankey_links(paths["tree"], max(1, paths["sessions"] * MIN_LINK_SHARE))
+    assert sankey["links"] == expected and sankey["drawnLinks"] == len(expected) > 3
+    # And the top-transitions table lists the API's transitions
+    first_row = session.page.locator("#paths-transitions tbody tr").first.inner_text().split("\t")
+    top = paths["transitions"][0]
+    assert first_row[:3] == [top["source"], top["target"], f"{top['sessions']:,}"]
+    assert session.problems == [] and session.blocked == []
+    session.page.close()

@@ -22,6 +22,15 @@ from tests.conftest import TABLE
 from tests.functional.conftest import Traffic, assert_matches_fold, batches
 
 
+@pytest.fixture(params=["hours", "weeks"])
+def traffic(request: pytest.FixtureRequest, traffic: Traffic) -> Traffic:
+    """Every test runs on the 100-minute traffic and on five weeks of returning customers (retention)."""
+    if request.param == "hours":
+        return traffic
+    weeks: Traffic = request.getfixturevalue("weeks_traffic")
+    return weeks
+
+
 class Crash(Exception):
     """The Lambda invocation dies here (timeout, out of memory): nothing after it runs."""
 

@@ -13,6 +13,7 @@ from ask_sdk_core.exceptions import SerializationException
 
 from alexa_skill_metrics import SkillMetrics
 from alexa_skill_metrics.model import Outcome
+from alexa_skill_metrics.pathtree import ROOT, child_of
 from alexa_skill_metrics.recording.classify import STAMP_KEY
 from alexa_skill_metrics.storage.codec import item_to_event
 from sample_skill.app import BackendOutage, build_handler
@@ -57,6 +58,7 @@ def test_normal_reply_is_one_put_item_and_no_read(dynamodb: Any, metrics: SkillM
         "t": event.timestamp_ms,
         "i": "LaunchRequest",
         "p": True,  # the launch reply waits for an answer: a prompt
+        "n": child_of(ROOT, "LaunchRequest"),  # the session's path so far: start -> LaunchRequest
     }
 
 

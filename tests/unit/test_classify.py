@@ -102,6 +102,9 @@ def test_session_end_reason_and_error() -> None:
         ({STAMP_KEY: {"s": 1, "t": 2}}, Stamp(1, 2, None)),
         ({STAMP_KEY: {"s": 1, "t": 2, "i": "X", "p": True, "u": True}}, Stamp(1, 2, "X", True, True)),
         ({STAMP_KEY: {"s": 1, "t": 2, "i": "X", "p": "yes", "u": 1}}, Stamp(1, 2, "X")),  # only true is true
+        ({STAMP_KEY: {"s": 1, "t": 2, "i": "X", "n": "2abcdefgh"}}, Stamp(1, 2, "X", path="2abcdefgh")),
+        ({STAMP_KEY: {"s": 1, "t": 2, "i": "X", "n": "x" * 500}}, Stamp(1, 2, "X")),  # not a node id
+        ({STAMP_KEY: {"s": 1, "t": 2, "i": "X", "n": 7}}, Stamp(1, 2, "X")),
         ({STAMP_KEY: {"s": "1", "t": 2}}, None),  # tampered: ignored, not trusted
         ({STAMP_KEY: {"s": True, "t": 2}}, None),
         ({STAMP_KEY: "garbage"}, None),
@@ -242,3 +245,13 @@ def test_any_session_attribute_gives_a_stamp_or_none(raw: dict[str, Any], wrap: 
     if stamp is not None:
         assert Stamp.from_attributes({STAMP_KEY: stamp.to_attribute()}) == stamp
         assert isinstance(stamp.prompt, bool) and isinstance(stamp.unhandled, bool)
+
+
+def test_stamp_round_trips_through_the_attribute_with_and_without_a_path() -> None:
+    for stamp in (
+        Stamp(1, 2, "X", path="1abcdefgh"),
+        Stamp(1, 2, "X"),
+        Stamp(1, 2, "X", True, True, "1abcdefgh"),
+    ):
+        assert Stamp.from_attributes({STAMP_KEY: stamp.to_attribute()}) == stamp
+    assert "n" not in Stamp(1, 2, "X").to_attribute()  # stamps stay as small as before paths

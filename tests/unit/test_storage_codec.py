@@ -45,6 +45,9 @@ def largest_event(request_type: str = "IntentRequest") -> Event:
         last_intent=long,
         cold_start=True,
         startup_ms=123_456.789,
+        last_prompt=True,
+        last_unhandled=True,
+        path_node="5" + "p" * 15,  # the longest node id a stamp may carry
     )
 
 
@@ -119,7 +122,7 @@ def test_cold_start_is_stored_only_on_the_cold_start() -> None:
         cold_start=True,
         startup_ms=812.5,
     )
-    assert "cold_start" not in event_to_item(warm, 90) and "startup_ms" not in event_to_item(warm, 90)
+    assert "cs" not in event_to_item(warm, 90) and "su" not in event_to_item(warm, 90)
     item = event_to_item(cold, 90)
-    assert (item["cold_start"], item["startup_ms"]) == ({"BOOL": True}, {"N": "812.500"})
+    assert (item["cs"], item["su"]) == ({"BOOL": True}, {"N": "812.500"})
     assert item_to_event(item) == cold and item_to_event(event_to_item(warm, 90)) == warm

@@ -86,17 +86,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from alexa_skill_metrics import telemetry
+from alexa_skill_metrics.aggregation.retention import RETENTION_GRANULARITY, day_of
+from alexa_skill_metrics.aggregation.retention import changes as retention_changes
 from alexa_skill_metrics.aggregation.rollup import (
     FirstUtterance,
     apply_event,
     new_customer_keys,
     new_rollup,
+    retention_key,
     rollup_keys,
 )
 from alexa_skill_metrics.periods import GRANULARITIES
 from alexa_skill_metrics.storage.codec import is_event_item, item_to_event
 from alexa_skill_metrics.storage.customers import (
     MOVE_RETENTION_MS,
+    Act,
     Customer,
     CustomerState,
     CustomerStore,
@@ -241,7 +245,7 @@ class Aggregator:
             unique.setdefault(record.id, record)  # the same record twice in a batch counts once
         batch = list(unique.values())
         result = BatchResult(events=len(batch))
-        moves, failed = self._settle_customers(batch, result)
+        moves, acts, failed = self._settle_customers(batch, result)
         # A failed record holds back the later records of its partition key: their watermarks
         # would otherwise pass it.
         first_failed: dict[str, int] = {}
@@ -249,7 +253,7 @@ class Aggregator:
             first_failed[source] = min(seq, first_failed.get(source, seq))
         active = [r for r in batch if r.seq < first_failed.get(r.source, r.seq + 1)]
         failed.update(r.id for r in batch if r.seq >= first_failed.get(r.source, r.seq + 1))
-        failed.update(self._apply_rollups(active, moves, result))
+        failed.update(self._apply_rollups(active, moves, acts, result))
         result.failed = [r.sequence_number for r in batch if r.id in failed]
         return result
 
@@ -257,24 +261,27 @@ class Aggregator:
 
     def _settle_customers(
         self, batch: Sequence[StreamRecord], result: BatchResult
-    ) -> tuple[dict[RecordId, list[Move]], set[RecordId]]:
-        """Write customers' earlier first utterances; return the logged moves of this batch's records."""
+    ) -> tuple[dict[RecordId, list[Move]], dict[RecordId, list[Act]], set[RecordId]]:
+        """Write customers' earlier first utterances and new active days; return the batch records' logs."""
         earliest: dict[Customer, tuple[FirstUtterance, StreamRecord]] = {}
         members: dict[Customer, list[RecordId]] = defaultdict(list)
-        for record in batch:
+        visits: dict[Customer, dict[int, tuple[int, StreamRecord]]] = defaultdict(dict)
+        for position, record in enumerate(batch):
             candidate = FirstUtterance.of(record.event)
             customer = record.event.customer
             if candidate is None or customer is None:
                 continue
             who = (record.event.skill_id, record.event.stage, customer)
             members[who].append(record.id)
+            visits[who].setdefault(day_of(record.event.timestamp_ms), (position, record))
             known = earliest.get(who)
             if known is None or candidate.order < known[0].order:
                 earliest[who] = (candidate, record)
         moves: dict[RecordId, list[Move]] = defaultdict(list)
+        acts: dict[RecordId, list[Act]] = defaultdict(list)
         failed: set[RecordId] = set()
         if not earliest:
-            return moves, failed
+            return moves, acts, failed
         in_batch = {r.id for r in batch}
         try:
             states = self.customers.get_many(earliest)
@@ -282,34 +289,54 @@ class Aggregator:
             _warn_failed("customer read", exc)
             for who in earliest:
                 failed.update(members[who])
-            return moves, failed
+            return moves, acts, failed
         now_ms = int(self._clock() * 1000)
         for who, (candidate, record) in earliest.items():
-            state = self._settle(states[who], candidate, record, now_ms, result)
+            state = self._settle(states[who], candidate, record, visits[who], now_ms, result)
             if state is None:
                 failed.update(members[who])  # any of them may own a logged move of this customer
                 continue
             for move in state.moves:
                 if (move.source, move.seq) in in_batch:
                     moves[(move.source, move.seq)].append(move)
-        return moves, failed
+            for act in state.acts:
+                if (act.source, act.seq) in in_batch:
+                    acts[(act.source, act.seq)].append(act)
+        return moves, acts, failed
 
     def _settle(
         self,
         state: CustomerState,
         candidate: FirstUtterance,
         record: StreamRecord,
+        visits: Mapping[int, tuple[int, StreamRecord]],
         now_ms: int,
         result: BatchResult,
     ) -> CustomerState | None:
-        """The customer's state after making ``candidate`` their first utterance if it is earlier."""
+        """The customer's state after taking ``candidate`` (if earlier) and the batch's active days.
+
+        ``visits`` maps each epoch day of the customer's utterances in the batch to the first of
+        them (batch position, record): a new day's retention changes are that record's.
+        """
         for _ in range(self.max_attempts):
-            if state.first is not None and state.first.order <= candidate.order:
+            earlier = state.first is None or candidate.order < state.first.order
+            known = set(state.days)
+            new_days = [day for day in visits if day not in known]
+            if not earlier and not new_days:
                 return state
-            move = Move(record.source, record.seq, now_ms, candidate, state.first)
-            kept = [m for m in state.moves if now_ms - m.at_ms < MOVE_RETENTION_MS]
+            moves = [m for m in state.moves if now_ms - m.at_ms < MOVE_RETENTION_MS]
+            acts = [a for a in state.acts if now_ms - a.at_ms < MOVE_RETENTION_MS]
+            if earlier:
+                moves.append(Move(record.source, record.seq, now_ms, candidate, state.first))
+            days = state.days
+            if new_days:
+                days = sorted(known.union(new_days))
+                _, owner = min((visits[day] for day in new_days), key=lambda visit: visit[0])
+                delta = tuple((d, k, v) for (d, k), v in retention_changes(state.days, days).items())
+                acts.append(Act(owner.source, owner.seq, now_ms, delta))
+            first = candidate if earlier else state.first
             updated = CustomerState(
-                state.skill_id, state.stage, state.customer, candidate, [*kept, move], state.version
+                state.skill_id, state.stage, state.customer, first, moves, state.version, days, acts
             )
             try:
                 try:
@@ -329,13 +356,24 @@ class Aggregator:
     # --- rollups ------------------------------------------------------------------------------------
 
     def _apply_rollups(
-        self, active: Sequence[StreamRecord], moves: Mapping[RecordId, list[Move]], result: BatchResult
+        self,
+        active: Sequence[StreamRecord],
+        moves: Mapping[RecordId, list[Move]],
+        acts: Mapping[RecordId, list[Act]],
+        result: BatchResult,
     ) -> set[RecordId]:
         """Write every rollup the active records touch, once each; return the records of failed items."""
         events: dict[Part, list[StreamRecord]] = defaultdict(list)
         deltas: dict[Part, list[tuple[StreamRecord, int]]] = defaultdict(list)
+        counters: dict[Part, list[Counted]] = defaultdict(list)
+        keeps_retention = RETENTION_GRANULARITY in self.granularities
         for record in active:
             part = rollup_part(record.source)
+            if keeps_retention:
+                for act in acts.get(record.id, ()):
+                    for day, counter, delta in act.changes:
+                        key = retention_key(record.event.skill_id, record.event.stage, day)
+                        counters[(key, part)].append((record, counter, delta))
             for key in rollup_keys(record.event, self.granularities):
                 events[(key, part)].append(record)
             skill_id, stage = record.event.skill_id, record.event.stage
@@ -345,7 +383,7 @@ class Aggregator:
                 if move.from_ is not None:
                     for key in new_customer_keys(skill_id, stage, move.from_, self.granularities):
                         deltas[(key, part)].append((record, -1))
-        items = list(events.keys() | deltas.keys())
+        items = list(events.keys() | deltas.keys() | counters.keys())
         failed: set[RecordId] = set()
         try:
             stored = self.rollups.get_many(items)
@@ -353,34 +391,35 @@ class Aggregator:
             _warn_failed("rollup read", exc)
             return {r.id for r in active}
         for item in items:
-            if not self._write_rollup(
-                item, stored.get(item), events.get(item, []), deltas.get(item, []), result
-            ):
-                failed.update(r.id for r in events.get(item, ()))
-                failed.update(r.id for r, _ in deltas.get(item, ()))
+            contributions = Contributions(events.get(item, []), deltas.get(item, []), counters.get(item, []))
+            if not self._write_rollup(item, stored.get(item), contributions, result):
+                failed.update(contributions.records())
         return failed
 
     def _write_rollup(
-        self,
-        key: Part,
-        current: StoredRollup | None,
-        events: Sequence[StreamRecord],
-        deltas: Sequence[tuple[StreamRecord, int]],
-        result: BatchResult,
+        self, key: Part, current: StoredRollup | None, contributions: Contributions, result: BatchResult
     ) -> bool:
         """Apply the contributions above the item's watermarks in one conditional write; redo on conflict."""
         for _ in range(self.max_attempts):
             if current is None:
                 current = StoredRollup(key[0], new_rollup(), part=key[1])
             marks = current.watermarks
-            fresh = [r for r in events if r.seq > marks.get(r.source, -1)]
-            fresh_deltas = [(r, d) for r, d in deltas if r.seq > marks.get(r.source, -1)]
-            if not fresh and not fresh_deltas:
+            fresh = [r for r in contributions.events if r.seq > marks.get(r.source, -1)]
+            fresh_deltas = [(r, d) for r, d in contributions.deltas if r.seq > marks.get(r.source, -1)]
+            fresh_counters = [c for c in contributions.counters if c[0].seq > marks.get(c[0].source, -1)]
+            if not fresh and not fresh_deltas and not fresh_counters:
                 return True  # all of it applied before: a redelivery
             for record in fresh:
                 apply_event(current.rollup, key[0], record.event)
             current.rollup.new_customers += sum(delta for _, delta in fresh_deltas)
-            for record in (*fresh, *(r for r, _ in fresh_deltas)):
+            retention = current.rollup.retention
+            for _, counter, delta in fresh_counters:
+                total = retention.get(counter, 0) + delta
+                if total:
+                    retention[counter] = total
+                else:
+                    retention.pop(counter, None)
+            for record in (*fresh, *(r for r, _ in fresh_deltas), *(c[0] for c in fresh_counters)):
                 if record.seq > marks.get(record.source, -1):
                     marks[record.source] = record.seq
             try:
@@ -397,6 +436,25 @@ class Aggregator:
             return True
         _warn_failed("rollup write", None)
         return False
+
+
+Counted = tuple[StreamRecord, str, int]  # a record's change of one retention counter
+
+
+@dataclass(frozen=True, slots=True)
+class Contributions:
+    """What a batch's records bring one rollup item: events, new-customer deltas, retention changes."""
+
+    events: Sequence[StreamRecord]
+    deltas: Sequence[tuple[StreamRecord, int]]
+    counters: Sequence[Counted]
+
+    def records(self) -> set[RecordId]:
+        return {
+            *(r.id for r in self.events),
+            *(r.id for r, _ in self.deltas),
+            *(c[0].id for c in self.counters),
+        }
 
 
 def _dynamodb_errors() -> tuple[type[Exception], ...]:

@@ -51,10 +51,17 @@ Example
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from alexa_skill_metrics.aggregation.retention import (
+    DAY_MS,
+    RETENTION_GRANULARITY,
+    contributions,
+    day_of,
+)
 from alexa_skill_metrics.model import (
     ALL_INTENTS,
     NO_LOCALE,
@@ -66,6 +73,7 @@ from alexa_skill_metrics.model import (
     Rollup,
     RollupKey,
 )
+from alexa_skill_metrics.pathtree import ROOT, START, child_of, edge_key, exit_label, is_exit, transition_key
 from alexa_skill_metrics.periods import GRANULARITIES, MINUTE_MS, floor_ms
 
 __all__ = [
@@ -75,9 +83,11 @@ __all__ = [
     "fold",
     "new_customer_keys",
     "new_rollup",
+    "retention_key",
     "rollup_keys",
 ]
 
+PATH_GRANULARITY = "P1D"  # paths are kept per day: their maps would make every finer rollup larger
 UNKNOWN_INTENT = "unknown"  # drop-off of a session whose last answered intent is not known
 _ANSWERED = (Outcome.RESPONSE, Outcome.HANDLED)  # outcomes whose reply reached Alexa
 K = TypeVar("K", str, int)
@@ -146,6 +156,8 @@ def apply_event(rollup: Rollup, key: RollupKey, event: Event) -> None:
         in_start_bucket = start is not None and key.bucket_ms == floor_ms(start, key.granularity)
         if in_start_bucket and _changes_session(event):
             _add_session(rollup, event)
+            if key.granularity == PATH_GRANULARITY:
+                _add_path(rollup, event)
     elif own_bucket and key.intent == event.intent_key:
         _add_utterance(rollup, event)
 
@@ -172,6 +184,7 @@ def fold(
     """
     rollups: dict[RollupKey, Rollup] = {}
     firsts: dict[tuple[str, str, str], FirstUtterance] = {}
+    active_days: defaultdict[tuple[str, str, str], set[int]] = defaultdict(set)
     for event in events:
         for key in rollup_keys(event, granularities):
             rollup = rollups.get(key)
@@ -184,13 +197,27 @@ def fold(
             known = firsts.get(customer)
             if known is None or candidate.order < known.order:
                 firsts[customer] = candidate
+            active_days[customer].add(day_of(event.timestamp_ms))
     for (skill_id, stage, _), first in firsts.items():
         for key in new_customer_keys(skill_id, stage, first, granularities):
             rollup = rollups.get(key)
             if rollup is None:
                 rollup = rollups[key] = new_rollup(exact=exact)
             rollup.new_customers += 1
+    if RETENTION_GRANULARITY in granularities:
+        for (skill_id, stage, _), days in active_days.items():
+            for (day, counter), count in contributions(days).items():
+                key = retention_key(skill_id, stage, day)
+                rollup = rollups.get(key)
+                if rollup is None:
+                    rollup = rollups[key] = new_rollup(exact=exact)
+                _bump(rollup.retention, counter, count)
     return rollups
+
+
+def retention_key(skill_id: str, stage: str, day: int) -> RollupKey:
+    """The rollup holding the retention counters of ``day`` (not per locale: cohorts are not)."""
+    return RollupKey(skill_id, stage, RETENTION_GRANULARITY, day * DAY_MS, NO_LOCALE)
 
 
 # --- the rules ------------------------------------------------------------------------------------
@@ -274,6 +301,45 @@ def _add_session(rollup: Rollup, event: Event) -> None:
         _add_end(rollup, end, event.last_intent)
     elif event.request_type != SESSION_ENDED:
         _bump(rollup.open_sessions, event.timestamp_ms // MINUTE_MS, 1)
+
+
+def _add_path(rollup: Rollup, event: Event) -> None:
+    """The path tree's edges and the transitions one session-changing event adds (METRICS.md)."""
+    if event.starts_session:
+        if event.outcome not in _ANSWERED:  # no step was answered: start -> failed
+            _count_step(rollup, ROOT, START, exit_label(EndType.FAILED.value))
+            return
+        parent, source = ROOT, START
+    else:
+        if event.path_node is None:
+            return  # recorded before paths were: the session is left out of the tree
+        parent, source = event.path_node, event.last_intent or UNKNOWN_INTENT
+        if event.previous_ms is not None:
+            _bump(rollup.path_open, _open_key(parent, event.previous_ms), -1)
+    end = event.end_type
+    if event.request_type == SESSION_ENDED:
+        if end is not None:
+            _count_step(rollup, parent, source, exit_label(end.value))
+        return
+    step = event.intent_key or UNKNOWN_INTENT
+    node = _count_step(rollup, parent, source, step)
+    if end is not None:
+        _count_step(rollup, node, step, exit_label(end.value))
+    else:
+        _bump(rollup.path_open, _open_key(node, event.timestamp_ms), 1)
+
+
+def _count_step(rollup: Rollup, node: str, source: str, step: str) -> str:
+    """Count the transition ``source -> step`` and the tree edge from ``node``; return the node reached."""
+    _bump(rollup.transitions, transition_key(source, step), 1)
+    child = child_of(node, step)
+    if child != node or is_exit(step):  # steps past the depth limit fold into ``node``
+        _bump(rollup.path_edges, edge_key(node, step), 1)
+    return child
+
+
+def _open_key(node: str, timestamp_ms: int) -> str:
+    return f"{node}@{timestamp_ms // MINUTE_MS}"
 
 
 def _add_end(rollup: Rollup, end: EndType, last_intent: str | None) -> None:

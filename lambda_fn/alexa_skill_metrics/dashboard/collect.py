@@ -26,6 +26,32 @@ _SHARED = ("skillId", "stage", "locale", "period")
 
 ViewFetch = Callable[[str], Mapping[str, Any]]
 
+# Views with their own parameters, shown as extra tabs when given: retention covers the cohorts
+# up to the dashboard's end (12 weeks by default), paths the sessions started in its range.
+EXTRA_VIEWS = ("retention", "paths")
+EXTRA_PARAMS = {"retention": ("endTime", "stage"), "paths": ("startTime", "endTime", "stage", "locale")}
+
+
+def extra_params(view: str, params: Mapping[str, str | None]) -> dict[str, str]:
+    """The dashboard's query parameters that ``view`` (one of ``EXTRA_VIEWS``) takes.
+
+    >>> extra_params("retention", {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-12T00:00:00Z",
+    ...                            "period": "P1D", "locale": "en-US"})
+    {'endTime': '2026-01-12T00:00:00Z'}
+    """
+    return {k: v for k, v in params.items() if k in EXTRA_PARAMS[view] and v}
+
+
+def collect_extra_views(fetch: ViewFetch) -> dict[str, dict[str, Any]]:
+    """The retention and paths view bodies from ``fetch(view_name)`` (which passes ``extra_params``)."""
+    views = {name: dict(fetch(name)) for name in EXTRA_VIEWS}
+    for name, body in views.items():
+        if body.get("view") != name:
+            raise DashboardError(
+                f"the {name!r} entry is not the {name} view (its 'view' is {body.get('view')!r})"
+            )
+    return views
+
 
 class DashboardError(SkillMetricsError):
     """The views cannot make one dashboard (missing, mismatched, or not view bodies)."""

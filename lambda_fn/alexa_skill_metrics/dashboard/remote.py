@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from alexa_skill_metrics.dashboard.collect import VIEWS, DashboardError
+from alexa_skill_metrics.dashboard.collect import EXTRA_VIEWS, VIEWS, DashboardError, extra_params
 from alexa_skill_metrics.reporting.client import EndpointError, ReportingEndpoint
 
 __all__ = ["EndpointError", "ViewEndpoint"]
@@ -68,6 +68,8 @@ class ViewEndpoint:
 
     def fetch(self, view: str) -> dict[str, Any]:
         """The view's JSON body; ``EndpointError`` carries the API's status, message and parameter."""
+        if view in EXTRA_VIEWS:
+            return self.api.get(view, self.skill_id, extra_params(view, self.params))
         if view not in VIEWS:
             raise DashboardError(f"{view!r} is not a view; the dashboard shows {', '.join(VIEWS)}")
         return self.api.get(view, self.skill_id, self.params)

@@ -625,11 +625,14 @@ MULTI_VIEW_BUILDERS = {"friction": quality_tab}
 
 
 def build_tabs(views: Mapping[str, View]) -> list[Tab]:
-    """Every tab, in the console's order and then ours."""
+    """Every tab, in the console's order and then ours; Retention and Paths when their views are given."""
+    from alexa_skill_metrics.dashboard.journeys import paths_tab, retention_tab
+
+    extra = {"retention": retention_tab, "paths": paths_tab}
     return [
         MULTI_VIEW_BUILDERS[name](views) if name in MULTI_VIEW_BUILDERS else BUILDERS[name](views[name])
         for name in VIEWS
-    ]
+    ] + [build(views[name]) for name, build in extra.items() if name in views]
 
 
 def has_data(views: Mapping[str, View]) -> bool:

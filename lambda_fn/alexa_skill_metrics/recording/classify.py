@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeGuard
 
@@ -29,6 +29,7 @@ STAMP_KEY = "_skill_metrics"
 _MAX_TEXT = 100  # longer identifiers are cut so one event always fits one write unit
 # Epoch ms the storage keys can hold (13 digits, up to the year 2286); anything else is not a time.
 _MAX_EPOCH_MS = 10**13
+_MAX_NODE = 16  # pathtree node ids are 9 characters; anything much longer is not one of ours
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class Stamp:
     intent: str | None
     prompt: bool = False  # the answered utterance was a prompt (METRICS.md, Friction)
     unhandled: bool = False  # ... was unhandled: AMAZON.FallbackIntent or failed
+    path: str | None = None  # pathtree node id of the answered utterances so far
 
     def to_attribute(self) -> dict[str, Any]:
         attribute: dict[str, Any] = {"s": self.start_ms, "t": self.last_ms, "i": self.intent}
@@ -47,11 +49,13 @@ class Stamp:
             attribute["p"] = True
         if self.unhandled:
             attribute["u"] = True
+        if self.path is not None:
+            attribute["n"] = self.path
         return attribute
 
     def answered(self, *, prompt: bool, unhandled: bool) -> Stamp:
         """This stamp once the utterance's reply is known."""
-        return Stamp(self.start_ms, self.last_ms, self.intent, prompt, unhandled)
+        return replace(self, prompt=prompt, unhandled=unhandled)
 
     @classmethod
     def from_attributes(cls, attributes: Any) -> Stamp | None:
@@ -61,7 +65,14 @@ class Stamp:
         start, last = raw.get("s"), raw.get("t")
         if not (is_epoch_ms(start) and is_epoch_ms(last)):
             return None
-        return cls(start, last, _text(raw.get("i")), raw.get("p") is True, raw.get("u") is True)
+        return cls(
+            start,
+            last,
+            _text(raw.get("i")),
+            raw.get("p") is True,
+            raw.get("u") is True,
+            _path_node(raw.get("n")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +159,13 @@ def is_epoch_ms(value: Any) -> TypeGuard[int]:
     (True, False, False)
     """
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _MAX_EPOCH_MS
+
+
+def _path_node(value: Any) -> str | None:
+    """A path node id as ``pathtree`` makes them (a depth digit and a short hash), else ``None``."""
+    if isinstance(value, str) and 0 < len(value) <= _MAX_NODE and value[0].isdigit():
+        return value
+    return None
 
 
 def _dict(value: Any) -> dict[str, Any]:

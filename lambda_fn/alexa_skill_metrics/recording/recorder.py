@@ -293,6 +293,7 @@ class Recorder:
             startup_ms=inv.startup_ms,
             last_prompt=None if starts or incoming is None else incoming.prompt,
             last_unhandled=None if starts or incoming is None else incoming.unhandled,
+            path_node=None if starts or incoming is None else incoming.path,
         )
 
     @property
@@ -390,14 +391,18 @@ def _next_stamp(f: EnvelopeFields) -> Stamp | None:
     """The stamp an utterance leaves in its session; ``None`` leaves the session as it is."""
     if f.request_type not in UTTERANCE_TYPES or f.session_id is None:
         return None
+    from alexa_skill_metrics.pathtree import ROOT, child_of
+
+    parent: str | None
     if f.new_session is True:
-        start = f.timestamp_ms
+        start, parent = f.timestamp_ms, ROOT
     elif f.stamp is not None:
-        start = f.stamp.start_ms
+        start, parent = f.stamp.start_ms, f.stamp.path
     else:
         return None  # untracked session: recorder installed mid-session
     intent = "LaunchRequest" if f.request_type == "LaunchRequest" else (f.intent or "unknown")
-    return Stamp(start_ms=start, last_ms=f.timestamp_ms, intent=intent)
+    path = None if parent is None else child_of(parent, intent)  # None: a stamp from before paths
+    return Stamp(start_ms=start, last_ms=f.timestamp_ms, intent=intent, path=path)
 
 
 def _take_stamp(handler_input: HandlerInput) -> Any:

@@ -57,6 +57,15 @@ def build_app(reporter: Reporter) -> APIGatewayHttpResolver:
         query, wanted = split_format(params())
         return as_requested(reporter.metric(MetricRequest.from_params(skill_id, query)), wanted)
 
+    # Registered before the generic view route, which would otherwise take these names.
+    @app.get("/v1/skills/<skill_id>/views/retention")
+    def get_retention(skill_id: str) -> dict[str, Any]:
+        return reporter.retention(skill_id, params())
+
+    @app.get("/v1/skills/<skill_id>/views/paths")
+    def get_paths(skill_id: str) -> dict[str, Any]:
+        return reporter.paths(skill_id, params())
+
     @app.get("/v1/skills/<skill_id>/views/<view>")
     def get_view(skill_id: str, view: str) -> dict[str, Any] | Response[str]:
         query, wanted = split_format(params())

@@ -47,6 +47,10 @@ def report_body(reporter: Reporter, name: str, skill_id: str, params: Params) ->
     given = {k: v for k, v in params.items() if v}
     if name in VIEWS:
         return reporter.view(name, ReportRequest.from_params(skill_id, given))
+    if name == "retention":
+        return reporter.retention(skill_id, given)
+    if name == "paths":
+        return reporter.paths(skill_id, given)
     if name in METRICS:
         return reporter.metric(
             MetricRequest.from_params(skill_id, {"skillType": "custom", **given, "metric": name})

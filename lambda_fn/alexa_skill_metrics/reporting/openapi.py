@@ -7,7 +7,8 @@ Example
 -------
 >>> doc = openapi_document()
 >>> sorted(doc["paths"])  # doctest: +NORMALIZE_WHITESPACE
-['/openapi.json', '/v1/skills/{skillId}/metrics', '/v1/skills/{skillId}/views/{view}',
+['/openapi.json', '/v1/skills/{skillId}/metrics', '/v1/skills/{skillId}/views/paths',
+ '/v1/skills/{skillId}/views/retention', '/v1/skills/{skillId}/views/{view}',
  '/v2/skills/metrics', '/v2/skills/{skillId}/metrics']
 >>> doc["components"]["schemas"]["MetricResponse"]["required"]
 ['metric', 'timestamps', 'values', 'nextToken']
@@ -35,6 +36,8 @@ from alexa_skill_metrics.reporting.params import (
 )
 from alexa_skill_metrics.reporting.schema import component_schemas, doc
 from alexa_skill_metrics.reporting.views import VIEWS
+from alexa_skill_metrics.reporting.views.paths import PathsView
+from alexa_skill_metrics.reporting.views.retention import COHORTS, DEFAULT_COHORTS, MAX_COHORTS, RetentionView
 
 API_VERSION = "1.0.0"
 _RANGE_RULES = (
@@ -130,7 +133,9 @@ def _responses(schema: dict[str, Any], description: str) -> dict[str, Any]:
 @cache
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document (built once per process)."""
-    schemas = component_schemas(*(spec.response for spec in VIEWS.values()), MetricResponse, ErrorBody)
+    schemas = component_schemas(
+        *(spec.response for spec in VIEWS.values()), MetricResponse, ErrorBody, RetentionView, PathsView
+    )
     for name, spec in VIEWS.items():
         schemas[spec.response.__name__]["properties"]["view"]["enum"] = [name]
     metric_description = "; ".join(f"{name}: {spec.description}" for name, spec in METRICS.items())
@@ -195,6 +200,7 @@ def openapi_document() -> dict[str, Any]:
                     ),
                 }
             },
+            **_retention_and_paths(),
             "/openapi.json": {
                 "get": {
                     "operationId": "getOpenApi",
@@ -214,3 +220,68 @@ def openapi_document() -> dict[str, Any]:
 
     extend_document(document)
     return document
+
+
+def _retention_and_paths() -> dict[str, Any]:
+    """The retention and paths routes, whose parameters differ from the other views'."""
+    skill, common = (
+        _common_parameters(metric=False)[0],
+        {p["name"]: p for p in _common_parameters(metric=False)},
+    )
+    retention_parameters = [
+        skill,
+        _param(
+            "cohort",
+            "query",
+            "week: ISO-week cohorts with week offsets (the console's view); day: daily ones, day offsets",
+            {"type": "string", "enum": list(COHORTS), "default": "week"},
+        ),
+        _param(
+            "startTime",
+            "query",
+            f"Start of the first cohort (floored to its week or day); by default {DEFAULT_COHORTS['week']} "
+            f"weekly or {DEFAULT_COHORTS['day']} daily cohorts before the end; at most {MAX_COHORTS['week']} "
+            f"weeks or {MAX_COHORTS['day']} days",
+            {"type": "string", "format": "date-time"},
+        ),
+        _param(
+            "endTime",
+            "query",
+            "End of the report (its week or day is included); by default now",
+            {"type": "string", "format": "date-time"},
+        ),
+        common["stage"],
+        _param(
+            "locale",
+            "query",
+            "Not accepted: a customer's cohort does not depend on the locale they used (400)",
+            {"type": "string"},
+        ),
+    ]
+    paths_parameters = [
+        skill,
+        {**common["startTime"], "description": "Start, ISO 8601: sessions started from this UTC day on"},
+        {**common["endTime"], "description": "End, ISO 8601 (exclusive), ceiled to the UTC day"},
+        common["stage"],
+        common["locale"],
+    ]
+    return {
+        "/v1/skills/{skillId}/views/retention": {
+            "get": {
+                "operationId": "getRetention",
+                "summary": "Cohort retention, exact: customers by the period of their first utterance, "
+                "and who came back on, or on or after, each later period",
+                "parameters": retention_parameters,
+                "responses": _responses({"$ref": "#/components/schemas/RetentionView"}, "The cohorts"),
+            }
+        },
+        "/v1/skills/{skillId}/views/paths": {
+            "get": {
+                "operationId": "getPaths",
+                "summary": "Interaction paths of the sessions started in the range: the path tree "
+                "(each node's sessions and children with shares) and the transitions A -> B",
+                "parameters": paths_parameters,
+                "responses": _responses({"$ref": "#/components/schemas/PathsView"}, "The path tree"),
+            }
+        },
+    }

@@ -18,9 +18,12 @@ Example
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from alexa_skill_metrics.aggregation.retention import RETENTION_GRANULARITY
+from alexa_skill_metrics.aggregation.rollup import PATH_GRANULARITY
+from alexa_skill_metrics.model import NO_LOCALE
 from alexa_skill_metrics.periods import BUCKET_MS
 from alexa_skill_metrics.reporting.errors import BadRequest
 from alexa_skill_metrics.reporting.metrics import MetricRequest, get_metric
@@ -32,6 +35,8 @@ from alexa_skill_metrics.reporting.views import VIEWS, Frame, ViewHeader, ViewSp
 if TYPE_CHECKING:
     from alexa_skill_metrics.reporting.source import RollupSource
     from alexa_skill_metrics.reporting.v2 import MetricsV2Request
+    from alexa_skill_metrics.reporting.views.paths import PathsView
+    from alexa_skill_metrics.reporting.views.retention import RetentionView
 
 
 def wall_clock_ms() -> int:
@@ -83,6 +88,35 @@ class Reporter:
         rollups = [(k, r) for k, r in found if request.intent is None or k.intent == request.intent]
         view: ViewHeader = spec.build(Frame(window, self.clock(), self.source.exact, rollups))
         return view
+
+    def build_retention(self, skill_id: str, params: Mapping[str, str]) -> RetentionView:
+        """The retention view (cohorts) for query ``params``: one day rollup per day and locale read."""
+        from alexa_skill_metrics.reporting.views.retention import RetentionRequest, retention
+
+        now_ms = self.clock()
+        request = RetentionRequest.from_params(skill_id, params, now_ms)
+        span = Span(RETENTION_GRANULARITY, request.start_ms, request.end_ms)
+        found = self.source.fetch(skill_id, request.stage, [span], locale=NO_LOCALE)
+        return retention(request, found, now_ms)
+
+    def build_paths(self, skill_id: str, params: Mapping[str, str]) -> PathsView:
+        """The paths view (path tree and transitions) for query ``params``: day rollups of the range."""
+        from alexa_skill_metrics.reporting.views.paths import PathsRequest, paths
+
+        request = PathsRequest.from_params(skill_id, params)
+        span = Span(PATH_GRANULARITY, request.start_ms, request.end_ms)
+        found = self.source.fetch(skill_id, request.stage, [span], locale=request.locale)
+        return paths(request, found, self.clock())
+
+    def retention(self, skill_id: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """``build_retention`` as the JSON body the API returns."""
+        body: dict[str, Any] = to_json(self.build_retention(skill_id, params))
+        return body
+
+    def paths(self, skill_id: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """``build_paths`` as the JSON body the API returns."""
+        body: dict[str, Any] = to_json(self.build_paths(skill_id, params))
+        return body
 
     def metric(self, request: MetricRequest) -> dict[str, Any]:
         """A SMAPI get-metrics response body (one page)."""

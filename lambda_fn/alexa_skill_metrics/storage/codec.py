@@ -37,9 +37,23 @@ _STRINGS = (
     "exception",
     "stage",
     "last_intent",
+    "path_node",
 )
 _NUMBERS = ("timestamp_ms", "received_ms", "session_start_ms", "previous_ms")
 _BOOLS = ("timestamp_from_alexa", "new_session", "should_end_session", "last_prompt", "last_unhandled")
+# Fields added after the first schema get short attribute names: with every field at its longest
+# the item must still be one write unit (< 1 KB).
+_SHORT = {
+    "path_node": "pn",
+    "last_prompt": "lp",
+    "last_unhandled": "lu",
+    "cold_start": "cs",
+    "startup_ms": "su",
+}
+
+
+def _attr(name: str) -> str:
+    return _SHORT.get(name, name)
 
 
 def event_to_item(event: Event, retention_days: int) -> Item:
@@ -55,7 +69,7 @@ def event_to_item(event: Event, retention_days: int) -> Item:
     for name in _STRINGS:
         value = getattr(event, name)
         if value is not None:
-            item[name] = {"S": value}
+            item[_attr(name)] = {"S": value}
     for name in _NUMBERS:
         value = getattr(event, name)
         if value is not None:
@@ -63,13 +77,13 @@ def event_to_item(event: Event, retention_days: int) -> Item:
     for name in _BOOLS:
         value = getattr(event, name)
         if value is not None:
-            item[name] = {"BOOL": value}
+            item[_attr(name)] = {"BOOL": value}
     if event.handler_ms is not None:
         item["handler_ms"] = {"N": f"{event.handler_ms:.3f}"}
     if event.cold_start:  # written only when true: one request per container is a cold start
-        item["cold_start"] = {"BOOL": True}
+        item[_attr("cold_start")] = {"BOOL": True}
     if event.startup_ms is not None:
-        item["startup_ms"] = {"N": f"{event.startup_ms:.3f}"}
+        item[_attr("startup_ms")] = {"N": f"{event.startup_ms:.3f}"}
     return item
 
 
@@ -86,20 +100,20 @@ def item_to_event(item: Item) -> Event:
         values["skill_id"] = skill_of(item[PK]["S"])
         values["request_id"] = item[SK]["S"].split("#", 1)[1]
         for name in _STRINGS:
-            if name in item:
-                values[name] = item[name]["S"]
+            if _attr(name) in item:
+                values[name] = item[_attr(name)]["S"]
         for name in _NUMBERS:
             if name in item:
                 values[name] = int(item[name]["N"])
         for name in _BOOLS:
-            if name in item:
-                values[name] = bool(item[name]["BOOL"])
+            if _attr(name) in item:
+                values[name] = bool(item[_attr(name)]["BOOL"])
         if "handler_ms" in item:
             values["handler_ms"] = float(item["handler_ms"]["N"])
-        if "cold_start" in item:
-            values["cold_start"] = bool(item["cold_start"]["BOOL"])
-        if "startup_ms" in item:
-            values["startup_ms"] = float(item["startup_ms"]["N"])
+        if _attr("cold_start") in item:
+            values["cold_start"] = bool(item[_attr("cold_start")]["BOOL"])
+        if _attr("startup_ms") in item:
+            values["startup_ms"] = float(item[_attr("startup_ms")]["N"])
         values["outcome"] = Outcome(item["outcome"]["S"])
         return Event(**values)
     except (KeyError, TypeError, ValueError, IndexError) as exc:

@@ -29,7 +29,7 @@ from typing import Any
 
 from alexa_skill_metrics.aggregation.rollup import FirstUtterance
 from alexa_skill_metrics.storage.keys import CUSTOMER_PREFIX, CUSTOMER_SK, PK, SK, customer_pk
-from alexa_skill_metrics.storage.rollups import VERSION, Item, TableAccess
+from alexa_skill_metrics.storage.rollups import VERSION, Item, TableAccess, _bytes
 
 KIND = "customer"
 Customer = tuple[str, str, str]  # (skill id, stage, pseudonym)
@@ -47,6 +47,19 @@ class Move:
     from_: FirstUtterance | None
 
 
+@dataclass(frozen=True, slots=True)
+class Act:
+    """The stream record ``(source, seq)`` brought the customer new active days: these retention changes.
+
+    ``changes`` are ``(epoch day of the rollup, counter key, delta)`` (``aggregation.retention``).
+    """
+
+    source: str
+    seq: int
+    at_ms: int
+    changes: tuple[tuple[int, str, int], ...]
+
+
 @dataclass(slots=True)
 class CustomerState:
     """A customer's first-seen item; ``version`` 0 means it is not stored yet."""
@@ -57,6 +70,8 @@ class CustomerState:
     first: FirstUtterance | None = None
     moves: list[Move] = field(default_factory=list)
     version: int = 0
+    days: list[int] = field(default_factory=list)  # epoch days with an utterance, ascending
+    acts: list[Act] = field(default_factory=list)
 
     @property
     def item_key(self) -> tuple[str, str]:
@@ -75,6 +90,8 @@ def state_to_item(state: CustomerState) -> Item:
         VERSION: {"N": str(state.version + 1)},
         "first": _first_to_attr(state.first),
         "moves": {"L": [_move_to_attr(m) for m in state.moves]},
+        **({"days": {"B": days_to_bytes(state.days)}} if state.days else {}),
+        **({"acts": {"L": [_act_to_attr(a) for a in state.acts]}} if state.acts else {}),
     }
 
 
@@ -90,6 +107,8 @@ def item_to_state(item: Item) -> CustomerState:
             first=_attr_to_first(item["first"]),
             moves=[_attr_to_move(m) for m in item.get("moves", {}).get("L", [])],
             version=int(item[VERSION]["N"]),
+            days=bytes_to_days(_bytes(item["days"]["B"])) if "days" in item else [],
+            acts=[_attr_to_act(a) for a in item.get("acts", {}).get("L", [])],
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"unreadable customer item: {type(exc).__name__}: {exc}") from None
@@ -155,3 +174,37 @@ def _attr_to_move(attr: dict[str, Any]) -> Move:
     m = attr["M"]
     from_ = _attr_to_first(m["from"]) if "from" in m else None
     return Move(m["s"]["S"], int(m["q"]["S"]), int(m["a"]["N"]), _attr_to_first(m["to"]), from_)
+
+
+def days_to_bytes(days: list[int]) -> bytes:
+    """Active days as the first day (4 bytes) and a bitmap of the days after it: 12 weeks in 15 bytes.
+
+    >>> bytes_to_days(days_to_bytes([20458, 20459, 20470]))
+    [20458, 20459, 20470]
+    """
+    first = days[0]
+    bits = bytearray((days[-1] - first) // 8 + 1)
+    for day in days:
+        offset = day - first
+        bits[offset // 8] |= 1 << (offset % 8)
+    return first.to_bytes(4, "big") + bytes(bits)
+
+
+def bytes_to_days(data: bytes) -> list[int]:
+    first = int.from_bytes(data[:4], "big")
+    return [first + 8 * i + bit for i, byte in enumerate(data[4:]) for bit in range(8) if byte >> bit & 1]
+
+
+def _act_to_attr(act: Act) -> dict[str, Any]:
+    changes = ";".join(f"{day}:{key}:{delta}" for day, key, delta in act.changes)
+    attr = {"s": {"S": act.source}, "q": {"S": str(act.seq)}, "a": {"N": str(act.at_ms)}, "c": {"S": changes}}
+    return {"M": attr}
+
+
+def _attr_to_act(attr: dict[str, Any]) -> Act:
+    m = attr["M"]
+    changes = []
+    for part in m["c"]["S"].split(";"):
+        day, key, delta = part.split(":")
+        changes.append((int(day), key, int(delta)))
+    return Act(m["s"]["S"], int(m["q"]["S"]), int(m["a"]["N"]), tuple(changes))

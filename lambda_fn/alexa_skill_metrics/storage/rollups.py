@@ -66,7 +66,8 @@ _COUNTERS = (
     "new_customers", "sessions_started", "enablements",
     *_QUALITY_COUNTERS,
 )  # fmt: skip
-_MAPS = ("requests_by_type", "session_ends", "drop_off", *_QUALITY_MAPS)
+_DAY_MAPS = ("retention", "path_edges", "transitions", "path_open")  # kept on P1D rollups only
+_MAPS = ("requests_by_type", "session_ends", "drop_off", *_QUALITY_MAPS, *_DAY_MAPS)
 _OPEN = "open_sessions"  # epoch minute (a number) -> count
 _REPORTED = (PK, SK, *_COUNTERS, *_MAPS, _OPEN, CUSTOMERS, LATENCY, ENDPOINT)  # everything but ver and wm
 BATCH_GET_LIMIT = 100

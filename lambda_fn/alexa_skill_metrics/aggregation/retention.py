@@ -1,0 +1,97 @@
+"""Exact retention counters (METRICS.md, Retention): what one customer's active days contribute.
+
+A customer's cohort is the day (or ISO week) of their first utterance. For every period ``p`` in
+which a customer has an utterance, one counter ``(cohort, previous active period)`` is counted
+in the day rollup where that period's activity starts (day ``p`` itself; for weeks, the
+customer's first active day of the week). Those counters answer both questions exactly:
+
+* **on** ``k``: customers of cohort ``c`` active in ``c + k`` = the sum, over the previous
+  period, of the counters of ``c`` in period ``c + k``;
+* **on or after** ``k`` up to an end ``E``: a customer active somewhere in ``[c + k, E)`` has
+  exactly one active period ``p`` there whose previous active period is before ``c + k`` (the
+  first one), so it is the sum of the counters of ``c`` in periods ``c + k <= p < E`` whose
+  previous period is before ``c + k``.
+
+A report therefore reads one item per day (and locale), never per customer. The aggregator
+keeps each customer's active days (``storage.customers``) and applies ``changes`` when a batch
+brings a day it has not seen for that customer: once per customer and new day.
+
+Counter keys: ``d<cohort day>.<previous day>`` and ``w<cohort week>.<previous week>``, with an
+empty previous period for the cohort's own one; days are UTC epoch days, weeks ISO weeks counted
+from the week of 1970-01-01 (Monday-based).
+
+Example
+-------
+>>> monday = 20_458  # 2026-01-05
+>>> for (day, key), count in sorted(contributions([monday, monday + 1, monday + 9]).items()):
+...     print(day, key, count)
+20458 d20458. 1
+20458 w2923. 1
+20459 d20458.20458 1
+20467 d20458.20459 1
+20467 w2923.2923 1
+>>> changes([monday, monday + 9], [monday, monday + 1, monday + 9])
+{(20459, 'd20458.20458'): 1, (20467, 'd20458.20458'): -1, (20467, 'd20458.20459'): 1}
+>>> parse_key("w2923.2922"), parse_key("d20458.")
+(('w', 2923, 2922), ('d', 20458, None))
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+DAY_MS = 86_400_000
+RETENTION_GRANULARITY = "P1D"  # the rollups that hold the counters (locale NO_LOCALE)
+DAILY, WEEKLY = "d", "w"
+
+
+def day_of(timestamp_ms: int) -> int:
+    """The UTC epoch day of a time."""
+    return timestamp_ms // DAY_MS
+
+
+def week_of(day: int) -> int:
+    """The ISO week (Monday to Sunday) of an epoch day, counted from 1970-01-01's week (a Thursday)."""
+    return (day + 3) // 7
+
+
+def week_start_day(week: int) -> int:
+    """The epoch day of the Monday starting ``week``."""
+    return week * 7 - 3
+
+
+def counter_key(kind: str, cohort: int, previous: int | None) -> str:
+    return f"{kind}{cohort}.{'' if previous is None else previous}"
+
+
+def parse_key(key: str) -> tuple[str, int, int | None]:
+    """``(kind, cohort, previous period or None)`` of a counter key."""
+    cohort, _, previous = key[1:].partition(".")
+    return key[0], int(cohort), int(previous) if previous else None
+
+
+def contributions(days: Iterable[int]) -> Counter[tuple[int, str]]:
+    """``(day, counter key) -> count`` for one customer active on ``days`` (any order, repeats allowed)."""
+    out: Counter[tuple[int, str]] = Counter()
+    ordered = sorted(set(days))
+    if not ordered:
+        return out
+    cohort_day, cohort_week = ordered[0], week_of(ordered[0])
+    previous_day: int | None = None
+    previous_week: int | None = None
+    for day in ordered:
+        out[(day, counter_key(DAILY, cohort_day, previous_day))] += 1
+        previous_day = day
+        week = week_of(day)
+        if week != previous_week:  # the customer's first active day of this week
+            out[(day, counter_key(WEEKLY, cohort_week, previous_week))] += 1
+            previous_week = week
+    return out
+
+
+def changes(old_days: Iterable[int], new_days: Iterable[int]) -> dict[tuple[int, str], int]:
+    """The counter deltas that take a customer from ``old_days`` to ``new_days`` (zeros left out)."""
+    delta = contributions(new_days)
+    delta.subtract(contributions(old_days))
+    return {key: value for key, value in sorted(delta.items()) if value}
