@@ -32,6 +32,12 @@ New customers
     the live aggregator logged for customers of the range raise the rebuilt items' watermarks
     for their records too, so a logged move is never applied on top of the recount.
 
+Retention
+    Retention counters are not rebuilt: they are kept as the live aggregator left them, since
+    they depend on each customer's active days before the range (its customer state), which a
+    fold of the range cannot know. Records set aside to the dead-letter queue are therefore
+    missing from retention even after a rebuild.
+
 Concurrency
     Every write is conditioned on the version read (optimistic locking, like the aggregator's);
     when the live aggregator changed an item meanwhile, that stage is rebuilt again from a fresh
@@ -58,6 +64,9 @@ from alexa_skill_metrics.config import STAGES
 from alexa_skill_metrics.exceptions import SkillMetricsError
 from alexa_skill_metrics.periods import BUCKET_MS, GRANULARITIES, HOUR_MS, buckets, floor_ms
 from alexa_skill_metrics.storage.keys import ROLLUP_PARTS, event_partitions, rollup_part, watermark_key
+
+# Rollup fields a rebuild keeps as they were instead of recomputing them (see "Retention" above).
+NOT_REBUILT = ("retention",)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -211,8 +220,12 @@ def _rebuild_stage(
         for source in contributing_sources(skill_id, key):
             if part is None or rollup_part(source) == part:
                 marks[source] = COMPLETE
-        recount = folded.get(key) if part == 0 else None
-        rebuilt = StoredRollup(key, recount or new_rollup(), stored.version, marks, part)
+        rollup = (folded.get(key) if part == 0 else None) or new_rollup()
+        # Retention counters depend on each customer's active days before the range too, which
+        # the live aggregator's customer state holds and a fold of the range cannot know: they
+        # are kept as the aggregator left them, part by part (README, Known limitations).
+        rollup.retention = dict(stored.rollup.retention)  # NOT_REBUILT
+        rebuilt = StoredRollup(key, rollup, stored.version, marks, part)
         rollups.put(rebuilt)  # VersionConflict: the caller rebuilds the stage from a fresh read
         written += 1
     written += _apply_outside(rollups, outside)
