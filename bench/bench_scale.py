@@ -21,7 +21,7 @@ it would be on AWS:
    time" only).
 4. Lambda's event source mapping: one lane per shard (``ParallelizationFactor`` 1; every event
    partition key on its own partition at these rates), polling 4 times per second, invoking
-   with ``BatchSize`` records (``--batch-size``, 1,000 in template.yaml) or when
+   with ``BatchSize`` records (``--batch-size``, 5,000 in template.yaml) or when
    ``MaximumBatchingWindowInSeconds`` (``--window``, 60 in template.yaml) expires since the
    batch's first record; a batch stops short at 6 MB of payload (at the end of the simulated
    window, the traffic is taken to go on at the same rate, so the last batch fills as it
@@ -74,7 +74,7 @@ CUSTOMERS = 1_000_000
 SESSION_LEAD_S = 150.0  # sessions started this long before the window still send requests in it
 SESSION_REQUESTS = 3.95  # mean requests per session of ``_session`` (measured over 20,000 sessions)
 POLL_S = 0.25  # Lambda polls each stream shard 4 times per second
-BATCH_SIZE = 1000  # template.yaml
+BATCH_SIZE = 5000  # template.yaml
 PAYLOAD_LIMIT = 6 * 1024 * 1024  # a synchronous invocation's payload
 MAX_RETRY_ATTEMPTS = 5  # template.yaml
 INVOKE_OVERHEAD_S = 0.015  # a warm invocation's own cost (an assumption)

@@ -273,7 +273,7 @@ def test_bisected_batches(dynamodb: Any, traffic: Traffic) -> None:
 def test_throttled_rollup_write_fails_exactly_its_records(dynamodb: Any, traffic: Traffic) -> None:
     # Given one rollup item (a 15-minute per-intent rollup) whose write is throttled once
     from alexa_skill_metrics.aggregation.rollup import new_customer_keys, rollup_keys
-    from alexa_skill_metrics.storage.keys import rollup_pk, rollup_sk
+    from alexa_skill_metrics.storage.keys import rollup_part, rollup_pk, rollup_sk
 
     batch = traffic.records[:150]
     decoded = traffic.decoded[:150]
@@ -283,8 +283,10 @@ def test_throttled_rollup_write_fails_exactly_its_records(dynamodb: Any, traffic
         for k in rollup_keys(r.event)
         if k.granularity == "PT15M" and k.intent == "RollDiceIntent"
     )
+    # (the part of it that the first contributing record's write shard writes)
+    part = next(rollup_part(r.source) for r in decoded if target in rollup_keys(r.event))
     target_keys = (rollup_pk(target.skill_id, target.stage, target.granularity, intents=True),
-                   rollup_sk(target.bucket_ms, target.locale, target.intent))  # fmt: skip
+                   rollup_sk(target.bucket_ms, target.locale, target.intent, part))  # fmt: skip
     throttled = []
 
     def throttle_target(kwargs: dict[str, Any]) -> None:
@@ -300,10 +302,13 @@ def test_throttled_rollup_write_fails_exactly_its_records(dynamodb: Any, traffic
     # Then exactly the records contributing to that item are reported: its events and the first
     # utterances of customers new in it
     earliest = first_utterances(decoded)
-    expected = {r.sequence_number for r in decoded if target in rollup_keys(r.event)}
+    expected = {
+        r.sequence_number for r in decoded if target in rollup_keys(r.event) and rollup_part(r.source) == part
+    }
     expected |= {
         r.sequence_number for r in earliest.values()
-        if target in new_customer_keys(r.event.skill_id, r.event.stage, FirstUtterance.of(r.event))  # type: ignore[arg-type]
+        if rollup_part(r.source) == part
+        and target in new_customer_keys(r.event.skill_id, r.event.stage, FirstUtterance.of(r.event))  # type: ignore[arg-type]
     }  # fmt: skip
     assert throttled and failed and set(failed) == expected
     # And redelivering from the lowest failed record fixes it
@@ -347,7 +352,7 @@ def test_failed_customer_write_holds_back_its_partition_keys(dynamodb: Any, traf
 def test_concurrent_writer_conflicts_are_redone(dynamodb: Any, traffic: Traffic) -> None:
     # Given two aggregators on the same table (parallel batches of other partition keys), the
     # second writing the same hot rollups between the first one's read and its writes
-    first_half, second_half = _split_lanes(traffic)
+    first_half, second_half = _split_sharing_parts(traffic)
     other = Aggregator(TABLE, dynamodb)
     interfered = []
 
@@ -368,7 +373,7 @@ def test_concurrent_writer_conflicts_are_redone(dynamodb: Any, traffic: Traffic)
 
 def test_conflicts_are_counted(dynamodb: Any, traffic: Traffic) -> None:
     # Given a stale read: another writer, on other partition keys, updates the items first
-    mine, theirs = _split_lanes(traffic)
+    mine, theirs = _split_sharing_parts(traffic)
     other = Aggregator(TABLE, dynamodb)
     done = []
 
@@ -394,6 +399,17 @@ def _split_lanes(traffic: Traffic) -> tuple[list[dict[str, Any]], list[dict[str,
         [raw for r, raw in pairs if int(r.source[-1]) % 2 == 0],
         [raw for r, raw in pairs if int(r.source[-1]) % 2 == 1],
     )
+
+
+def _split_sharing_parts(traffic: Traffic) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Two parallel consumers whose write shards write the same rollup items (``keys.rollup_part``)."""
+    from alexa_skill_metrics.storage.keys import ROLLUP_PARTS
+
+    pairs = list(zip(traffic.decoded, traffic.records, strict=True))
+    halves: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+    for r, raw in pairs:
+        halves[int(r.source.rsplit("#", 1)[1]) // ROLLUP_PARTS % 2].append(raw)
+    return halves
 
 
 @pytest.mark.parametrize("which", ["CUST#", "ROLL#"])

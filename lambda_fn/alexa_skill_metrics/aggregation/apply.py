@@ -15,11 +15,14 @@ Watermarks
     sequence number up to the watermark.
 
 One write per touched item per batch
-    Contributions are grouped by rollup item; the touched items are read with one strongly
-    consistent BatchGetItem per 100, and each item is written once with a ``PutItem``
-    conditioned on the ``ver`` it was read at (optimistic locking: another writer, e.g. a
-    parallel batch of another shard, makes it re-read that one item and redo it, a bounded
-    number of times). A replayed batch writes nothing: every contribution is under the marks.
+    Contributions are grouped by rollup item: a record contributes to the part of each rollup
+    that its event write shard belongs to (``keys.rollup_part``), so parallel batches of other
+    stream shards mostly write other items, and an item's watermarks name only its part's
+    write shards. The touched items are read with one strongly consistent BatchGetItem per
+    100, and each item is written once with a ``PutItem`` conditioned on the ``ver`` it was read
+    at (optimistic locking: another writer, e.g. a parallel batch of another shard of the same
+    part, makes it re-read that one item and redo it, a bounded number of times). A replayed
+    batch writes nothing: every contribution is under the marks.
 
 Failures
     An item whose write fails (throttling, timeouts, too many conflicts) fails exactly the
@@ -53,8 +56,12 @@ What this relies on, and what remains
     * A record that Lambda gives up on (after ``MaximumRetryAttempts``, or older than
       ``MaximumRecordAgeInSeconds``) goes to the on-failure destination and is not counted;
       later records of its partition key are, and their watermarks then pass it for good.
-    * Day rollups carry up to a few hundred watermarks (24 hours x 8 write shards, plus session
-      ends and new-customer moves from neighbouring hours), about 40 bytes each.
+    * Day rollup parts carry up to about a hundred watermarks (24 hours x the 4 write shards
+      of a part, plus session ends and new-customer moves from neighbouring hours), about 40
+      bytes each.
+    * Rollup items written before parts existed (no part in the sort key) are read and merged
+      by reports but never written again; a record applied to such an item and delivered again
+      after the upgrade would count twice, so upgrade with the stream drained (iterator age 0).
     * Figures are additive, so the order across partition keys does not matter in the end; in
       between, a session whose end was applied before its start shows ``-1`` in
       ``open_sessions`` until the start arrives, and a customer is new where their earliest
@@ -99,7 +106,7 @@ from alexa_skill_metrics.storage.customers import (
     CustomerStore,
     Move,
 )
-from alexa_skill_metrics.storage.keys import PK, is_event_key, watermark_key
+from alexa_skill_metrics.storage.keys import PK, is_event_key, rollup_part, watermark_key
 from alexa_skill_metrics.storage.rollups import RollupStore, StoredRollup, VersionConflict, analytics_client
 
 if TYPE_CHECKING:
@@ -109,6 +116,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_ATTEMPTS = 5  # conditional-write attempts per item before its records are failed
 RecordId = tuple[str, int]  # (watermark key of the event partition key, sequence number)
+Part = tuple["RollupKey", int]  # a rollup and the part its records write (keys.rollup_part)
 
 
 class MalformedRecord(ValueError):
@@ -355,45 +363,46 @@ class Aggregator:
         result: BatchResult,
     ) -> set[RecordId]:
         """Write every rollup the active records touch, once each; return the records of failed items."""
-        events: dict[RollupKey, list[StreamRecord]] = defaultdict(list)
-        deltas: dict[RollupKey, list[tuple[StreamRecord, int]]] = defaultdict(list)
-        counters: dict[RollupKey, list[Counted]] = defaultdict(list)
+        events: dict[Part, list[StreamRecord]] = defaultdict(list)
+        deltas: dict[Part, list[tuple[StreamRecord, int]]] = defaultdict(list)
+        counters: dict[Part, list[Counted]] = defaultdict(list)
         keeps_retention = RETENTION_GRANULARITY in self.granularities
         for record in active:
+            part = rollup_part(record.source)
             if keeps_retention:
                 for act in acts.get(record.id, ()):
                     for day, counter, delta in act.changes:
                         key = retention_key(record.event.skill_id, record.event.stage, day)
-                        counters[key].append((record, counter, delta))
+                        counters[(key, part)].append((record, counter, delta))
             for key in rollup_keys(record.event, self.granularities):
-                events[key].append(record)
+                events[(key, part)].append(record)
             skill_id, stage = record.event.skill_id, record.event.stage
             for move in moves.get(record.id, ()):
                 for key in new_customer_keys(skill_id, stage, move.to, self.granularities):
-                    deltas[key].append((record, 1))
+                    deltas[(key, part)].append((record, 1))
                 if move.from_ is not None:
                     for key in new_customer_keys(skill_id, stage, move.from_, self.granularities):
-                        deltas[key].append((record, -1))
-        keys = list(events.keys() | deltas.keys() | counters.keys())
+                        deltas[(key, part)].append((record, -1))
+        items = list(events.keys() | deltas.keys() | counters.keys())
         failed: set[RecordId] = set()
         try:
-            stored = self.rollups.get_many(keys)
+            stored = self.rollups.get_many(items)
         except _dynamodb_errors() as exc:
             _warn_failed("rollup read", exc)
             return {r.id for r in active}
-        for key in keys:
-            contributions = Contributions(events.get(key, []), deltas.get(key, []), counters.get(key, []))
-            if not self._write_rollup(key, stored.get(key), contributions, result):
+        for item in items:
+            contributions = Contributions(events.get(item, []), deltas.get(item, []), counters.get(item, []))
+            if not self._write_rollup(item, stored.get(item), contributions, result):
                 failed.update(contributions.records())
         return failed
 
     def _write_rollup(
-        self, key: RollupKey, current: StoredRollup | None, contributions: Contributions, result: BatchResult
+        self, key: Part, current: StoredRollup | None, contributions: Contributions, result: BatchResult
     ) -> bool:
         """Apply the contributions above the item's watermarks in one conditional write; redo on conflict."""
         for _ in range(self.max_attempts):
             if current is None:
-                current = StoredRollup(key, new_rollup())
+                current = StoredRollup(key[0], new_rollup(), part=key[1])
             marks = current.watermarks
             fresh = [r for r in contributions.events if r.seq > marks.get(r.source, -1)]
             fresh_deltas = [(r, d) for r, d in contributions.deltas if r.seq > marks.get(r.source, -1)]
@@ -401,7 +410,7 @@ class Aggregator:
             if not fresh and not fresh_deltas and not fresh_counters:
                 return True  # all of it applied before: a redelivery
             for record in fresh:
-                apply_event(current.rollup, key, record.event)
+                apply_event(current.rollup, key[0], record.event)
             current.rollup.new_customers += sum(delta for _, delta in fresh_deltas)
             retention = current.rollup.retention
             for _, counter, delta in fresh_counters:
@@ -418,7 +427,7 @@ class Aggregator:
                     self.rollups.put(current)
                 except VersionConflict:
                     result.conflicts += 1
-                    current = self.rollups.get(key)
+                    current = self.rollups.get(*key)
                     continue
             except _dynamodb_errors() as exc:
                 _warn_failed("rollup write", exc)

@@ -12,7 +12,9 @@ How it fits the watermarks (``aggregation.apply``)
     there). Its watermark for each of those partitions is set to ``COMPLETE``, above any
     sequence number, so the live aggregator skips any record of them for this item from then on
     (a redelivery, a redrive, a late batch): the rebuild already counted it. Watermarks for
-    other partitions are kept as they were.
+    other partitions are kept as they were. A rollup is stored in parts (``keys.rollup_part``):
+    every part is rewritten, part 0 with the whole recount and the others empty, each closed for
+    the partitions that write it, and an item from before parts is emptied.
 
     This needs those partitions to be closed: the recorder writes an event within seconds of
     its timestamp, so a range is rebuilt only once ``end + SESSION_TAIL_MS + SETTLE_MS`` has
@@ -61,7 +63,7 @@ from alexa_skill_metrics.aggregation.rollup import FirstUtterance, fold, new_cus
 from alexa_skill_metrics.config import STAGES
 from alexa_skill_metrics.exceptions import SkillMetricsError
 from alexa_skill_metrics.periods import BUCKET_MS, GRANULARITIES, HOUR_MS, buckets, floor_ms
-from alexa_skill_metrics.storage.keys import event_partitions, watermark_key
+from alexa_skill_metrics.storage.keys import ROLLUP_PARTS, event_partitions, rollup_part, watermark_key
 
 # Rollup fields a rebuild keeps as they were instead of recomputing them (see "Retention" above).
 NOT_REBUILT = ("retention",)
@@ -202,21 +204,28 @@ def _rebuild_stage(
                 elif move.source == REBUILD_SOURCE:
                     outside[key].append((move.seq, -1))
     keys = sorted(folded.keys() | existing, key=_order)
-    current = rollups.get_many(keys)
+    # Every part of a rollup is rewritten (part 0 holds the whole recount, the others nothing),
+    # each closed for the sources that write it; an item from before parts is emptied.
+    items = [(key, part) for key in keys for part in (None, *range(ROLLUP_PARTS))]
+    current = rollups.get_many(items)
     written = 0
-    for key in keys:
-        stored = current.get(key) or StoredRollup(key, new_rollup())
+    for key, part in items:
+        stored = current.get((key, part))
+        if stored is None and part is None:
+            continue
+        stored = stored or StoredRollup(key, new_rollup(), part=part)
         marks = dict(stored.watermarks)
         for source, seq in marks_from_moves.get(key, {}).items():
             marks[source] = max(seq, marks.get(source, -1))
         for source in contributing_sources(skill_id, key):
-            marks[source] = COMPLETE
-        rollup = folded.get(key) or new_rollup()
+            if part is None or rollup_part(source) == part:
+                marks[source] = COMPLETE
+        rollup = (folded.get(key) if part == 0 else None) or new_rollup()
         # Retention counters depend on each customer's active days before the range too, which
         # the live aggregator's customer state holds and a fold of the range cannot know: they
-        # are kept as the aggregator left them (README, Known limitations).
+        # are kept as the aggregator left them, part by part (README, Known limitations).
         rollup.retention = dict(stored.rollup.retention)  # NOT_REBUILT
-        rebuilt = StoredRollup(key, rollup, stored.version, marks)
+        rebuilt = StoredRollup(key, rollup, stored.version, marks, part)
         rollups.put(rebuilt)  # VersionConflict: the caller rebuilds the stage from a fresh read
         written += 1
     written += _apply_outside(rollups, outside)
@@ -307,9 +316,9 @@ def _apply_outside(rollups: RollupStore, changes: dict[RollupKey, list[tuple[int
     from alexa_skill_metrics.storage.rollups import StoredRollup
 
     written = 0
-    current = rollups.get_many(changes)
+    current = rollups.get_many((key, 0) for key in changes)
     for key, moves in changes.items():
-        stored = current.get(key) or StoredRollup(key, new_rollup())
+        stored = current.get((key, 0)) or StoredRollup(key, new_rollup(), part=0)
         mark = stored.watermarks.get(REBUILD_SOURCE, -1)
         fresh = [(seq, delta) for seq, delta in moves if seq > mark]
         if not fresh:

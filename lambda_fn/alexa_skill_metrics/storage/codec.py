@@ -9,7 +9,7 @@ Example
 ...           timestamp_ms=1_767_607_200_000, received_ms=1_767_607_200_040, customer="c1")
 >>> item = event_to_item(e, retention_days=90)
 >>> item["pk"]["S"], item_to_event(item) == e
-('EVT#amzn1.ask.skill.1#20260105T10#1', True)
+('EVT#amzn1.ask.skill.1#20260105T10#17', True)
 """
 
 from __future__ import annotations

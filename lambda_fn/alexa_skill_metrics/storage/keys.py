@@ -7,16 +7,23 @@ Raw events
     The hour is the event's own hour (Alexa's clock), so all events of a skill for any hour are
     ``EVENT_WRITE_SHARDS`` queries, never a scan. The shard is a stable hash of the request id,
     spreading one skill's writes over that many partition-key values: DynamoDB serves at most
-    1,000 write units per second per partition-key value, each event is one write unit (< 1 KB),
-    so one skill sustains about ``EVENT_WRITE_SHARDS x 1,000`` = 8,000 requests per second
-    before any throttling. The request id in the key makes Alexa's and Lambda's retries of one
-    request land on the same item, written once.
+    1,000 write units per second per partition-key value (its sort keys grow with time, so
+    split for heat cannot spread one), each event is one write unit (< 1 KB), so one skill
+    sustains about ``EVENT_WRITE_SHARDS x 1,000`` = 32,000 requests per second before any
+    throttling (``bench/bench_scale.py`` measures it). The request id in the key makes Alexa's
+    and Lambda's retries of one request land on the same item, written once.
 
 Rollups (written by the aggregator, read by reporting)
     ``pk = ROLL#<skill id>#<stage>#<granularity>#ALL`` for the rollups of every request of a
-    bucket, ``...#INTENT`` for the per-intent ones; ``sk = <bucket epoch ms, 13 digits>#<locale>#<intent>``.
-    A report is one key-range Query per granularity (``rollup_sk_range``) and reads per-intent
-    items only when it asks for them.
+    bucket, ``...#INTENT`` for the per-intent ones;
+    ``sk = <bucket epoch ms, 13 digits>#<locale>#<intent>#<part>``.
+    A rollup is stored in up to ``ROLLUP_PARTS`` items (parts), each written only with the
+    records of the event write shards of that part (``rollup_part``): parallel stream shards
+    then write different items instead of racing for one, and each part's watermarks name only
+    its own write shards. A report is still one key-range Query per granularity
+    (``rollup_sk_range``), reads up to ``ROLLUP_PARTS`` items per bucket, locale and intent, and
+    merges them; it reads per-intent items only when it asks for them. Items without a part
+    (written before parts existed) merge the same way.
 
 Customers (the aggregator's first-seen state)
     ``pk = CUST#<skill id>#<stage>#<customer pseudonym>``, ``sk = CUSTOMER_SK``: one item per
@@ -30,13 +37,13 @@ Watermarks
 Example
 -------
 >>> event_pk("amzn1.ask.skill.1", 1_767_607_200_000, "amzn1.echo-api.request.1")
-'EVT#amzn1.ask.skill.1#20260105T10#2'
+'EVT#amzn1.ask.skill.1#20260105T10#26'
 >>> event_sk(1_767_607_200_000, "amzn1.echo-api.request.1")
 '1767607200000#amzn1.echo-api.request.1'
 >>> rollup_pk("amzn1.ask.skill.1", "live", "PT1H", intents=False)
 'ROLL#amzn1.ask.skill.1#live#PT1H#ALL'
->>> rollup_sk(1_767_607_200_000, "en-US", "*")
-'1767607200000#en-US#*'
+>>> rollup_sk(1_767_607_200_000, "en-US", "*", rollup_part("20260105T10#13"))
+'1767607200000#en-US#*#5'
 >>> watermark_key("EVT#amzn1.ask.skill.1#20260105T10#5")
 '20260105T10#5'
 """
@@ -51,7 +58,8 @@ SK = "sk"
 TTL_ATTRIBUTE = "expires_at"
 
 EVENT_PREFIX = "EVT#"
-EVENT_WRITE_SHARDS = 8
+EVENT_WRITE_SHARDS = 32
+ROLLUP_PARTS = 8  # items per rollup at most; a divisor of EVENT_WRITE_SHARDS
 _HOUR_FORMAT = "%Y%m%dT%H"
 
 
@@ -103,8 +111,21 @@ def rollup_pk(skill_id: str, stage: str, granularity: str, *, intents: bool) -> 
     return f"{ROLLUP_PREFIX}{skill_id}#{stage}#{granularity}#{ROLLUP_INTENT if intents else ROLLUP_ALL}"
 
 
-def rollup_sk(bucket_ms: int, locale: str, intent: str) -> str:
-    return f"{bucket_ms:013d}#{locale}#{intent}"
+def rollup_sk(bucket_ms: int, locale: str, intent: str, part: int | None = None) -> str:
+    """The sort key of a rollup item; ``part`` ``None`` is an item written before parts existed."""
+    sk = f"{bucket_ms:013d}#{locale}#{intent}"
+    return sk if part is None else f"{sk}#{part}"
+
+
+def rollup_part(source: str) -> int:
+    """The part of the rollup items a record of ``source`` (a ``watermark_key``) contributes to."""
+    return int(source.rsplit("#", 1)[1]) % ROLLUP_PARTS
+
+
+def rollup_part_of(sk: str) -> int | None:
+    """The part in a rollup item's sort key (``None`` for an item written before parts)."""
+    rest = sk.split("#", 3)
+    return int(rest[3]) if len(rest) == 4 else None
 
 
 def rollup_sk_range(first_bucket_ms: int, end_ms: int) -> tuple[str, str]:
@@ -121,7 +142,7 @@ def parse_rollup_key(pk: str, sk: str) -> tuple[str, str, str, int, str, str]:
     if not pk.startswith(ROLLUP_PREFIX):
         raise ValueError(f"not a rollup partition key: {pk[:40]!r}")
     skill_id, stage, granularity, _kind = pk[len(ROLLUP_PREFIX) :].rsplit("#", 3)
-    bucket, locale, intent = sk.split("#", 2)
+    bucket, locale, intent = sk.split("#", 3)[:3]
     return skill_id, stage, granularity, int(bucket), locale, intent
 
 

@@ -1,11 +1,13 @@
 """Rollup items: the codec between ``Rollup`` and DynamoDB, and ``RollupStore`` to read and write them.
 
-One item per ``RollupKey`` (keys in ``storage/keys.py``). Counters are numbers and counter maps
-are maps, both left out when zero or empty; the customer and latency sketches are binary
-attributes (``CustomerSketch.to_bytes`` / ``LatencySketch.to_bytes``). Two attributes serve the
-aggregator's exactly-once writes and are never returned by ``query``: ``ver``, a version number
-for optimistic locking, and ``wm``, the watermarks (event partition key, shortened by
-``keys.watermark_key`` -> last stream sequence number applied from it).
+One item per ``RollupKey`` and part (keys in ``storage/keys.py``: a rollup is split over up to
+``ROLLUP_PARTS`` items, one per group of event write shards; ``query`` merges them). Counters
+are numbers and counter maps are maps, both left out when zero or empty; the customer and
+latency sketches are binary attributes (``CustomerSketch.to_bytes`` /
+``LatencySketch.to_bytes``). Two attributes serve the aggregator's exactly-once writes and are
+never returned by ``query``: ``ver``, a version number for optimistic locking, and ``wm``, the
+watermarks (event partition key, shortened by ``keys.watermark_key`` -> last stream sequence
+number applied from it).
 
 Example
 -------
@@ -33,7 +35,15 @@ from typing import TYPE_CHECKING, Any
 from alexa_skill_metrics.exceptions import SkillMetricsError
 from alexa_skill_metrics.model import ALL_INTENTS, Rollup, RollupKey
 from alexa_skill_metrics.periods import floor_ms
-from alexa_skill_metrics.storage.keys import PK, SK, parse_rollup_key, rollup_pk, rollup_sk, rollup_sk_range
+from alexa_skill_metrics.storage.keys import (
+    PK,
+    SK,
+    parse_rollup_key,
+    rollup_part_of,
+    rollup_pk,
+    rollup_sk,
+    rollup_sk_range,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -69,15 +79,17 @@ class VersionConflict(SkillMetricsError):
 
 @dataclass(slots=True)
 class StoredRollup:
-    """A rollup as stored: its key, counters and summaries, version and watermarks.
+    """A rollup part as stored: its key, counters and summaries, version, watermarks and part.
 
-    ``version`` 0 means the item does not exist yet.
+    ``version`` 0 means the item does not exist yet; ``part`` ``None`` is an item written before
+    parts existed.
     """
 
     key: RollupKey
     rollup: Rollup
     version: int = 0
     watermarks: dict[str, int] = field(default_factory=dict)
+    part: int | None = None
 
 
 def rollup_to_item(stored: StoredRollup) -> Item:
@@ -90,7 +102,7 @@ def rollup_to_item(stored: StoredRollup) -> Item:
         raise TypeError("only rollups with sketches are stored (new_rollup(exact=False))")
     item: Item = {
         PK: {"S": rollup_pk(key.skill_id, key.stage, key.granularity, intents=key.intent != ALL_INTENTS)},
-        SK: {"S": rollup_sk(key.bucket_ms, key.locale, key.intent)},
+        SK: {"S": rollup_sk(key.bucket_ms, key.locale, key.intent, stored.part)},
         "kind": {"S": KIND},
         "v": {"N": str(SCHEMA_VERSION)},
         VERSION: {"N": str(stored.version + 1)},
@@ -142,7 +154,7 @@ def item_to_rollup(item: Item) -> StoredRollup:
             rollup.open_sessions = {int(k): int(v["N"]) for k, v in item[_OPEN]["M"].items()}
         watermarks = {k: int(v["S"]) for k, v in item.get(WATERMARKS, {}).get("M", {}).items()}
         version = int(item[VERSION]["N"]) if VERSION in item else 0
-        return StoredRollup(item_to_key(item), rollup, version, watermarks)
+        return StoredRollup(item_to_key(item), rollup, version, watermarks, rollup_part_of(item[SK]["S"]))
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ValueError(f"unreadable rollup item: {type(exc).__name__}: {exc}") from None
 
@@ -280,7 +292,7 @@ class RollupStore(TableAccess):
 
         ``intents=False`` returns the ``ALL_INTENTS`` rollups only, ``intents=True`` the per-intent
         ones only; ``locale`` keeps one locale. One paginated key-range Query, never a Scan; the
-        watermarks and version are not fetched.
+        parts of a rollup are merged into one; the watermarks and version are not fetched.
         """
         if end_ms <= start_ms:
             return []
@@ -298,12 +310,18 @@ class RollupStore(TableAccess):
             "ProjectionExpression": ", ".join(names),
             "ConsistentRead": consistent,
         }
-        found: list[tuple[RollupKey, Rollup]] = []
+        found: dict[RollupKey, Rollup] = {}
         for item in self._pages(kwargs):
             key = item_to_key(item)
             if locale is None or key.locale == locale:
-                found.append((key, item_to_rollup(item).rollup))
-        return found
+                rollup = item_to_rollup(item).rollup
+                if key in found:
+                    found[key].merge(rollup)
+                else:
+                    found[key] = rollup
+        return sorted(
+            found.items(), key=lambda pair: rollup_sk(pair[0].bucket_ms, pair[0].locale, pair[0].intent)
+        )
 
     def _pages(self, kwargs: dict[str, Any]) -> Iterator[Item]:
         while True:
@@ -318,17 +336,19 @@ class RollupStore(TableAccess):
 
     # --- the aggregator's read-modify-write --------------------------------------------------------------
 
-    def get_many(self, keys: Iterable[RollupKey]) -> dict[RollupKey, StoredRollup]:
-        """The stored rollups of ``keys`` (strongly consistent); missing ones are left out."""
-        found: dict[RollupKey, StoredRollup] = {}
-        for item in self.batch_get([_item_key(key) for key in keys]):
+    def get_many(
+        self, keys: Iterable[tuple[RollupKey, int | None]]
+    ) -> dict[tuple[RollupKey, int | None], StoredRollup]:
+        """The stored parts of ``(key, part)`` pairs (strongly consistent); missing ones are left out."""
+        found: dict[tuple[RollupKey, int | None], StoredRollup] = {}
+        for item in self.batch_get([_item_key(key, part) for key, part in keys]):
             stored = item_to_rollup(item)
-            found[stored.key] = stored
+            found[(stored.key, stored.part)] = stored
         return found
 
-    def get(self, key: RollupKey) -> StoredRollup | None:
-        """One stored rollup, read strongly consistent."""
-        item = self.get_item(*_item_key(key))
+    def get(self, key: RollupKey, part: int | None = None) -> StoredRollup | None:
+        """One stored rollup part, read strongly consistent."""
+        item = self.get_item(*_item_key(key, part))
         return None if item is None else item_to_rollup(item)
 
     def put(self, stored: StoredRollup) -> None:
@@ -340,9 +360,9 @@ class RollupStore(TableAccess):
         stored.version += 1
 
 
-def _item_key(key: RollupKey) -> tuple[str, str]:
+def _item_key(key: RollupKey, part: int | None) -> tuple[str, str]:
     pk = rollup_pk(key.skill_id, key.stage, key.granularity, intents=key.intent != ALL_INTENTS)
-    return pk, rollup_sk(key.bucket_ms, key.locale, key.intent)
+    return pk, rollup_sk(key.bucket_ms, key.locale, key.intent, part)
 
 
 def error_code(exc: Exception) -> str | None:
