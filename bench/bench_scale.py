@@ -1,6 +1,6 @@
 """A top skill's peak behind the table: the real aggregator against DynamoDB's limits. Prints figures.
 
-Run: ``python bench/bench_scale.py [--seconds 3] [--rates 5000,10000,25000] [--batch-size 1000]``
+Run: ``python bench/bench_scale.py [--seconds 3] [--rates 5000,10000,25000] [--concurrency 16] [--backlog]``
 
 What it simulates, on a virtual clock (``scale_limits.VirtualClock``), so that a few seconds of
 a 25,000 requests-per-second peak run on a 2-core machine in minutes, with every timing as
@@ -31,7 +31,9 @@ it would be on AWS:
 5. The aggregator itself: ``handler.process_records``, unchanged, with a ``LimitedClient`` for
    DynamoDB (``scale_limits``: per-partition write and read units, item size, atomic conditional
    writes, botocore's retries of throttled calls, in-region latency) over in-process moto, and
-   its CPU time scaled to a 1,024 MB Lambda's share of a vCPU.
+   its CPU time scaled to the aggregator's share of a vCPU (``AGGREGATOR_MB``). Its writes within a batch run
+   ``--concurrency`` at a time (16, the aggregator's default) on ``scale_limits.VirtualExecutor``:
+   their round trips overlap, their CPU time shares the lane's one vCPU share.
 
 Printed per rate: events per second aggregated, busiest lane's utilisation, conflicts and
 throttle retries per batch, throttled requests (and those the client gave up on), peak write
@@ -63,7 +65,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from alexa_skill_metrics.model import SESSION_ENDED, SKILL_ENABLED, Event, Outcome
 from bench_aggregator import SKILL, _event, stream_records
-from scale_limits import LimitedClient, Limits, MemoryTable, VirtualClock, item_size
+from scale_limits import LimitedClient, Limits, MemoryTable, VirtualClock, VirtualExecutor, item_size
 
 START_MS = 1_767_609_600_000  # 2026-01-05T10:40:00Z: the simulated peak
 DAY_MS = START_MS // 86_400_000 * 86_400_000
@@ -75,10 +77,12 @@ SESSION_LEAD_S = 150.0  # sessions started this long before the window still sen
 SESSION_REQUESTS = 3.95  # mean requests per session of ``_session`` (measured over 20,000 sessions)
 POLL_S = 0.25  # Lambda polls each stream shard 4 times per second
 BATCH_SIZE = 5000  # template.yaml
+CONCURRENCY = 16  # aggregation.apply.DEFAULT_CONCURRENCY
 PAYLOAD_LIMIT = 6 * 1024 * 1024  # a synchronous invocation's payload
 MAX_RETRY_ATTEMPTS = 5  # template.yaml
 INVOKE_OVERHEAD_S = 0.015  # a warm invocation's own cost (an assumption)
-CPU_SCALE = 1769 / 1024  # 1,024 MB of memory is 1024/1769 of a vCPU
+AGGREGATOR_MB = 1769  # template.yaml: the aggregator's MemorySize
+CPU_SCALE = 1769 / AGGREGATOR_MB  # Lambda gives a whole vCPU at 1,769 MB, proportionally less below
 RECORDER_ATTEMPTS = 2
 RECORDER_PAUSE_S = (0.005, 0.025)
 
@@ -204,12 +208,19 @@ def lane(
     stats: LaneStats,
     phase: float,
     batch_size: int,
+    concurrency: int,
 ) -> Any:
     """One shard's poller: batches of its records in order, Lambda's retries and bisection."""
     from alexa_skill_metrics.aggregation.apply import Aggregator
     from alexa_skill_metrics.aggregation.handler import process_records
 
-    aggregator = Aggregator(TABLE, client, clock=lambda: START_MS / 1000 + clock.now)  # type: ignore[arg-type]
+    aggregator = Aggregator(
+        TABLE,
+        client,  # type: ignore[arg-type]
+        clock=lambda: START_MS / 1000 + clock.now,
+        concurrency=concurrency,
+        executor=VirtualExecutor(clock, client, concurrency),
+    )
 
     def body() -> None:
         pos, attempts, limit = 0, 0, batch_size
@@ -275,6 +286,7 @@ def run(
     new_share: float = 0.05,
     batch_size: int = BATCH_SIZE,
     backlog: bool = False,
+    concurrency: int = CONCURRENCY,
 ) -> dict[str, Any]:
     import contextlib
 
@@ -319,7 +331,17 @@ def run(
             lanes.append(stats)
             lane_rate = len(records) / seconds
             bodies.append(
-                lane(records, clock, client, window_s, lane_rate, stats, rng.uniform(0, POLL_S), batch_size)
+                lane(
+                    records,
+                    clock,
+                    client,
+                    window_s,
+                    lane_rate,
+                    stats,
+                    rng.uniform(0, POLL_S),
+                    batch_size,
+                    concurrency,
+                )
             )
         clock.run(bodies)
         exact, worst_customers = compare(moto, history + written.events)
@@ -332,6 +354,7 @@ def run(
         "backend": backend,
         "backlog": backlog,
         "batch_size": batch_size,
+        "concurrency": concurrency,
         "new_share": new_share,
         "events": len(events),
         "lanes": len(lanes),
@@ -443,7 +466,7 @@ _SKETCHES = ("customers", "latency", "endpoint")
 # US East list prices (README, "What it costs"): on-demand DynamoDB, Lambda arm64.
 PRICE_WRU, PRICE_RRU = 0.625e-6, 0.125e-6
 PRICE_INVOCATION, PRICE_GB_S = 0.20e-6, 0.0000133334
-AGGREGATOR_GB = 1.0  # template.yaml: MemorySize 1024
+AGGREGATOR_GB = AGGREGATOR_MB / 1024
 
 
 def cost_per_million(events: int, limits: Limits, invocations: int, busy_s: float) -> dict[str, float]:
@@ -465,6 +488,7 @@ def report(r: dict[str, Any]) -> None:
     backlog = ", all as a backlog" if r["backlog"] else ""
     print(
         f"\n{r['rate']:,.0f} requests/s ({r['backend']}, BatchSize {r['batch_size']:,}, "
+        f"{r['concurrency']} writes in flight, "
         f"{r['new_share']:.0%} new customers{backlog}): {r['events']:,} events, {r['lanes']} stream lanes, "
         f"{r['virtual_s']:.1f} s simulated in {r['wall_s']:.0f} s wall"
     )
@@ -526,6 +550,12 @@ def main() -> None:
         "--batch-size", type=int, default=BATCH_SIZE, help="the event source mapping's BatchSize"
     )
     parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=CONCURRENCY,
+        help="the aggregator's writes in flight per batch (1: one after another, as before)",
+    )
+    parser.add_argument(
         "--new-customers",
         type=float,
         default=0.05,
@@ -551,6 +581,7 @@ def main() -> None:
                 args.new_customers,
                 args.batch_size,
                 args.backlog,
+                args.concurrency,
             )
         )
 

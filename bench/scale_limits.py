@@ -80,6 +80,7 @@ import threading
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,6 +183,53 @@ class VirtualClock:
         finally:
             self._wake_next()
 
+    def map(self, task: Callable[[Any], Any], items: list[Any], workers: int) -> list[Any]:
+        """``task`` of every item in ``workers`` new threads that start now; continue when all are done.
+
+        Called from a running thread (a lane), which resumes at the virtual time the last worker
+        ends, as a thread pool's ``map`` returns when its last task does.
+        """
+        work = deque(enumerate(items))
+        results: list[Any] = [None] * len(items)
+        errors: list[BaseException] = []
+        parent: threading.Event = self._local.gate
+        remaining = [min(workers, len(items))]
+        if not remaining[0]:
+            return results
+
+        def main(gate: threading.Event) -> None:
+            self._local.gate = gate
+            gate.wait()
+            try:
+                while work:  # one thread runs at a time: no other takes the item in between
+                    index, item = work.popleft()
+                    results[index] = task(item)
+            except BaseException as exc:  # re-raised in the parent, as a pool's map does
+                errors.append(exc)
+            finally:
+                with self._lock:
+                    remaining[0] -= 1
+                    if not remaining[0]:
+                        heapq.heappush(self._heap, (self.now, next(self._order), parent))
+                self._wake_next()
+
+        threads = []
+        with self._lock:
+            for _ in range(remaining[0]):
+                gate = threading.Event()
+                heapq.heappush(self._heap, (self.now, next(self._order), gate))
+                threads.append(threading.Thread(target=main, args=(gate,), daemon=True))
+        for thread in threads:
+            thread.start()
+        parent.clear()
+        self._wake_next()
+        parent.wait()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        return results
+
     def sleep_until(self, when: float) -> None:
         """Let every thread with earlier business run first; continue at ``when``."""
         gate: threading.Event = self._local.gate
@@ -258,6 +306,35 @@ class Limits:
         return best
 
 
+class VirtualExecutor(Executor):
+    """What the aggregator's thread pool does, on the virtual clock: ``map`` over ``workers`` threads.
+
+    Every worker thread is a thread of the lane's container: its DynamoDB calls wait in parallel,
+    its CPU time shares the lane's vCPU with the others (``LimitedClient.spend_cpu``).
+    """
+
+    def __init__(self, clock: VirtualClock, client: LimitedClient, workers: int) -> None:
+        self._clock = clock
+        self._client = client
+        self._workers = workers
+
+    def map(
+        self, fn: Callable[..., Any], *iterables: Any, timeout: float | None = None, chunksize: int = 1
+    ) -> Any:
+        def task(args: tuple[Any, ...]) -> Any:
+            self._client.mark_cpu()
+            try:
+                return fn(*args)
+            finally:
+                self._client.spend_cpu()
+
+        self._client.spend_cpu()  # what the caller computed before handing the work out
+        try:
+            return iter(self._clock.map(task, list(zip(*iterables, strict=True)), self._workers))
+        finally:
+            self._client.mark_cpu()
+
+
 def throttle_error(operation: str) -> Exception:
     from botocore.exceptions import ClientError
 
@@ -306,18 +383,21 @@ class LimitedClient:
         self._clock = clock
         self._cpu_scale = cpu_scale
         self._rng = random.Random(seed)
-        self._cpu_mark = 0.0
+        self._cpu = threading.local()  # each thread of the lane measures its own CPU time
+        self._cpu_free_s = 0.0  # the lane's share of a vCPU is busy until then
         self.stats = CallStats()
 
     # --- CPU: whatever the caller computed since its last call takes virtual time too -------------
 
     def mark_cpu(self) -> None:
-        self._cpu_mark = time.thread_time()
+        self._cpu.mark = time.thread_time()
 
     def spend_cpu(self, extra_s: float = 0.0) -> None:
-        spent = (time.thread_time() - self._cpu_mark) * self._cpu_scale + extra_s
+        """Take the CPU time this thread used since its mark; the lane's threads share one CPU."""
+        spent = (time.thread_time() - getattr(self._cpu, "mark", 0.0)) * self._cpu_scale + extra_s
         self.stats.cpu_s += spent
-        self._clock.sleep_until(self._clock.now + spent)
+        self._cpu_free_s = max(self._clock.now, self._cpu_free_s) + spent
+        self._clock.sleep_until(self._cpu_free_s)
 
     # --- the calls ---------------------------------------------------------------------------------
 

@@ -175,7 +175,7 @@ def _aggregator() -> Aggregator:
     from alexa_skill_metrics.storage.rollups import analytics_client
 
     client: DynamoDBClient = MotoPutItem(analytics_client())  # type: ignore[assignment]
-    return Aggregator(DEMO_TABLE, client)
+    return Aggregator(DEMO_TABLE, client, concurrency=1)  # in-process moto is CPU: threads buy nothing
 
 
 def next_steps(port: int, result: DemoResult) -> str:

@@ -74,8 +74,7 @@ class EventReader(TableAccess):
         }
         while True:
             page = self.client.query(**kwargs)
-            self.calls += 1
-            self.items_read += int(page.get("ScannedCount", len(page["Items"])))
+            self._count(1, int(page.get("ScannedCount", len(page["Items"]))))
             yield from page["Items"]
             last = page.get("LastEvaluatedKey")
             if not last:

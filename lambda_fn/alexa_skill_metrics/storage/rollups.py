@@ -164,10 +164,11 @@ def _bytes(value: Any) -> bytes:
     return value if isinstance(value, bytes) else bytes(value.value if hasattr(value, "value") else value)
 
 
-def analytics_client() -> DynamoDBClient:
+def analytics_client(max_connections: int = 10) -> DynamoDBClient:
     """DynamoDB client for the aggregator and reporting: patient retries, unlike the recorder's.
 
-    Endpoint, region and credentials come from boto3's standard configuration.
+    Endpoint, region and credentials come from boto3's standard configuration;
+    ``max_connections`` is how many calls may be in flight at once (botocore's default is 10).
     """
     import boto3
     from botocore.config import Config
@@ -177,6 +178,7 @@ def analytics_client() -> DynamoDBClient:
         read_timeout=10,
         retries={"mode": "standard", "total_max_attempts": 4},
         tcp_keepalive=True,
+        max_pool_connections=max_connections,
     )
     return boto3.session.Session().client("dynamodb", config=config)
 
@@ -193,10 +195,18 @@ class TableAccess:
     """
 
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        import threading
+
         self.table_name = table_name
         self._client = client  # built on first use: importing or configuring costs nothing
         self.items_read = 0
         self.calls = 0
+        self._counting = threading.Lock()  # the aggregator calls from several threads at once
+
+    def _count(self, calls: int, items: int = 0) -> None:
+        with self._counting:
+            self.calls += calls
+            self.items_read += items
 
     @property
     def client(self) -> DynamoDBClient:
@@ -218,9 +228,8 @@ class TableAccess:
             delay = 0.05
             while request:
                 response = self.client.batch_get_item(RequestItems=request)
-                self.calls += 1
                 items = response.get("Responses", {}).get(self.table_name, [])
-                self.items_read += len(items)
+                self._count(1, len(items))
                 yield from items  # type: ignore[misc]
                 request = response.get("UnprocessedKeys") or {}
                 if request:
@@ -232,10 +241,8 @@ class TableAccess:
         response = self.client.get_item(
             TableName=self.table_name, Key={PK: {"S": pk}, SK: {"S": sk}}, ConsistentRead=True
         )
-        self.calls += 1
         item = response.get("Item")
-        if item is not None:
-            self.items_read += 1
+        self._count(1, item is not None)
         return item  # type: ignore[return-value]
 
     def put_if(self, item: Item, version: int, version_attribute: str = VERSION) -> None:
@@ -252,7 +259,7 @@ class TableAccess:
             kwargs["ConditionExpression"] = "#ver = :ver"
             kwargs["ExpressionAttributeNames"] = {"#ver": version_attribute}
             kwargs["ExpressionAttributeValues"] = {":ver": {"N": str(version)}}
-        self.calls += 1
+        self._count(1)
         try:
             self.client.put_item(**kwargs)
         except Exception as exc:
@@ -326,8 +333,7 @@ class RollupStore(TableAccess):
     def _pages(self, kwargs: dict[str, Any]) -> Iterator[Item]:
         while True:
             page = self.client.query(**kwargs)
-            self.calls += 1
-            self.items_read += int(page.get("ScannedCount", len(page["Items"])))
+            self._count(1, int(page.get("ScannedCount", len(page["Items"]))))
             yield from page["Items"]  # type: ignore[misc]
             last = page.get("LastEvaluatedKey")
             if not last:
