@@ -9,8 +9,9 @@ Raw events
     spreading one skill's writes over that many partition-key values: DynamoDB serves at most
     1,000 write units per second per partition-key value (its sort keys grow with time, so
     split for heat cannot spread one), each event is one write unit (< 1 KB), so one skill
-    sustains about ``EVENT_WRITE_SHARDS x 1,000`` = 32,000 requests per second before any
-    throttling (``bench/bench_scale.py`` measures it). The request id in the key makes Alexa's
+    sustains about ``EVENT_WRITE_SHARDS x 1,000`` requests per second before any throttling:
+    29,000 measured (``bench/bench_scale.py``; the hash gives the busiest shard about 11% more
+    than the mean). The request id in the key makes Alexa's
     and Lambda's retries of one request land on the same item, written once.
 
 Rollups (written by the aggregator, read by reporting)
