@@ -11,6 +11,9 @@ locales, as the recorder stamps them, in stream order (write shards interleaved 
    customer and rollup reads and conditional writes) against in-process moto, batches of 1,000.
    DynamoDB API calls are counted with a botocore ``before-call`` hook, and the time spent inside
    them (botocore plus moto) is measured separately, since moto is far slower than DynamoDB.
+   Write units (per started KB of each item) are split into what the aggregator writes without
+   the state added for retention, paths and friction, and what each part of that state adds
+   (``CallMeter``).
 3. The same batches delivered again (Lambda's retries): what a redelivery costs.
 """
 
