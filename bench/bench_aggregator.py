@@ -11,6 +11,9 @@ locales, as the recorder stamps them, in stream order (write shards interleaved 
    customer and rollup reads and conditional writes) against in-process moto, batches of 1,000.
    DynamoDB API calls are counted with a botocore ``before-call`` hook, and the time spent inside
    them (botocore plus moto) is measured separately, since moto is far slower than DynamoDB.
+   Write units (per started KB of each item) are split into what the aggregator writes without
+   the state added for retention, paths and friction, and what each part of that state adds
+   (``CallMeter``).
 3. The same batches delivered again (Lambda's retries): what a redelivery costs.
 """
 
@@ -168,15 +171,49 @@ def stream_records(events: list[Event]) -> list[dict[str, Any]]:
     return records
 
 
+# The state added for retention, paths and friction, by what it serves (README, "Retention and paths,
+# aggregator cost"): every other attribute was written before it existed.
+CUSTOMER_DAYS = "(1) customer active days"
+RETENTION_COUNTERS = "(2) retention counters"
+PATHS_FRICTION = "(3) paths, friction, endpoint"
+NEW_STATE_PARTS = (CUSTOMER_DAYS, RETENTION_COUNTERS, PATHS_FRICTION)
+_IDENTITY = ("pk", "sk", "kind", "v", "customers", "latency")  # what an untouched new rollup holds
+_BOOKKEEPING = ("ver", "wm")  # written with every change, whatever it is
+
+
+def _new_state_attributes() -> dict[str, str]:
+    from alexa_skill_metrics.storage.rollups import QUALITY_ATTRIBUTES
+
+    paths = ("path_edges", "transitions", "path_open", *QUALITY_ATTRIBUTES)
+    return {"days": CUSTOMER_DAYS, "acts": CUSTOMER_DAYS, "retention": RETENTION_COUNTERS} | dict.fromkeys(
+        paths, PATHS_FRICTION
+    )
+
+
 class CallMeter:
-    """Counts DynamoDB API calls by operation and the wall time spent inside them."""
+    """Counts DynamoDB API calls by operation, the wall time inside them, and what the new state costs.
+
+    Each PutItem is weighed in write units (one per started KB of the item, as DynamoDB bills it)
+    with and without the attributes of the new state (``_new_state_attributes``), and is told
+    apart as a write the aggregator would make without the new state or one it makes only for
+    it: a customer write that leaves the first utterance as it was (it records an active day), a
+    rollup write that changes nothing but new-state attributes (watermarks and version aside).
+    The first write of an item is compared with an untouched new one. Only successful writes
+    update what is known of an item.
+    """
 
     def __init__(self, client: Any) -> None:
         self.calls: Counter[str] = Counter()
         self.write_units = 0  # what DynamoDB bills a PutItem: one unit per started KB of the item
-        self.write_units_before = 0  # the same items without friction, endpoint time, invocation types
+        self.base_writes = 0  # writes the aggregator makes without the new state
+        self.base_units = 0  # their units without the new state's attributes
+        self.new_writes: Counter[str] = Counter()  # writes made only for a part of the new state
+        self.new_units: Counter[str] = Counter()  # units added by each part (whole writes or attributes)
         self.seconds = 0.0
         self._started = 0.0
+        self._new = _new_state_attributes()
+        self._known: dict[tuple[str, str], dict[str, Any]] = {}  # last stored item, bookkeeping aside
+        self._pending: tuple[tuple[str, str], dict[str, Any]] | None = None
         client.meta.events.register("before-call.dynamodb.*", self._before)
         client.meta.events.register("after-call.dynamodb.*", self._after)
         client.meta.events.register("before-parameter-build.dynamodb.PutItem", self._put_params)
@@ -186,21 +223,69 @@ class CallMeter:
         self._started = time.perf_counter()
 
     def _put_params(self, params: dict[str, Any], **_: Any) -> None:
-        from alexa_skill_metrics.storage.rollups import QUALITY_ATTRIBUTES
+        item = {name: value for name, value in params["Item"].items() if name not in _BOOKKEEPING}
+        key = (item["pk"]["S"], item["sk"]["S"])
+        known = self._known.get(key, {name: item[name] for name in _IDENTITY if name in item})
+        units = _units(params["Item"])
+        self.write_units += units
+        self._pending = (key, item)
+        if item.get("kind", {}).get("S") == "customer":
+            only_new = key in self._known and known.get("first") == item.get("first")
+        else:
+            only_new = _without(item, self._new) == _without(known, self._new)
+        if only_new:
+            changed = [self._new[n] for n in self._new if item.get(n) != known.get(n)] or [PATHS_FRICTION]
+            part = min(changed)  # the parts' names sort in their order: (1), (2), (3)
+            self.new_writes[part] += 1
+            self.new_units[part] += units
+            return
+        self.base_writes += 1
+        left = params["Item"]
+        for part in NEW_STATE_PARTS:  # each part's attributes taken off in turn: what they add
+            rest = {name: value for name, value in left.items() if self._new.get(name) != part}
+            self.new_units[part] += units - _units(rest)
+            left, units = rest, _units(rest)
+        self.base_units += units
 
-        item = params["Item"]
-        self.write_units += max(1, math.ceil(_item_size(item) / 1024))
-        before = {name: value for name, value in item.items() if name not in QUALITY_ATTRIBUTES}
-        self.write_units_before += max(1, math.ceil(_item_size(before) / 1024))
-
-    def _after(self, **_: Any) -> None:
+    def _after(self, model: Any, http_response: Any = None, **_: Any) -> None:
         self.seconds += time.perf_counter() - self._started
+        if model.name == "PutItem" and self._pending is not None:
+            if http_response is not None and http_response.status_code == 200:
+                key, item = self._pending
+                self._known[key] = item
+            self._pending = None
 
     def reset(self) -> None:
+        """Zero the figures (what is known of stored items stays)."""
         self.calls.clear()
-        self.write_units = 0
-        self.write_units_before = 0
+        self.write_units = self.base_writes = self.base_units = 0
+        self.new_writes.clear()
+        self.new_units.clear()
         self.seconds = 0.0
+
+    def new_state_lines(self, events: int) -> list[str]:
+        """Writes and write units per 1,000 events: without the new state, and what each part adds."""
+        per_k = 1000 / events
+        writes, units = sum(self.new_writes.values()), sum(self.new_units.values())
+        lines = [
+            f"    without the new state (writes/units)   {self.base_writes * per_k:>10.1f} / "
+            f"{self.base_units * per_k:.1f}",
+            f"    added by the new state                 {writes * per_k:>10.1f} / {units * per_k:.1f}"
+            f"   (+{_share(writes, self.base_writes)} writes, +{_share(units, self.base_units)} units)",
+        ]
+        for part in NEW_STATE_PARTS:
+            share = _share(self.new_units[part], self.base_units)
+            figures = f"{self.new_writes[part] * per_k:>10.1f} / {self.new_units[part] * per_k:.1f}"
+            lines.append(f"      {part:<36} {figures}   (+{share} units)")
+        return lines
+
+
+def _units(item: dict[str, Any]) -> int:
+    return max(1, math.ceil(_item_size(item) / 1024))
+
+
+def _without(item: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    return {name: value for name, value in item.items() if name not in names}
 
 
 def bench_fold(events: list[Event]) -> None:
@@ -260,7 +345,6 @@ def _phase(label: str, records: list[dict[str, Any]], aggregator: Any, meter: Ca
     reads = sum(meter.calls[op] for op in READS)
     own = elapsed - meter.seconds
     items = aggregator.rollups.items_read + aggregator.customers.items_read
-    added = meter.write_units - meter.write_units_before
     rollups, customers = stats["rollups"] * per_k, stats["customers"] * per_k
     lines = [
         f"\n  {label}: {len(records):,} events in batches of {BATCH:,}",
@@ -270,10 +354,7 @@ def _phase(label: str, records: list[dict[str, Any]], aggregator: Any, meter: Ca
         f"    DynamoDB writes per 1,000 events       {writes * per_k:>10.1f}   "
         f"(PutItem: {rollups:.1f} rollup items, {customers:.1f} customer items)",
         f"    DynamoDB write units per 1,000 events  {meter.write_units * per_k:>10.1f}   (KB, rounded up)",
-        f"      of which friction, endpoint time,    {added * per_k:>10.1f}   "
-        f"(+{_share(added, meter.write_units_before)} over {meter.write_units_before * per_k:.1f} "
-        "without them; not one write more)",
-        "      invocation types (the new state)",
+        *meter.new_state_lines(len(records)),
         f"    DynamoDB read calls per 1,000 events   {reads * per_k:>10.1f}   "
         + ", ".join(f"{op} {meter.calls[op] * per_k:.1f}" for op in READS if meter.calls[op]),
         f"    items read per 1,000 events            {items * per_k:>10.1f}",

@@ -154,8 +154,7 @@ class Written:
 
 def write_events(events: list[Event], seed: int) -> Written:
     """The recorder's PutItems against per-partition limits, in virtual time (no threads needed)."""
-    from alexa_skill_metrics.storage.codec import event_to_item
-    from alexa_skill_metrics.storage.keys import event_pk
+    from alexa_skill_metrics.storage.codec import event_partition_key, event_to_item
 
     rng = random.Random(seed)
     limits = Limits()
@@ -172,7 +171,7 @@ def write_events(events: list[Event], seed: int) -> Written:
     dropped = throttled = 0
     while queue:
         at, i, attempt = heapq.heappop(queue)
-        pk = event_pk(SKILL, events[i].timestamp_ms, events[i].request_id)
+        pk = event_partition_key(events[i])
         if limits.try_write(pk, units[i], at):
             done.append((at, i))
             continue
@@ -293,7 +292,7 @@ def run(
     import boto3
     from moto import mock_aws
 
-    from alexa_skill_metrics.storage.keys import event_pk
+    from alexa_skill_metrics.storage.codec import event_partition_key
     from alexa_skill_metrics.storage.table import ATTRIBUTE_DEFINITIONS, KEY_SCHEMA
 
     wall = time.perf_counter()
@@ -304,7 +303,7 @@ def run(
     for event, at, raw in zip(written.events, written.write_s, raws, strict=True):
         request_s = event.timestamp_ms / 1000 - START_MS / 1000
         visible = 0.0 if backlog else at + stream_lag_s
-        by_pk[event_pk(SKILL, event.timestamp_ms, event.request_id)].append((visible, raw, request_s))
+        by_pk[event_partition_key(event)].append((visible, raw, request_s))
     with mock_aws() if backend == "moto" else contextlib.nullcontext():
         if backend == "moto":
             moto: Any = boto3.client("dynamodb", region_name="us-east-1")

@@ -128,7 +128,6 @@ def test_new_customers_are_decided_from_the_start_of_the_recording() -> None:
     events = [utterance(JAN5 + H, new=True), utterance(JAN5 + D + H, new=True, session="s2")]
     day2 = [Span("P1D", JAN5 + D, JAN5 + 2 * D)]
     # When day 2 is recomputed from day 2's events only, the customer looks new
-    # (locale "en-US": the day's retention counters live in its rollup of locale "-")
     ((_, alone),) = RecomputedRollups(EventList(events)).fetch(SKILL, "live", day2, locale="en-US")
     # But from the start of the recording, they are not
     ((_, full),) = RecomputedRollups(EventList(events), since_ms=JAN5).fetch(
@@ -161,9 +160,8 @@ def test_only_buckets_of_the_spans_are_returned() -> None:
     events = [utterance(JAN5 + h * H, customer=f"c{h}", session=f"s{h}", new=True) for h in range(6)]
     spans = [Span("PT1H", JAN5 + H, JAN5 + 2 * H), Span("P1D", JAN5, JAN5 + D)]
     found = RecomputedRollups(EventList(events)).fetch(SKILL, "live", spans)
-    # (the day's retention counters come in its rollup of locale "-")
+    # (the day's retention counters come in the day rollup of the locale that brought them)
     assert [(k.granularity, k.bucket_ms - JAN5, k.locale) for k, _ in found] == [
-        ("P1D", 0, "-"),
         ("P1D", 0, "en-US"),
         ("PT1H", H, "en-US"),
     ]

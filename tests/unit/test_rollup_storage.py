@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from alexa_skill_metrics.aggregation.apply import MalformedRecord, decode_record
+from alexa_skill_metrics.aggregation.retention import changes, contributions, counter_key
 from alexa_skill_metrics.aggregation.rollup import FirstUtterance, new_rollup
 from alexa_skill_metrics.model import Event, RollupKey
 from alexa_skill_metrics.storage.codec import event_to_item
@@ -18,7 +21,13 @@ from alexa_skill_metrics.storage.keys import (
     rollup_sk_range,
     watermark_key,
 )
-from alexa_skill_metrics.storage.rollups import StoredRollup, item_to_rollup, rollup_to_item
+from alexa_skill_metrics.storage.rollups import (
+    StoredRollup,
+    bytes_to_retention,
+    item_to_rollup,
+    retention_to_bytes,
+    rollup_to_item,
+)
 
 SKILL = "amzn1.ask.skill.1"
 T0 = 1_767_607_200_000
@@ -153,3 +162,42 @@ def test_broken_event_inserts_are_malformed(damage: Any, message: str) -> None:
     damage(record)
     with pytest.raises(MalformedRecord, match=message):
         decode_record(record)
+
+
+_COUNTER = st.tuples(st.sampled_from("dw"), st.integers(0, 40_000), st.none() | st.integers(0, 400)).map(
+    lambda t: counter_key(t[0], t[1], None if t[2] is None else t[1] + t[2])
+)
+
+
+@given(st.dictionaries(_COUNTER, st.integers(-(10**12), 10**12).filter(bool), max_size=60))
+def test_retention_counters_round_trip_through_their_binary_form(counters: dict[str, int]) -> None:
+    assert bytes_to_retention(retention_to_bytes(counters)) == counters
+
+
+def test_retention_counters_are_stored_compactly_and_read_from_either_form() -> None:
+    # Given the day rollup of locale '-' holding a customer's counters after an out-of-order day
+    monday = 20_458
+    key = RollupKey(SKILL, "live", "P1D", (monday + 9) * 86_400_000, "-")
+    rollup = new_rollup()
+    rollup.retention = {k: v for (day, k), v in contributions(range(monday, monday + 60, 3)).items()}
+    rollup.retention |= {k: v for (_, k), v in changes([monday, monday + 9], [monday, monday + 1]).items()}
+    assert any(v < 0 for v in rollup.retention.values())
+    # When written and read back
+    item = rollup_to_item(StoredRollup(key, rollup))
+    back = item_to_rollup(item).rollup.retention
+    # Then every counter comes back, from a binary attribute under half a map's size
+    as_map = {"M": {k: {"N": str(v)} for k, v in rollup.retention.items()}}
+    assert back == rollup.retention
+    assert len(item["retention"]["B"]) < sum(len(k) + len(v["N"]) for k, v in as_map["M"].items()) / 2
+    # And an item written before, with the counters as a map, reads the same
+    assert item_to_rollup({**item, "retention": as_map}).rollup.retention == rollup.retention
+
+
+def test_truncated_retention_counters_are_unreadable() -> None:
+    data = retention_to_bytes({"d20458.20460": 300})
+    with pytest.raises(ValueError, match="truncated"):
+        bytes_to_retention(data[:-1])
+    with pytest.raises(ValueError, match="unreadable rollup item"):
+        key = RollupKey(SKILL, "live", "P1D", T0, "-")
+        item = rollup_to_item(StoredRollup(key, new_rollup()))
+        item_to_rollup({**item, "retention": {"B": data[:-1]}})

@@ -7,9 +7,16 @@ from collections import Counter
 
 import pytest
 
-from alexa_skill_metrics.model import Event, Outcome
-from alexa_skill_metrics.storage.codec import event_to_item, item_to_event
-from alexa_skill_metrics.storage.keys import EVENT_WRITE_SHARDS, event_partitions, event_pk, event_shard
+from alexa_skill_metrics.model import SKILL_ENABLED, Event, Outcome
+from alexa_skill_metrics.storage.codec import event_partition_key, event_to_item, item_to_event
+from alexa_skill_metrics.storage.keys import (
+    EVENT_WRITE_SHARDS,
+    event_partitions,
+    event_pk,
+    event_shard,
+    rollup_part,
+    watermark_key,
+)
 
 T = 1_767_607_200_000
 
@@ -126,3 +133,27 @@ def test_cold_start_is_stored_only_on_the_cold_start() -> None:
     item = event_to_item(cold, 90)
     assert (item["cs"], item["su"]) == ({"BOOL": True}, {"N": "812.500"})
     assert item_to_event(item) == cold and item_to_event(event_to_item(warm, 90)) == warm
+
+
+def test_one_sessions_events_share_a_write_shard_and_rollup_part() -> None:
+    # Given the events of one session and requests outside any session
+    session = [
+        Event(skill_id="s", request_id=f"r{i}", request_type="IntentRequest",
+              timestamp_ms=T - 180_000 + i * 9_000, received_ms=T, session_id="amzn1.echo-api.session.1")
+        for i in range(40)
+    ]  # fmt: skip
+    loose = [
+        Event(skill_id="s", request_id=f"amzn1.echo-api.request.{i}", request_type=SKILL_ENABLED,
+              timestamp_ms=T, received_ms=T)
+        for i in range(200)
+    ]  # fmt: skip
+    # When their partition keys are derived
+    session_keys = {event_partition_key(e) for e in session}
+    loose_keys = {event_partition_key(e) for e in loose}
+    # Then the session's events share one write shard (so one rollup part), in every hour they fall in
+    assert len(session_keys) == 2  # 40 steps 9 s apart from 09:57 cross one hour boundary
+    assert len({rollup_part(watermark_key(pk)) for pk in session_keys}) == 1
+    assert all(event_to_item(e, 90)["pk"]["S"] == event_partition_key(e) for e in session)
+    # and requests outside a session still spread over the write shards by request id
+    assert len(loose_keys) > EVENT_WRITE_SHARDS // 2
+    assert all(pk in event_partitions("s", T) for pk in loose_keys)

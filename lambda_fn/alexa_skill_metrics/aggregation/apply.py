@@ -102,6 +102,7 @@ from alexa_skill_metrics.aggregation.rollup import (
     retention_key,
     rollup_keys,
 )
+from alexa_skill_metrics.model import NO_LOCALE
 from alexa_skill_metrics.periods import GRANULARITIES
 from alexa_skill_metrics.storage.codec import is_event_item, item_to_event
 from alexa_skill_metrics.storage.customers import (
@@ -423,9 +424,10 @@ class Aggregator:
         for record in active:
             part = rollup_part(record.source)
             if keeps_retention:
+                locale = record.event.locale or NO_LOCALE
                 for act in acts.get(record.id, ()):
                     for day, counter, delta in act.changes:
-                        key = retention_key(record.event.skill_id, record.event.stage, day)
+                        key = retention_key(record.event.skill_id, record.event.stage, day, locale)
                         counters[(key, part)].append((record, counter, delta))
             for key in rollup_keys(record.event, self.granularities):
                 events[(key, part)].append(record)

@@ -42,7 +42,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 DAY_MS = 86_400_000
-RETENTION_GRANULARITY = "P1D"  # the rollups that hold the counters (locale NO_LOCALE)
+RETENTION_GRANULARITY = "P1D"  # the all-intents rollups that hold the counters (rollup.retention_key)
 DAILY, WEEKLY = "d", "w"
 
 

@@ -184,7 +184,8 @@ def fold(
     """
     rollups: dict[RollupKey, Rollup] = {}
     firsts: dict[tuple[str, str, str], FirstUtterance] = {}
-    active_days: defaultdict[tuple[str, str, str], set[int]] = defaultdict(set)
+    # each customer's active days, with the locale of the day's first utterance (where its counters go)
+    active_days: defaultdict[tuple[str, str, str], dict[int, tuple[tuple[int, str], str]]] = defaultdict(dict)
     for event in events:
         for key in rollup_keys(event, granularities):
             rollup = rollups.get(key)
@@ -197,7 +198,10 @@ def fold(
             known = firsts.get(customer)
             if known is None or candidate.order < known.order:
                 firsts[customer] = candidate
-            active_days[customer].add(day_of(event.timestamp_ms))
+            days = active_days[customer]
+            day = day_of(event.timestamp_ms)
+            if day not in days or candidate.order < days[day][0]:
+                days[day] = (candidate.order, candidate.locale)
     for (skill_id, stage, _), first in firsts.items():
         for key in new_customer_keys(skill_id, stage, first, granularities):
             rollup = rollups.get(key)
@@ -207,7 +211,7 @@ def fold(
     if RETENTION_GRANULARITY in granularities:
         for (skill_id, stage, _), days in active_days.items():
             for (day, counter), count in contributions(days).items():
-                key = retention_key(skill_id, stage, day)
+                key = retention_key(skill_id, stage, day, days[day][1])
                 rollup = rollups.get(key)
                 if rollup is None:
                     rollup = rollups[key] = new_rollup(exact=exact)
@@ -215,9 +219,15 @@ def fold(
     return rollups
 
 
-def retention_key(skill_id: str, stage: str, day: int) -> RollupKey:
-    """The rollup holding the retention counters of ``day`` (not per locale: cohorts are not)."""
-    return RollupKey(skill_id, stage, RETENTION_GRANULARITY, day * DAY_MS, NO_LOCALE)
+def retention_key(skill_id: str, stage: str, day: int, locale: str) -> RollupKey:
+    """The day rollup that takes retention counters of ``day`` brought by an utterance of ``locale``.
+
+    Cohorts are not per locale: a report adds up the counters of every locale's day rollup. They
+    go to the locale of the utterance that brought the customer's day (the first of that day, in
+    a clean pass), whose all-intents day rollup the aggregator writes in the same batch anyway:
+    a rollup of its own would cost a write per batch.
+    """
+    return RollupKey(skill_id, stage, RETENTION_GRANULARITY, day * DAY_MS, locale)
 
 
 # --- the rules ------------------------------------------------------------------------------------

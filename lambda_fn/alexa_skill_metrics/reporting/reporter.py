@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from alexa_skill_metrics.aggregation.retention import RETENTION_GRANULARITY
 from alexa_skill_metrics.aggregation.rollup import PATH_GRANULARITY
-from alexa_skill_metrics.model import NO_LOCALE
 from alexa_skill_metrics.periods import BUCKET_MS
 from alexa_skill_metrics.reporting.errors import BadRequest
 from alexa_skill_metrics.reporting.metrics import MetricRequest, get_metric
@@ -90,13 +89,17 @@ class Reporter:
         return view
 
     def build_retention(self, skill_id: str, params: Mapping[str, str]) -> RetentionView:
-        """The retention view (cohorts) for query ``params``: one day rollup per day and locale read."""
+        """The retention view (cohorts) for query ``params``: one day rollup per day and locale read.
+
+        Counters are in the day rollups of every locale (``rollup.retention_key``), and of locale
+        ``-`` where an earlier version kept them all: the view adds them up.
+        """
         from alexa_skill_metrics.reporting.views.retention import RetentionRequest, retention
 
         now_ms = self.clock()
         request = RetentionRequest.from_params(skill_id, params, now_ms)
         span = Span(RETENTION_GRANULARITY, request.start_ms, request.end_ms)
-        found = self.source.fetch(skill_id, request.stage, [span], locale=NO_LOCALE)
+        found = self.source.fetch(skill_id, request.stage, [span])  # counters in every locale's day
         return retention(request, found, now_ms)
 
     def build_paths(self, skill_id: str, params: Mapping[str, str]) -> PathsView:

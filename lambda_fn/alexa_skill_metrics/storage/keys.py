@@ -5,14 +5,15 @@ One table, partition key ``pk`` and sort key ``sk`` (both strings), TTL attribut
 Raw events
     ``pk = EVT#<skill id>#<yyyymmddThh>#<write shard>``, ``sk = <epoch ms, 13 digits>#<request id>``.
     The hour is the event's own hour (Alexa's clock), so all events of a skill for any hour are
-    ``EVENT_WRITE_SHARDS`` queries, never a scan. The shard is a stable hash of the request id,
-    spreading one skill's writes over that many partition-key values: DynamoDB serves at most
+    ``EVENT_WRITE_SHARDS`` queries, never a scan. The shard is a stable hash of the session id
+    (the request id outside a session: ``codec.event_partition_key``), spreading one skill's
+    writes over that many partition-key values: DynamoDB serves at most
     1,000 write units per second per partition-key value (its sort keys grow with time, so
     split for heat cannot spread one), each event is one write unit (< 1 KB), so one skill
-    sustains about ``EVENT_WRITE_SHARDS x 1,000`` requests per second before any throttling:
-    29,000 measured (``bench/bench_scale.py``; the hash gives the busiest shard about 11% more
-    than the mean). The request id in the key makes Alexa's
-    and Lambda's retries of one request land on the same item, written once.
+    sustains about ``EVENT_WRITE_SHARDS x 1,000`` requests per second before any throttling
+    (``bench/bench_scale.py`` measures it: the hash leaves the busiest shard above the mean). The
+    request id in the sort key makes Alexa's and Lambda's retries of one request land on the
+    same item, written once.
 
 Rollups (written by the aggregator, read by reporting)
     ``pk = ROLL#<skill id>#<stage>#<granularity>#ALL`` for the rollups of every request of a
@@ -64,17 +65,18 @@ ROLLUP_PARTS = 8  # items per rollup at most; a divisor of EVENT_WRITE_SHARDS
 _HOUR_FORMAT = "%Y%m%dT%H"
 
 
-def event_shard(request_id: str) -> int:
+def event_shard(shard_key: str) -> int:
     """Stable across processes and Python versions (unlike ``hash``)."""
-    return zlib.crc32(request_id.encode()) % EVENT_WRITE_SHARDS
+    return zlib.crc32(shard_key.encode()) % EVENT_WRITE_SHARDS
 
 
 def event_hour(timestamp_ms: int) -> str:
     return datetime.fromtimestamp(timestamp_ms / 1000, UTC).strftime(_HOUR_FORMAT)
 
 
-def event_pk(skill_id: str, timestamp_ms: int, request_id: str) -> str:
-    return f"{EVENT_PREFIX}{skill_id}#{event_hour(timestamp_ms)}#{event_shard(request_id)}"
+def event_pk(skill_id: str, timestamp_ms: int, shard_key: str) -> str:
+    """``shard_key``: the session id, or the request id outside a session (``codec.event_partition_key``)."""
+    return f"{EVENT_PREFIX}{skill_id}#{event_hour(timestamp_ms)}#{event_shard(shard_key)}"
 
 
 def event_sk(timestamp_ms: int, request_id: str) -> str:

@@ -153,7 +153,7 @@ class RetentionView:
 def retention(
     request: RetentionRequest, rollups: Sequence[tuple[RollupKey, Rollup]], now_ms: int
 ) -> RetentionView:
-    """Build the view from the day rollups of ``[request.start_ms, request.end_ms)`` (locale ``-``)."""
+    """Build the view from the day rollups of ``[request.start_ms, request.end_ms)``, every locale's."""
     kind = WEEKLY if request.cohort == "week" else DAILY
     size = request.period_ms
     offset = 0 if request.cohort == "day" else week_start_day(0) * DAY_MS  # week 0 starts on a Monday
