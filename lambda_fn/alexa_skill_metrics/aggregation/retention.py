@@ -40,6 +40,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from alexa_skill_metrics.model import Rollup, RollupKey
 
 DAY_MS = 86_400_000
 RETENTION_GRANULARITY = "P1D"  # the all-intents rollups that hold the counters (rollup.retention_key)
@@ -95,3 +99,26 @@ def changes(old_days: Iterable[int], new_days: Iterable[int]) -> dict[tuple[int,
     delta = contributions(new_days)
     delta.subtract(contributions(old_days))
     return {key: value for key, value in sorted(delta.items()) if value}
+
+
+def by_day(rollups: Iterable[tuple[RollupKey, Rollup]]) -> dict[int, Counter[str]]:
+    """Each day's retention counters over every locale's rollups (zeros left out).
+
+    Which locale's day rollup holds a counter depends on which of a customer's utterances of the
+    day the aggregator met first (``rollup.retention_key``), so it can differ between deliveries
+    of the same events; the figures (this sum, and every report) cannot.
+
+    >>> from alexa_skill_metrics.aggregation.rollup import new_rollup
+    >>> from alexa_skill_metrics.model import RollupKey
+    >>> us, gb = new_rollup(), new_rollup()
+    >>> us.retention, gb.retention = {"d20458.": 2}, {"d20458.": 1, "d20457.20457": 1}
+    >>> day = 20_458 * DAY_MS
+    >>> keys = [RollupKey("s", "live", "P1D", day, locale) for locale in ("en-US", "en-GB")]
+    >>> by_day(zip(keys, [us, gb]))
+    {20458: Counter({'d20458.': 3, 'd20457.20457': 1})}
+    """
+    days: dict[int, Counter[str]] = {}
+    for key, rollup in rollups:
+        if rollup.retention and key.granularity == RETENTION_GRANULARITY:
+            days.setdefault(key.bucket_ms // DAY_MS, Counter()).update(rollup.retention)
+    return {day: +counters for day, counters in days.items() if +counters}
