@@ -181,7 +181,14 @@ def test_partition_keys_reordered_across_batches(dynamodb: Any, traffic: Traffic
         r for r in events
         if r.event.customer in firsts and position[r.id] < position[firsts[r.event.customer].id]
     ]  # fmt: skip
-    assert ends_first, "the order must deliver some session end before its start"
+    # One session's events share a write shard, so only a session that crosses an hour (another
+    # event partition key) can have its end delivered before its start.
+    crossing = [
+        r for r in events
+        if r.event.request_type == "SessionEndedRequest" and r.source != starts[r.event.session_id].source
+    ]  # fmt: skip
+    if crossing:
+        assert ends_first, "the order must deliver some session end before its start"
     assert later_first, "the order must deliver some customer's later utterance before their first"
     rng = random.Random(seed)
     aggregator = Aggregator(TABLE, dynamodb)
