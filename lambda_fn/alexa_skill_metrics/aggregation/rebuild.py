@@ -27,23 +27,51 @@ New customers
     earliest raw utterance in the range is earlier than the stored one (its record never
     reached the aggregator) is *moved*: the customer item is rewritten first, logging the move
     under the source ``REBUILD_SOURCE`` with this run's sequence number, and then a -1 goes to
-    the buckets of the old first utterance outside the range, guarded by the same watermark
-    logic. A crash in between is repaired by the next run, which finds the logged move. Moves
-    the live aggregator logged for customers of the range raise the rebuilt items' watermarks
-    for their records too, so a logged move is never applied on top of the recount.
+    the buckets of the old first utterance outside the range, guarded by the run's own
+    watermark (see Retention). A crash in between is repaired by the next run, which finds the
+    logged move. Moves the live aggregator logged for customers of the range raise the rebuilt
+    items' watermarks for their records too, so a logged move is never applied on top of the
+    recount.
 
 Retention
-    Retention counters are not rebuilt: they are kept as the live aggregator left them, since
-    they depend on each customer's active days before the range (its customer state), which a
-    fold of the range cannot know. Records set aside to the dead-letter queue are therefore
-    missing from retention even after a rebuild.
+    Retention counters (``aggregation.retention``) live in the day rollups of locale ``-`` and
+    depend on each customer's active days ever, which the customer items keep (``days``). The
+    rebuild brings the customers of the range up to date first: the days of their raw
+    utterances in the range join the stored ones, and where that adds a day the customer item
+    is rewritten (conditioned on its version, in the same write as a move) with the retention
+    ``changes`` from the old days to the new ones logged as an ``Act`` under ``REBUILD_SOURCE``
+    and this run's sequence number. Then:
+
+    * the counters of every day rollup in the range are recounted in part 0: for each customer
+      of the range, ``contributions`` of all their days, on the days of the range. A day's
+      counters depend only on the customer's days up to it, and a customer inactive on a day
+      contributes nothing to it, so the customers of the range are all it takes;
+    * days after the range get the logged changes of the rebuild's acts (the customer's next
+      active day has another previous day; everything, when the cohort moved earlier), in
+      part 0, each run's changes marked by a watermark of its own (``rebuild#<seq>``): applied
+      once, also when a later run with another range wrote that rollup meanwhile;
+    * days before the range never change: nothing a customer does later changes them.
+
+    Acts the live aggregator logged for customers of the range (its crash between the customer
+    and the rollup writes, or a redelivery still due) are in the recount already: the rebuilt
+    items' watermarks rise to their records, as for moves. A record of the range the live
+    aggregator delivers after the rebuild finds its day in the customer item and logs nothing.
+
+Crashes
+    Customer items are written before any rollup, with every change logged. A run that dies
+    after its customer writes (before or among its rollup writes) leaves logged changes not yet
+    applied; the next run over the range finds them in the customers' logs (they are the
+    customers of the same raw events, and their items now hold the days), recounts the range
+    and applies what is missing outside it, once: a run's changes are all or nothing per item.
+    The live aggregator drops logged moves and acts after ``MOVE_RETENTION_MS`` (48 hours) when
+    it next writes that customer: rerun a failed rebuild within two days.
 
 Concurrency
     Every write is conditioned on the version read (optimistic locking, like the aggregator's);
     when the live aggregator changed an item meanwhile, that stage is rebuilt again from a fresh
     read, at most ``MAX_ATTEMPTS`` times. What it relies on: the aggregator is not failing
     records of the range at the moment (a record held back after a failed customer write could
-    be masked by a watermark set from a later logged move of its partition).
+    be masked by a watermark set from a later logged move or act of its partition).
 
 Example
 -------
