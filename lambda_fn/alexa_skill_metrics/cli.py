@@ -388,7 +388,8 @@ def rebuild(context: Context, skill_id: str, start_time: str, end_time: str, tab
     click.echo(
         f"rebuilt {format_time(result.start_ms)} to {format_time(result.end_ms)}: {result.events} events, "
         f"{result.rollups_written} rollups written ({', '.join(result.stages) or 'no stage had data'}), "
-        f"{result.customers_moved} customers' first utterance moved earlier"
+        f"{result.customers_moved} customers' first utterance moved earlier, "
+        f"{result.customers_reactivated} customers given active days they missed (retention)"
     )
 
 

@@ -274,7 +274,7 @@ def assert_matches_fold(
     """Stored rollups equal one clean pass of ``fold(events, exact=True)``: counts and customers exactly.
 
     ``leaving_out`` names rollup fields not compared (only for what a mechanism documents it does
-    not keep, e.g. ``rebuild.NOT_REBUILT``).
+    not keep; since ``rebuild`` recounts retention too, no test needs it).
     """
 
     # Retention counters are compared as each day's sum over locales: which locale's rollup holds

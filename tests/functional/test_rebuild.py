@@ -9,27 +9,38 @@ with one clean pass of ``fold(events, exact=True)``.
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from typing import Any
 
 import pytest
 
 from alexa_skill_metrics.aggregation.apply import Aggregator
 from alexa_skill_metrics.aggregation.rebuild import (
-    NOT_REBUILT,
     EventsExpired,
     RangeNotSettled,
     align_range,
     rebuild,
 )
+from alexa_skill_metrics.aggregation.rollup import FirstUtterance, fold
 from alexa_skill_metrics.periods import floor_ms
+from alexa_skill_metrics.storage.customers import CustomerStore
 from sample_skill.envelopes import DEMO_SKILL_ID
 from tests.conftest import TABLE
-from tests.functional.conftest import Traffic, assert_matches_fold, batches
-from tests.functional.test_aggregator_exactly_once import deliver
+from tests.functional.conftest import (
+    RANGE_END_MS,
+    RANGE_START_MS,
+    Traffic,
+    assert_matches_fold,
+    batches,
+    stored_rollups,
+    summary,
+)
+from tests.functional.test_aggregator_exactly_once import Crash, FaultyClient, deliver
 
 JAN4 = 1_767_484_800_000  # 2026-01-04T00:00:00Z; the traffic runs from Jan 4 23:10 into Jan 5
 JAN5 = JAN4 + 86_400_000
 JAN6 = JAN5 + 86_400_000
+NOW = 1_800_000_000.0  # 2027-01-15: every range of the traffic has settled
 
 
 def store_events(client: Any, traffic: Traffic) -> None:
@@ -55,12 +66,12 @@ def test_records_set_aside_are_recovered(dynamodb: Any, traffic: Traffic) -> Non
     rng = random.Random(3)
     feed(dynamodb, [r for r in traffic.records if rng.random() > 0.1])
     with pytest.raises(AssertionError):
-        assert_matches_fold(dynamodb, TABLE, traffic.events, leaving_out=NOT_REBUILT)
+        assert_matches_fold(dynamodb, TABLE, traffic.events)
     # When both days are rebuilt
     result = rebuild(TABLE, DEMO_SKILL_ID, JAN4, JAN6, client=dynamodb)
     # Then every rollup is exact
     assert result.events == len(traffic.events) and result.rollups_written > 0
-    assert_matches_fold(dynamodb, TABLE, traffic.events, leaving_out=NOT_REBUILT)
+    assert_matches_fold(dynamodb, TABLE, traffic.events)
 
 
 def test_one_day_rebuilt_moves_new_customers_out_of_the_next_day(dynamodb: Any, traffic: Traffic) -> None:
@@ -72,11 +83,11 @@ def test_one_day_rebuilt_moves_new_customers_out_of_the_next_day(dynamodb: Any, 
     result = rebuild(TABLE, DEMO_SKILL_ID, JAN4, JAN5, client=dynamodb)
     # Then Jan 4 counts them, Jan 5 no longer does, and everything else is as it was: exact
     assert result.customers_moved > 0
-    assert_matches_fold(dynamodb, TABLE, traffic.events, leaving_out=NOT_REBUILT)
+    assert_matches_fold(dynamodb, TABLE, traffic.events)
     # And running it again changes nothing (the moves are logged, the -1 watermarked)
     again = rebuild(TABLE, DEMO_SKILL_ID, JAN4, JAN5, client=dynamodb)
     assert again.customers_moved == 0
-    assert_matches_fold(dynamodb, TABLE, traffic.events, leaving_out=NOT_REBUILT)
+    assert_matches_fold(dynamodb, TABLE, traffic.events)
 
 
 @pytest.mark.parametrize("delivered_before", [0.0, 0.5, 1.0])
@@ -92,7 +103,7 @@ def test_the_live_aggregator_never_double_counts_a_rebuilt_range(
     feed(dynamodb, traffic.records[cut:])
     feed(dynamodb, traffic.records, size=37)
     # Then every event counts exactly once
-    assert_matches_fold(dynamodb, TABLE, traffic.events, leaving_out=NOT_REBUILT)
+    assert_matches_fold(dynamodb, TABLE, traffic.events)
 
 
 class Interleaved:
@@ -123,9 +134,9 @@ def test_a_rebuild_racing_the_live_aggregator_stays_exact(dynamodb: Any, traffic
     result = rebuild(TABLE, DEMO_SKILL_ID, JAN4, JAN6, client=racing)
     # Then the rebuild noticed (it started over) and the result is exact, also after a redelivery
     assert racing.interleaved and result.attempts > 2
-    assert_matches_fold(dynamodb, TABLE, traffic.events, leaving_out=NOT_REBUILT)
+    assert_matches_fold(dynamodb, TABLE, traffic.events)
     feed(dynamodb, traffic.records)
-    assert_matches_fold(dynamodb, TABLE, traffic.events, leaving_out=NOT_REBUILT)
+    assert_matches_fold(dynamodb, TABLE, traffic.events)
 
 
 def test_a_range_still_receiving_events_is_refused(dynamodb: Any) -> None:
@@ -144,9 +155,132 @@ def test_days_whose_raw_events_expired_are_not_emptied(dynamodb: Any, traffic: T
     # When a rebuild covers Jan 4, Then it refuses, naming the day, and the rollups stay exact
     with pytest.raises(EventsExpired, match="2026-01-04"):
         rebuild(TABLE, DEMO_SKILL_ID, JAN4, JAN6, client=dynamodb)
-    assert_matches_fold(dynamodb, TABLE, traffic.events, leaving_out=NOT_REBUILT)
+    assert_matches_fold(dynamodb, TABLE, traffic.events)
 
 
 def test_ranges_are_whole_days() -> None:
     assert align_range(JAN4 + 1, JAN4 + 2) == (JAN4, JAN5)
     assert align_range(JAN4, JAN6) == (JAN4, JAN6)
+
+
+# --- retention: rebuilt from the customers' active days -------------------------------------------
+
+
+def utterance_days(traffic: Traffic) -> dict[str, list[int]]:
+    """Each customer's UTC days (epoch ms) with an utterance, as the aggregator counts them active."""
+    days: dict[str, set[int]] = defaultdict(set)
+    for event in traffic.events:
+        if FirstUtterance.of(event) is not None and event.customer is not None and event.stage == "live":
+            days[event.customer].add(floor_ms(event.timestamp_ms, "P1D"))
+    return {customer: sorted(found) for customer, found in days.items()}
+
+
+def missed_day(traffic: Traffic, which: str) -> tuple[str, int]:
+    """A returning customer and one of their days: their first (cohort) day, or one in the middle."""
+    for customer, days in sorted(utterance_days(traffic).items()):
+        if len(days) >= 3:
+            return customer, days[0] if which == "first" else days[1]
+    raise AssertionError("the traffic has no customer active on three days")
+
+
+def without(traffic: Traffic, customer: str, day: int) -> list[dict[str, Any]]:
+    """The stream minus the customer's records of ``day``: they went to the dead-letter queue."""
+    kept = []
+    for raw, record in zip(traffic.records, traffic.decoded, strict=True):
+        event = record.event
+        if not (event.customer == customer and floor_ms(event.timestamp_ms, "P1D") == day):
+            kept.append(raw)
+    assert len(kept) < len(traffic.records)
+    return kept
+
+
+def retention_views(client: Any, traffic: Traffic) -> tuple[Any, Any]:
+    """Daily and weekly cohort views from the stored rollups, and the same from the raw events."""
+    from alexa_skill_metrics.reporting.views.retention import RetentionRequest, retention
+
+    start, end, now = RANGE_START_MS, RANGE_END_MS, RANGE_END_MS + 86_400_000
+    stored = list(stored_rollups(client, TABLE).items())
+    reference = list(fold(traffic.events, exact=True).items())
+    views = []
+    for rollups in (stored, reference):
+        views.append(
+            [
+                retention(RetentionRequest(DEMO_SKILL_ID, "live", cohort, start, end), rollups, now)
+                for cohort in ("day", "week")
+            ]
+        )
+    return views[0], views[1]
+
+
+def assert_retention_exact(client: Any, traffic: Traffic) -> None:
+    stored, reference = retention_views(client, traffic)
+    assert stored == reference
+    assert_matches_fold(client, TABLE, traffic.events)
+
+
+@pytest.mark.parametrize("which", ["middle", "first"])
+def test_retention_of_a_dead_lettered_day_is_rebuilt(
+    dynamodb: Any, weeks_traffic: Traffic, which: str
+) -> None:
+    # Given a returning customer's records of one day set aside (their cohort day, or a later one)
+    customer, day = missed_day(weeks_traffic, which)
+    store_events(dynamodb, weeks_traffic)
+    feed(dynamodb, without(weeks_traffic, customer, day))
+    with pytest.raises(AssertionError):
+        assert_retention_exact(dynamodb, weeks_traffic)
+    # When that day is rebuilt
+    result = rebuild(TABLE, DEMO_SKILL_ID, day, day + 86_400_000, client=dynamodb)
+    # Then the customer got the day back, and retention is exact, the customer's later days included
+    assert result.customers_reactivated == 1
+    assert result.customers_moved == (1 if which == "first" else 0)
+    assert_retention_exact(dynamodb, weeks_traffic)
+    # And the live aggregator delivering everything again changes nothing
+    feed(dynamodb, weeks_traffic.records)
+    assert_retention_exact(dynamodb, weeks_traffic)
+
+
+@pytest.mark.parametrize("crash_at", ["first rollup", "first rollup after the range"])
+def test_a_rebuild_crashing_after_its_customer_writes_is_repaired_by_the_next_run(
+    dynamodb: Any, weeks_traffic: Traffic, crash_at: str
+) -> None:
+    # Given a returning customer's middle day set aside
+    customer, day = missed_day(weeks_traffic, "middle")
+    store_events(dynamodb, weeks_traffic)
+    feed(dynamodb, without(weeks_traffic, customer, day))
+    end = day + 86_400_000
+
+    def crash(kwargs: dict[str, Any]) -> None:
+        item = kwargs["Item"]
+        if not item["pk"]["S"].startswith("ROLL#"):
+            return
+        if crash_at == "first rollup" or int(item["sk"]["S"][:13]) >= end:
+            raise Crash
+
+    # When the rebuild dies after writing the customer item, before (some of) its rollups
+    faulty = FaultyClient(dynamodb, crash)
+    with pytest.raises(Crash):
+        rebuild(TABLE, DEMO_SKILL_ID, day, end, client=faulty, clock=lambda: NOW)
+    state = CustomerStore(TABLE, dynamodb).get(DEMO_SKILL_ID, "live", customer)
+    assert day // 86_400_000 in state.days and state.acts[-1].source == "rebuild"  # logged first
+    with pytest.raises(AssertionError):
+        assert_retention_exact(dynamodb, weeks_traffic)
+    # Then the next run finds the logged day and makes retention exact
+    again = rebuild(TABLE, DEMO_SKILL_ID, day, end, client=dynamodb, clock=lambda: NOW + 60)
+    assert again.customers_reactivated == 0
+    assert_retention_exact(dynamodb, weeks_traffic)
+
+
+def test_a_rebuild_run_twice_changes_nothing_the_second_time(dynamodb: Any, weeks_traffic: Traffic) -> None:
+    # Given a returning customer's middle day set aside, and that day rebuilt
+    customer, day = missed_day(weeks_traffic, "middle")
+    store_events(dynamodb, weeks_traffic)
+    feed(dynamodb, without(weeks_traffic, customer, day))
+    rebuild(TABLE, DEMO_SKILL_ID, day, day + 86_400_000, client=dynamodb, clock=lambda: NOW)
+    first = {k: summary(r) for k, r in stored_rollups(dynamodb, TABLE).items()}
+    # When the same range is rebuilt again (and a wider one containing it)
+    again = rebuild(TABLE, DEMO_SKILL_ID, day, day + 86_400_000, client=dynamodb, clock=lambda: NOW + 60)
+    # Then no customer changes and every figure stays as it was: exact
+    assert (again.customers_reactivated, again.customers_moved) == (0, 0)
+    assert {k: summary(r) for k, r in stored_rollups(dynamodb, TABLE).items()} == first
+    rebuild(TABLE, DEMO_SKILL_ID, day - 86_400_000, day + 86_400_000, client=dynamodb)
+    assert_retention_exact(dynamodb, weeks_traffic)

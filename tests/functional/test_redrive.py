@@ -15,13 +15,13 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from alexa_skill_metrics.aggregation.rebuild import NOT_REBUILT
+from alexa_skill_metrics.aggregation.apply import decode_record
 from alexa_skill_metrics.aggregation.redrive import redrive
 from alexa_skill_metrics.aggregation.stream import streams_client
 from sample_skill.envelopes import DEMO_SKILL_ID
 from tests.conftest import TABLE
 from tests.functional.conftest import Traffic, assert_matches_fold, stream_records
-from tests.functional.test_rebuild import feed, store_events
+from tests.functional.test_rebuild import assert_retention_exact, day_of, feed, missed_day, store_events
 
 
 def batch_info(records: list[dict[str, Any]], shard_id: str) -> str:
@@ -83,13 +83,13 @@ def test_a_set_aside_batch_is_read_again_and_its_days_rebuilt(
 ) -> None:
     queue, set_aside, _ = incident
     with pytest.raises(AssertionError):  # the rollups miss the set-aside events
-        assert_matches_fold(dynamodb, TABLE, traffic.events, leaving_out=NOT_REBUILT)
+        assert_matches_fold(dynamodb, TABLE, traffic.events)
     # When the queue is redriven
     result = redrive(queue, TABLE, dynamodb=dynamodb)
     # Then the batch was read again from the stream, its days rebuilt, the message deleted
     assert (result.rebuilt, result.kept, result.records) == (1, 0, len(set_aside)), result.notes
     assert messages(queue) == 0
-    assert_matches_fold(dynamodb, TABLE, traffic.events, leaving_out=NOT_REBUILT)
+    assert_matches_fold(dynamodb, TABLE, traffic.events)
 
 
 def test_a_redriven_range_stays_exact_when_lambda_redelivers(
@@ -98,7 +98,7 @@ def test_a_redriven_range_stays_exact_when_lambda_redelivers(
     queue, _, records = incident
     redrive(queue, TABLE, dynamodb=dynamodb)
     feed(dynamodb, records)  # the whole stream again, as a replay from TRIM_HORIZON would
-    assert_matches_fold(dynamodb, TABLE, traffic.events, leaving_out=NOT_REBUILT)
+    assert_matches_fold(dynamodb, TABLE, traffic.events)
 
 
 def test_expired_records_fall_back_to_the_arrival_days_of_the_skills_named(
@@ -118,7 +118,7 @@ def test_expired_records_fall_back_to_the_arrival_days_of_the_skills_named(
         queue, TABLE, dynamodb=dynamodb, streams=Trimmed(), skill_ids=[DEMO_SKILL_ID], visibility_timeout=0
     )
     assert fixed.rebuilt == 1, fixed.notes
-    assert_matches_fold(dynamodb, TABLE, traffic.events, leaving_out=NOT_REBUILT)
+    assert_matches_fold(dynamodb, TABLE, traffic.events)
 
 
 def test_an_unreadable_message_is_kept(dynamodb: Any) -> None:
@@ -127,3 +127,27 @@ def test_an_unreadable_message_is_kept(dynamodb: Any) -> None:
     sqs.send_message(QueueUrl=queue, MessageBody='{"something": "else"}')
     result = redrive(queue, TABLE, dynamodb=dynamodb)
     assert result.kept == 1 and "not a DynamoDB stream batch description" in result.notes[0]
+
+
+def test_redriving_a_returning_customers_day_makes_retention_exact(
+    dynamodb: Any, weeks_traffic: Traffic
+) -> None:
+    # Given the stream of five weeks, and one day with a returning customer's utterances set aside
+    customer, day = missed_day(weeks_traffic, "middle")
+    store_events(dynamodb, weeks_traffic)
+    records = [r for r in stream_records(dynamodb, TABLE) if r["eventName"] == "INSERT"]
+    on_day = [i for i, r in enumerate(records) if day_of(r) == day]
+    set_aside = records[on_day[0] : on_day[-1] + 1]
+    assert customer in {decoded.event.customer for r in set_aside if (decoded := decode_record(r))}
+    feed(dynamodb, records[: on_day[0]] + records[on_day[-1] + 1 :])
+    with pytest.raises(AssertionError):
+        assert_retention_exact(dynamodb, weeks_traffic)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue = sqs.create_queue(QueueName="aggregator-dlq")["QueueUrl"]
+    shard = streams_client().describe_stream(StreamArn=records[0]["eventSourceARN"])["StreamDescription"]
+    sqs.send_message(QueueUrl=queue, MessageBody=batch_info(set_aside, shard["Shards"][0]["ShardId"]))
+    # When the queue is redriven
+    result = redrive(queue, TABLE, dynamodb=dynamodb)
+    # Then retention is exact: the set-aside day, and the later days of its returning customers
+    assert (result.rebuilt, result.records) == (1, len(set_aside)), result.notes
+    assert_retention_exact(dynamodb, weeks_traffic)

@@ -27,23 +27,51 @@ New customers
     earliest raw utterance in the range is earlier than the stored one (its record never
     reached the aggregator) is *moved*: the customer item is rewritten first, logging the move
     under the source ``REBUILD_SOURCE`` with this run's sequence number, and then a -1 goes to
-    the buckets of the old first utterance outside the range, guarded by the same watermark
-    logic. A crash in between is repaired by the next run, which finds the logged move. Moves
-    the live aggregator logged for customers of the range raise the rebuilt items' watermarks
-    for their records too, so a logged move is never applied on top of the recount.
+    the buckets of the old first utterance outside the range, guarded by the run's own
+    watermark (see Retention). A crash in between is repaired by the next run, which finds the
+    logged move. Moves the live aggregator logged for customers of the range raise the rebuilt
+    items' watermarks for their records too, so a logged move is never applied on top of the
+    recount.
 
 Retention
-    Retention counters are not rebuilt: they are kept as the live aggregator left them, since
-    they depend on each customer's active days before the range (its customer state), which a
-    fold of the range cannot know. Records set aside to the dead-letter queue are therefore
-    missing from retention even after a rebuild.
+    Retention counters (``aggregation.retention``) live in the day rollups of locale ``-`` and
+    depend on each customer's active days ever, which the customer items keep (``days``). The
+    rebuild brings the customers of the range up to date first: the days of their raw
+    utterances in the range join the stored ones, and where that adds a day the customer item
+    is rewritten (conditioned on its version, in the same write as a move) with the retention
+    ``changes`` from the old days to the new ones logged as an ``Act`` under ``REBUILD_SOURCE``
+    and this run's sequence number. Then:
+
+    * the counters of every day rollup in the range are recounted in part 0: for each customer
+      of the range, ``contributions`` of all their days, on the days of the range. A day's
+      counters depend only on the customer's days up to it, and a customer inactive on a day
+      contributes nothing to it, so the customers of the range are all it takes;
+    * days after the range get the logged changes of the rebuild's acts (the customer's next
+      active day has another previous day; everything, when the cohort moved earlier), in
+      part 0, each run's changes marked by a watermark of its own (``rebuild#<seq>``): applied
+      once, also when a later run with another range wrote that rollup meanwhile;
+    * days before the range never change: nothing a customer does later changes them.
+
+    Acts the live aggregator logged for customers of the range (its crash between the customer
+    and the rollup writes, or a redelivery still due) are in the recount already: the rebuilt
+    items' watermarks rise to their records, as for moves. A record of the range the live
+    aggregator delivers after the rebuild finds its day in the customer item and logs nothing.
+
+Crashes
+    Customer items are written before any rollup, with every change logged. A run that dies
+    after its customer writes (before or among its rollup writes) leaves logged changes not yet
+    applied; the next run over the range finds them in the customers' logs (they are the
+    customers of the same raw events, and their items now hold the days), recounts the range
+    and applies what is missing outside it, once: a run's changes are all or nothing per item.
+    The live aggregator drops logged moves and acts after ``MOVE_RETENTION_MS`` (48 hours) when
+    it next writes that customer: rerun a failed rebuild within two days.
 
 Concurrency
     Every write is conditioned on the version read (optimistic locking, like the aggregator's);
     when the live aggregator changed an item meanwhile, that stage is rebuilt again from a fresh
     read, at most ``MAX_ATTEMPTS`` times. What it relies on: the aggregator is not failing
     records of the range at the moment (a record held back after a failed customer write could
-    be masked by a watermark set from a later logged move of its partition).
+    be masked by a watermark set from a later logged move or act of its partition).
 
 Example
 -------
@@ -59,14 +87,20 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from alexa_skill_metrics.aggregation.rollup import FirstUtterance, fold, new_customer_keys, new_rollup
+from alexa_skill_metrics.aggregation.retention import changes as retention_changes
+from alexa_skill_metrics.aggregation.retention import contributions, day_of
+from alexa_skill_metrics.aggregation.rollup import (
+    FirstUtterance,
+    _bump,
+    fold,
+    new_customer_keys,
+    new_rollup,
+    retention_key,
+)
 from alexa_skill_metrics.config import STAGES
 from alexa_skill_metrics.exceptions import SkillMetricsError
 from alexa_skill_metrics.periods import BUCKET_MS, GRANULARITIES, HOUR_MS, buckets, floor_ms
 from alexa_skill_metrics.storage.keys import ROLLUP_PARTS, event_partitions, rollup_part, watermark_key
-
-# Rollup fields a rebuild keeps as they were instead of recomputing them (see "Retention" above).
-NOT_REBUILT = ("retention",)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -104,6 +138,7 @@ class RebuildResult:
     events: int = 0
     rollups_written: int = 0
     customers_moved: int = 0
+    customers_reactivated: int = 0  # customers given active days their stored item lacked
     attempts: int = 0
     stages: list[str] = field(default_factory=list)
 
@@ -185,24 +220,42 @@ def _rebuild_stage(
     _check_events_kept(stage, events, existing)
     for rollup in folded.values():
         rollup.new_customers = 0  # recounted below from the customers' first utterances ever
-    states, moved = _settle_customers(customers, skill_id, stage, events, start, end, now_ms)
-    result.customers_moved += moved
-    outside: dict[RollupKey, list[tuple[int, int]]] = defaultdict(list)  # -1 moves: (seq, delta)
-    marks_from_moves: dict[RollupKey, dict[str, int]] = defaultdict(dict)
+        rollup.retention = {}  # recounted below from the customers' active days ever
+    states = _settle_customers(customers, skill_id, stage, events, start, end, now_ms, result)
+    outside: dict[RollupKey, dict[int, Pending]] = defaultdict(dict)  # this or a crashed run's changes
+    logged: dict[RollupKey, dict[str, int]] = defaultdict(dict)  # logged changes the recount holds
+
+    def logged_change(key: RollupKey, source: str, seq: int) -> Pending | None:
+        """Where a logged change of ``key`` goes: into the recount's marks, or ``outside`` (returned)."""
+        if start <= key.bucket_ms < end:
+            mark = _mark_source(source, seq)
+            logged[key][mark] = max(seq, logged[key].get(mark, -1))
+            return None
+        if source != REBUILD_SOURCE:
+            return None  # the live aggregator applies its own changes, by its watermarks
+        return outside[key].setdefault(seq, Pending())
+
     for state in states:
         first = state.first
         if first is not None and start <= first.timestamp_ms < end:
             for key in new_customer_keys(skill_id, stage, first):
                 folded.setdefault(key, new_rollup()).new_customers += 1
+        for (day, counter), count in contributions(state.days).items():
+            key = retention_key(skill_id, stage, day)
+            if start <= key.bucket_ms < end:
+                _bump(folded.setdefault(key, new_rollup()).retention, counter, count)
         for move in state.moves:
             if move.from_ is None:
                 continue
             for key in new_customer_keys(skill_id, stage, move.from_):
-                if start <= key.bucket_ms < end:
-                    marks = marks_from_moves[key]  # the recount already holds this move
-                    marks[move.source] = max(move.seq, marks.get(move.source, -1))
-                elif move.source == REBUILD_SOURCE:
-                    outside[key].append((move.seq, -1))
+                pending = logged_change(key, move.source, move.seq)
+                if pending is not None:
+                    pending.new_customers -= 1
+        for act in state.acts:
+            for day, counter, delta in act.changes:
+                pending = logged_change(retention_key(skill_id, stage, day), act.source, act.seq)
+                if pending is not None:
+                    _bump(pending.retention, counter, delta)
     keys = sorted(folded.keys() | existing, key=_order)
     # Every part of a rollup is rewritten (part 0 holds the whole recount, the others nothing),
     # each closed for the sources that write it; an item from before parts is emptied.
@@ -215,22 +268,46 @@ def _rebuild_stage(
             continue
         stored = stored or StoredRollup(key, new_rollup(), part=part)
         marks = dict(stored.watermarks)
-        for source, seq in marks_from_moves.get(key, {}).items():
-            marks[source] = max(seq, marks.get(source, -1))
+        for source, seq in logged.get(key, {}).items():
+            if part is None or _part_of(source) == part:
+                marks[source] = max(seq, marks.get(source, -1))
         for source in contributing_sources(skill_id, key):
             if part is None or rollup_part(source) == part:
                 marks[source] = COMPLETE
         rollup = (folded.get(key) if part == 0 else None) or new_rollup()
-        # Retention counters depend on each customer's active days before the range too, which
-        # the live aggregator's customer state holds and a fold of the range cannot know: they
-        # are kept as the aggregator left them, part by part (README, Known limitations).
-        rollup.retention = dict(stored.rollup.retention)  # NOT_REBUILT
         rebuilt = StoredRollup(key, rollup, stored.version, marks, part)
         rollups.put(rebuilt)  # VersionConflict: the caller rebuilds the stage from a fresh read
         written += 1
     written += _apply_outside(rollups, outside)
     result.rollups_written += written
     return written
+
+
+@dataclass
+class Pending:
+    """What one rebuild run's logged changes bring a rollup outside the range being rebuilt."""
+
+    new_customers: int = 0
+    retention: dict[str, int] = field(default_factory=dict)
+
+
+def _mark_source(source: str, seq: int) -> str:
+    """The watermark key of a logged change: the record's source, or one key per rebuild run.
+
+    A rebuild run's changes are marked under their own key (``rebuild#<seq>``), so a later run
+    touching the same rollup cannot mask a crashed earlier run's changes waiting to be repaired.
+    """
+    return f"{REBUILD_SOURCE}#{seq}" if source == REBUILD_SOURCE else source
+
+
+def _part_of(source: str) -> int:
+    """The part holding a watermark: a record's own part, part 0 for a rebuild run's changes."""
+    return 0 if source.startswith(f"{REBUILD_SOURCE}#") else rollup_part(source)
+
+
+def _applied(marks: dict[str, int], seq: int) -> bool:
+    """Whether the rebuild run ``seq``'s changes are in a rollup (its key; the single key before it)."""
+    return _mark_source(REBUILD_SOURCE, seq) in marks or marks.get(REBUILD_SOURCE, -1) >= seq
 
 
 def _check_events_kept(stage: str, events: Sequence[Event], existing: Iterable[RollupKey]) -> None:
@@ -285,46 +362,67 @@ def _settle_customers(
     start: int,
     end: int,
     now_ms: int,
-) -> tuple[list[CustomerState], int]:
-    """Customers with an utterance in the range, each first utterance moved earlier where the raw
-    events show one; return their states and how many were moved."""
-    from alexa_skill_metrics.storage.customers import Move
+    result: RebuildResult,
+) -> list[CustomerState]:
+    """Customers with an utterance in the range, brought up to date with the raw events.
+
+    A first utterance moves earlier where the raw events show one, and the active days of the
+    range join the stored ones; each change is logged under ``REBUILD_SOURCE`` with this run's
+    sequence number (``now_ms``) in the same conditional write, before any rollup is written.
+    """
+    from alexa_skill_metrics.storage.customers import Act, Move
 
     earliest: dict[str, FirstUtterance] = {}
+    active: dict[str, set[int]] = defaultdict(set)
     for event in events:
         candidate = FirstUtterance.of(event)
         if candidate is None or event.customer is None or not start <= event.timestamp_ms < end:
             continue
+        active[event.customer].add(day_of(event.timestamp_ms))
         known = earliest.get(event.customer)
         if known is None or candidate.order < known.order:
             earliest[event.customer] = candidate
     states = store.get_many((skill_id, stage, customer) for customer in earliest)
-    moved = 0
     for (_, _, customer), state in states.items():
         candidate = earliest[customer]
-        if state.first is not None and state.first.order <= candidate.order:
+        earlier = state.first is None or candidate.order < state.first.order
+        days = sorted(active[customer].union(state.days))
+        if not earlier and len(days) == len(state.days):
             continue
-        state.moves.append(Move(REBUILD_SOURCE, now_ms, now_ms, candidate, state.first))
-        state.first = candidate
+        if earlier:
+            state.moves.append(Move(REBUILD_SOURCE, now_ms, now_ms, candidate, state.first))
+            state.first = candidate
+        added = len(days) - len(state.days)
+        if added:
+            delta = tuple((d, k, v) for (d, k), v in retention_changes(state.days, days).items())
+            state.acts.append(Act(REBUILD_SOURCE, now_ms, now_ms, delta))
+            state.days = days
         store.put(state)  # VersionConflict: the aggregator wrote this customer; the stage starts over
-        moved += 1
-    return list(states.values()), moved
+        result.customers_moved += earlier
+        result.customers_reactivated += bool(added)
+    return list(states.values())
 
 
-def _apply_outside(rollups: RollupStore, changes: dict[RollupKey, list[tuple[int, int]]]) -> int:
-    """Apply the rebuild's own -1 moves to rollups outside the range, once each (watermarked)."""
+def _apply_outside(rollups: RollupStore, changes: dict[RollupKey, dict[int, Pending]]) -> int:
+    """Apply rebuild runs' logged changes to rollups outside the range, once per run (watermarked).
+
+    The -1 of moved first utterances, and the retention changes of added days on the customers'
+    later active days. They go to part 0, marked with the run's own key (``_mark_source``).
+    """
     from alexa_skill_metrics.storage.rollups import StoredRollup
 
     written = 0
     current = rollups.get_many((key, 0) for key in changes)
-    for key, moves in changes.items():
+    for key, runs in changes.items():
         stored = current.get((key, 0)) or StoredRollup(key, new_rollup(), part=0)
-        mark = stored.watermarks.get(REBUILD_SOURCE, -1)
-        fresh = [(seq, delta) for seq, delta in moves if seq > mark]
+        fresh = {seq: pending for seq, pending in runs.items() if not _applied(stored.watermarks, seq)}
         if not fresh:
             continue
-        stored.rollup.new_customers += sum(delta for _, delta in fresh)
-        stored.watermarks[REBUILD_SOURCE] = max(seq for seq, _ in fresh)
+        for seq, pending in fresh.items():
+            stored.rollup.new_customers += pending.new_customers
+            for counter, delta in pending.retention.items():
+                _bump(stored.rollup.retention, counter, delta)
+            stored.watermarks[_mark_source(REBUILD_SOURCE, seq)] = seq
         rollups.put(stored)
         written += 1
     return written

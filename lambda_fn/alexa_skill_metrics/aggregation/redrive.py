@@ -7,7 +7,9 @@ its records (``DDBStreamBatchInfo``: ``shardId``, ``startSequenceNumber``, ``end
 Applying the records again would not be enough: after setting a batch aside, Lambda went on
 with the later records of the same event partitions, and their watermarks now pass the
 set-aside ones (``aggregation.apply``), so most rollups would skip them. What makes the rollups
-exact is ``rebuild`` of the days those records belong to. For each message:
+exact is ``rebuild`` of the days those records belong to: every figure, new customers and
+retention included (the set-aside records' first utterances and active days join their
+customers' items, and the customers' later days are corrected). For each message:
 
 1. While the stream still holds the batch (24 hours), its records are read again from the shard,
    ``startSequenceNumber`` to ``endSequenceNumber``: their event keys name the skills and the
