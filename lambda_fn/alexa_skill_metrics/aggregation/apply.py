@@ -387,7 +387,7 @@ class Aggregator:
                 days = sorted(known.union(new_days))
                 _, owner = min((visits[day] for day in new_days), key=lambda visit: visit[0])
                 delta = tuple((d, k, v) for (d, k), v in retention_changes(state.days, days).items())
-                acts.append(Act(owner.source, owner.seq, now_ms, delta))
+                acts.append(Act(owner.source, owner.seq, now_ms, delta, owner.event.locale or NO_LOCALE))
             first = candidate if earlier else state.first
             updated = CustomerState(
                 state.skill_id, state.stage, state.customer, first, moves, state.version, days, acts
@@ -424,10 +424,9 @@ class Aggregator:
         for record in active:
             part = rollup_part(record.source)
             if keeps_retention:
-                locale = record.event.locale or NO_LOCALE
                 for act in acts.get(record.id, ()):
                     for day, counter, delta in act.changes:
-                        key = retention_key(record.event.skill_id, record.event.stage, day, locale)
+                        key = retention_key(record.event.skill_id, record.event.stage, day, act.locale)
                         counters[(key, part)].append((record, counter, delta))
             for key in rollup_keys(record.event, self.granularities):
                 events[(key, part)].append(record)

@@ -92,6 +92,7 @@ from alexa_skill_metrics.aggregation.retention import contributions, day_of
 from alexa_skill_metrics.aggregation.rollup import (
     FirstUtterance,
     _bump,
+    active_days,
     fold,
     new_customer_keys,
     new_rollup,
@@ -99,13 +100,14 @@ from alexa_skill_metrics.aggregation.rollup import (
 )
 from alexa_skill_metrics.config import STAGES
 from alexa_skill_metrics.exceptions import SkillMetricsError
+from alexa_skill_metrics.model import NO_LOCALE
 from alexa_skill_metrics.periods import BUCKET_MS, GRANULARITIES, HOUR_MS, buckets, floor_ms
 from alexa_skill_metrics.storage.keys import ROLLUP_PARTS, event_partitions, rollup_part, watermark_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from alexa_skill_metrics.model import Event, RollupKey
+    from alexa_skill_metrics.model import Event, Rollup, RollupKey
     from alexa_skill_metrics.storage.customers import CustomerState, CustomerStore
     from alexa_skill_metrics.storage.rollups import RollupStore
 
@@ -211,7 +213,6 @@ def _rebuild_stage(
     result: RebuildResult,
 ) -> int:
     """Rewrite one stage's rollups of the range; return how many items were written."""
-    from alexa_skill_metrics.storage.rollups import StoredRollup
 
     folded = {k: r for k, r in fold(events).items() if start <= k.bucket_ms < end}
     existing = _existing_keys(rollups, skill_id, stage, start, end)
@@ -235,13 +236,15 @@ def _rebuild_stage(
             return None  # the live aggregator applies its own changes, by its watermarks
         return outside[key].setdefault(seq, Pending())
 
+    day_locales = active_days(e for e in events if start <= e.timestamp_ms < end)
     for state in states:
         first = state.first
         if first is not None and start <= first.timestamp_ms < end:
             for key in new_customer_keys(skill_id, stage, first):
                 folded.setdefault(key, new_rollup()).new_customers += 1
+        locales = day_locales.get((skill_id, stage, state.customer), {})
         for (day, counter), count in contributions(state.days).items():
-            key = retention_key(skill_id, stage, day)
+            key = retention_key(skill_id, stage, day, locales.get(day, NO_LOCALE))
             if start <= key.bucket_ms < end:
                 _bump(folded.setdefault(key, new_rollup()).retention, counter, count)
         for move in state.moves:
@@ -253,10 +256,27 @@ def _rebuild_stage(
                     pending.new_customers -= 1
         for act in state.acts:
             for day, counter, delta in act.changes:
-                pending = logged_change(retention_key(skill_id, stage, day), act.source, act.seq)
+                pending = logged_change(retention_key(skill_id, stage, day, act.locale), act.source, act.seq)
                 if pending is not None:
                     _bump(pending.retention, counter, delta)
-    keys = sorted(folded.keys() | existing, key=_order)
+    # with the range's rollups that logged changes would go to, so their marks close them there
+    keys = sorted(folded.keys() | existing | logged.keys(), key=_order)
+    written = _rewrite_parts(rollups, skill_id, keys, folded, logged)
+    written += _apply_outside(rollups, outside)
+    result.rollups_written += written
+    return written
+
+
+def _rewrite_parts(
+    rollups: RollupStore,
+    skill_id: str,
+    keys: Sequence[RollupKey],
+    folded: dict[RollupKey, Rollup],
+    logged: dict[RollupKey, dict[str, int]],
+) -> int:
+    """Write every part of ``keys``' rollups: part 0 the recount, the others empty, all closed."""
+    from alexa_skill_metrics.storage.rollups import StoredRollup
+
     # Every part of a rollup is rewritten (part 0 holds the whole recount, the others nothing),
     # each closed for the sources that write it; an item from before parts is emptied.
     items = [(key, part) for key in keys for part in (None, *range(ROLLUP_PARTS))]
@@ -278,8 +298,6 @@ def _rebuild_stage(
         rebuilt = StoredRollup(key, rollup, stored.version, marks, part)
         rollups.put(rebuilt)  # VersionConflict: the caller rebuilds the stage from a fresh read
         written += 1
-    written += _apply_outside(rollups, outside)
-    result.rollups_written += written
     return written
 
 
@@ -395,7 +413,7 @@ def _settle_customers(
         added = len(days) - len(state.days)
         if added:
             delta = tuple((d, k, v) for (d, k), v in retention_changes(state.days, days).items())
-            state.acts.append(Act(REBUILD_SOURCE, now_ms, now_ms, delta))
+            state.acts.append(Act(REBUILD_SOURCE, now_ms, now_ms, delta, candidate.locale))
             state.days = days
         store.put(state)  # VersionConflict: the aggregator wrote this customer; the stage starts over
         result.customers_moved += earlier

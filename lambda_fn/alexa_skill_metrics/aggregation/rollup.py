@@ -184,8 +184,7 @@ def fold(
     """
     rollups: dict[RollupKey, Rollup] = {}
     firsts: dict[tuple[str, str, str], FirstUtterance] = {}
-    # each customer's active days, with the locale of the day's first utterance (where its counters go)
-    active_days: defaultdict[tuple[str, str, str], dict[int, tuple[tuple[int, str], str]]] = defaultdict(dict)
+    events = list(events)
     for event in events:
         for key in rollup_keys(event, granularities):
             rollup = rollups.get(key)
@@ -198,10 +197,6 @@ def fold(
             known = firsts.get(customer)
             if known is None or candidate.order < known.order:
                 firsts[customer] = candidate
-            days = active_days[customer]
-            day = day_of(event.timestamp_ms)
-            if day not in days or candidate.order < days[day][0]:
-                days[day] = (candidate.order, candidate.locale)
     for (skill_id, stage, _), first in firsts.items():
         for key in new_customer_keys(skill_id, stage, first, granularities):
             rollup = rollups.get(key)
@@ -209,14 +204,32 @@ def fold(
                 rollup = rollups[key] = new_rollup(exact=exact)
             rollup.new_customers += 1
     if RETENTION_GRANULARITY in granularities:
-        for (skill_id, stage, _), days in active_days.items():
+        for (skill_id, stage, _), days in active_days(events).items():
             for (day, counter), count in contributions(days).items():
-                key = retention_key(skill_id, stage, day, days[day][1])
+                key = retention_key(skill_id, stage, day, days[day])
                 rollup = rollups.get(key)
                 if rollup is None:
                     rollup = rollups[key] = new_rollup(exact=exact)
                 _bump(rollup.retention, counter, count)
     return rollups
+
+
+def active_days(events: Iterable[Event]) -> dict[tuple[str, str, str], dict[int, str]]:
+    """Each customer's active days among ``events``, with the locale of the day's first utterance.
+
+    That locale's day rollup is where a clean pass puts the day's retention counters
+    (``retention_key``).
+    """
+    earliest: dict[tuple[str, str, str], dict[int, FirstUtterance]] = defaultdict(dict)
+    for event in events:
+        candidate = FirstUtterance.of(event)
+        if candidate is None or event.customer is None:
+            continue
+        days = earliest[(event.skill_id, event.stage, event.customer)]
+        day = day_of(event.timestamp_ms)
+        if day not in days or candidate.order < days[day].order:
+            days[day] = candidate
+    return {who: {day: first.locale for day, first in days.items()} for who, days in earliest.items()}
 
 
 def retention_key(skill_id: str, stage: str, day: int, locale: str) -> RollupKey:

@@ -13,6 +13,7 @@ stream keeps a record: older moves belong to records that can never be delivered
 Example
 -------
 >>> from alexa_skill_metrics.aggregation.rollup import FirstUtterance
+from alexa_skill_metrics.model import NO_LOCALE
 >>> first = FirstUtterance(1_767_607_200_000, "r1", "en-US", "LaunchRequest")
 >>> state = CustomerState("amzn1.ask.skill.1", "live", "c1", first=first,
 ...                       moves=[Move("20260105T10#5", 42, 1_767_607_201_000, first, None)])
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alexa_skill_metrics.aggregation.rollup import FirstUtterance
+from alexa_skill_metrics.model import NO_LOCALE
 from alexa_skill_metrics.storage.keys import CUSTOMER_PREFIX, CUSTOMER_SK, PK, SK, customer_pk
 from alexa_skill_metrics.storage.rollups import VERSION, Item, TableAccess, _bytes
 
@@ -51,13 +53,16 @@ class Move:
 class Act:
     """The stream record ``(source, seq)`` brought the customer new active days: these retention changes.
 
-    ``changes`` are ``(epoch day of the rollup, counter key, delta)`` (``aggregation.retention``).
+    ``changes`` are ``(epoch day of the rollup, counter key, delta)`` (``aggregation.retention``),
+    applied to the day rollups of ``locale`` (``rollup.retention_key``; ``-`` for acts logged
+    before counters went to each locale's rollups).
     """
 
     source: str
     seq: int
     at_ms: int
     changes: tuple[tuple[int, str, int], ...]
+    locale: str = NO_LOCALE
 
 
 @dataclass(slots=True)
@@ -198,6 +203,8 @@ def bytes_to_days(data: bytes) -> list[int]:
 def _act_to_attr(act: Act) -> dict[str, Any]:
     changes = ";".join(f"{day}:{key}:{delta}" for day, key, delta in act.changes)
     attr = {"s": {"S": act.source}, "q": {"S": str(act.seq)}, "a": {"N": str(act.at_ms)}, "c": {"S": changes}}
+    if act.locale != NO_LOCALE:
+        attr["l"] = {"S": act.locale}
     return {"M": attr}
 
 
@@ -207,4 +214,5 @@ def _attr_to_act(attr: dict[str, Any]) -> Act:
     for part in m["c"]["S"].split(";"):
         day, key, delta = part.split(":")
         changes.append((int(day), key, int(delta)))
-    return Act(m["s"]["S"], int(m["q"]["S"]), int(m["a"]["N"]), tuple(changes))
+    locale = m["l"]["S"] if "l" in m else NO_LOCALE
+    return Act(m["s"]["S"], int(m["q"]["S"]), int(m["a"]["N"]), tuple(changes), locale)
