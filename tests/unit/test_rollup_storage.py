@@ -13,7 +13,7 @@ from alexa_skill_metrics.aggregation.retention import changes, contributions, co
 from alexa_skill_metrics.aggregation.rollup import FirstUtterance, new_rollup
 from alexa_skill_metrics.model import Event, RollupKey
 from alexa_skill_metrics.storage.codec import event_to_item
-from alexa_skill_metrics.storage.customers import CustomerState, Move, item_to_state, state_to_item
+from alexa_skill_metrics.storage.customers import Act, CustomerState, Move, item_to_state, state_to_item
 from alexa_skill_metrics.storage.keys import (
     parse_rollup_key,
     rollup_pk,
@@ -112,6 +112,20 @@ def test_customer_item_round_trip() -> None:
     state = CustomerState(SKILL, "live", "pseudo#with#hash", earlier, moves, version=2)
     back = item_to_state(state_to_item(state))
     assert (back.customer, back.first, back.moves, back.version) == ("pseudo#with#hash", earlier, moves, 3)
+
+
+def test_customer_acts_keep_the_locale_their_retention_changes_go_to() -> None:
+    first = FirstUtterance(T0, "r1", "en-GB", "LaunchRequest")
+    acts = [
+        Act("20260105T10#1", 5, T0, ((20458, "d20458.", 1),), "en-GB"),
+        Act("rebuild", 7, T0, ((20459, "d20458.20458", 1),)),
+    ]
+    state = CustomerState(SKILL, "live", "c1", first, days=[20458, 20459], acts=acts)
+    item = state_to_item(state)
+    back = item_to_state(item)
+    assert back.acts == acts
+    assert [a.locale for a in back.acts] == ["en-GB", "-"]  # an act logged before locales: '-', where it went
+    assert "l" not in item["acts"]["L"][1]["M"]
 
 
 def _insert(item: dict[str, Any], seq: str = "1100000000000000000001") -> dict[str, Any]:
