@@ -1,8 +1,8 @@
 """Mergeable summaries for rollups: distinct customers and handler-latency quantiles.
 
 Two implementations of each, with the same methods: the sketches stored in rollups (Apache
-DataSketches), and exact ones used by the recomputation from raw events, which is the
-reference the sketches are tested against.
+DataSketches' Theta and HLL for customers, logarithmic buckets for latency), and exact ones used
+by the recomputation from raw events, which is the reference the sketches are tested against.
 
 ``CustomerSketch`` keeps a Theta sketch (lg_k=10), exact while it has not entered estimation
 mode (at least 1,000 distinct customers), beside an HLL sketch (lg_k=14, RSE about 0.8%) that
@@ -25,16 +25,24 @@ Example
 
 from __future__ import annotations
 
+import itertools
 import math
 import struct
 from abc import ABC, abstractmethod
 from typing import Any
 
+from alexa_skill_metrics.varint import read_varints, unzigzag, write_varint, zigzag
+
 THETA_LG_K = 10
 HLL_LG_K = 14
-KLL_K = 200
+RELATIVE_ACCURACY = 0.01
+_GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
+_LOG_GAMMA = math.log(_GAMMA)
+EXACT_LIMIT = 200
+# The first byte of a stored LatencySketch (a KLL sketch's, stored by earlier versions, is 1, 2 or 5).
+_EXACT = b"\xde"
+_BUCKETS = b"\xdd"
 _HEADER = struct.Struct(">I")  # length of the Theta part; the HLL part follows
-_FLOAT32 = struct.Struct("<f")
 
 
 class DistinctCounter(ABC):
@@ -144,48 +152,167 @@ class ExactCustomers(DistinctCounter):
 
 
 class LatencySketch(QuantileSummary):
-    """KLL floats sketch (k=200): exact below 200 values, rank error about 1.3% above."""
+    """Exact up to 200 values, then logarithmic buckets (DDSketch's mapping) within 1%.
 
-    def __init__(self, kll: Any = None) -> None:
-        import datasketches as ds
+    Values are kept to the microsecond, as the recorder measures them. Up to ``EXACT_LIMIT``
+    values the sketch keeps them all and its quantiles are exact. Beyond, a value ``v > 0`` counts
+    in bucket ``ceil(log(v) / log(gamma))`` with ``gamma = (1 + a) / (1 - a)`` and
+    ``a = RELATIVE_ACCURACY``; a quantile is the bucket holding the value of that rank (the rank
+    rule of ``ExactLatency``), reported as the point of the bucket within ``a`` of every value in
+    it, so never more than 1% (relative) from the exact quantile of the same values. Values of
+    0 ms or less share one bucket, reported as 0.
 
-        self._kll = kll if kll is not None else ds.kll_floats_sketch(KLL_K)
+    Merging keeps values or adds bucket counts, so a sketch depends only on the values it holds:
+    not on how they were split over rollups, nor on the order of merges. (The KLL sketches that
+    earlier versions stored compacted at random: two reads of one range could differ.)
+
+    >>> s = LatencySketch()
+    >>> for ms in (10.0, 20.0, 30.0):
+    ...     s.add(ms)
+    >>> s.quantile(0.5), s.total()
+    (20.0, 3)
+    >>> many = LatencySketch()
+    >>> for ms in range(1, 1001):
+    ...     many.add(float(ms))
+    >>> abs(many.quantile(0.9) - 900.0) <= RELATIVE_ACCURACY * 900.0
+    True
+    """
+
+    def __init__(self) -> None:
+        self._exact: list[int] | None = []  # microseconds, while there are at most EXACT_LIMIT
+        self._buckets: dict[int, int] = {}
+        self._zeros = 0
 
     def add(self, value: float) -> None:
-        self._kll.update(value)
+        if not math.isfinite(value):
+            raise ValueError(f"a latency is a finite number of milliseconds, not {value!r}")
+        micros = max(0, round(value * 1000))
+        if self._exact is None:
+            self._count(micros, 1)
+        else:
+            self._exact.append(micros)
+            if len(self._exact) > EXACT_LIMIT:
+                self._to_buckets()
 
     def merge(self, other: QuantileSummary) -> None:
         if not isinstance(other, LatencySketch):
             raise TypeError("a LatencySketch merges only with another LatencySketch")
-        self._kll.merge(other._kll)
+        if self._exact is not None and other._exact is not None:
+            self._exact.extend(other._exact)
+            if len(self._exact) > EXACT_LIMIT:
+                self._to_buckets()
+            return
+        self._to_buckets()
+        if other._exact is not None:
+            for micros in other._exact:
+                self._count(micros, 1)
+            return
+        buckets = self._buckets
+        for index, count in other._buckets.items():
+            buckets[index] = buckets.get(index, 0) + count
+        self._zeros += other._zeros
 
     def quantile(self, q: float) -> float | None:
-        return None if self._kll.is_empty() else float(self._kll.get_quantile(q, inclusive=True))
+        total = self.total()
+        if not total:
+            return None
+        wanted = rank(q, total)
+        if self._exact is not None:
+            return sorted(self._exact)[wanted - 1] / 1000
+        seen = self._zeros
+        if seen >= wanted:
+            return 0.0
+        for index in sorted(self._buckets):
+            seen += self._buckets[index]
+            if seen >= wanted:
+                return 2.0 * _GAMMA**index / (_GAMMA + 1.0)
+        raise AssertionError("unreachable: the last bucket holds the largest rank")
 
     def total(self) -> int:
-        return int(self._kll.n)
+        if self._exact is not None:
+            return len(self._exact)
+        return self._zeros + sum(self._buckets.values())
+
+    def _count(self, micros: int, count: int) -> None:
+        if micros == 0:
+            self._zeros += count
+        else:
+            index = math.ceil(math.log(micros / 1000) / _LOG_GAMMA)
+            self._buckets[index] = self._buckets.get(index, 0) + count
+
+    def _to_buckets(self) -> None:
+        if self._exact is not None:
+            exact, self._exact = self._exact, None
+            for micros in exact:
+                self._count(micros, 1)
 
     def to_bytes(self) -> bytes:
-        return bytes(self._kll.serialize())
+        """A marker byte, then varints: the count and the sorted values' deltas, or the zero count and
+        the buckets (index delta, count)."""
+        out = bytearray()
+        previous = 0
+        if self._exact is not None:
+            out += _EXACT
+            write_varint(out, len(self._exact))
+            for micros in sorted(self._exact):
+                write_varint(out, micros - previous)
+                previous = micros
+            return bytes(out)
+        out += _BUCKETS
+        write_varint(out, self._zeros)
+        for index in sorted(self._buckets):
+            write_varint(out, zigzag(index - previous))
+            write_varint(out, self._buckets[index])
+            previous = index
+        return bytes(out)
 
     def copy(self) -> LatencySketch:
-        return LatencySketch.from_bytes(self.to_bytes())
+        twin = LatencySketch()
+        twin._exact = None if self._exact is None else list(self._exact)
+        twin._buckets = dict(self._buckets)
+        twin._zeros = self._zeros
+        return twin
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LatencySketch:
+        """Read ``to_bytes``'s format, or a KLL sketch that an earlier version stored."""
+        sketch = cls()
+        marker, numbers = data[:1], list(read_varints(data[1:]))
+        if marker == _EXACT:
+            if not numbers or len(numbers) != numbers[0] + 1:
+                raise ValueError("truncated latency sketch")
+            sketch._exact = list(itertools.accumulate(numbers[1:]))
+        elif marker == _BUCKETS:
+            if len(numbers) % 2 != 1:
+                raise ValueError("truncated latency sketch")
+            sketch._exact, sketch._zeros = None, numbers[0]
+            indexes = itertools.accumulate(map(unzigzag, numbers[1::2]))
+            sketch._buckets = dict(zip(indexes, numbers[2::2], strict=True))
+        else:
+            sketch._add_kll(data)
+        return sketch
+
+    def _add_kll(self, data: bytes) -> None:
         import datasketches as ds
 
-        return cls(ds.kll_floats_sketch.deserialize(data))
+        for value, weight in ds.kll_floats_sketch.deserialize(data):
+            for _ in range(int(weight)):
+                self.add(float(value))
+
+
+def rank(q: float, total: int) -> int:
+    """The 1-based rank of quantile ``q`` among ``total`` values: the smallest with rank/total >= q."""
+    return min(total, max(1, math.ceil(q * total)))
 
 
 class ExactLatency(QuantileSummary):
-    """The reference: every value (as float32, like KLL), quantile = smallest v with rank(v) >= q."""
+    """The reference: every value; quantile = the value of rank ``rank(q, n)`` in ascending order."""
 
     def __init__(self) -> None:
         self.values: list[float] = []
 
     def add(self, value: float) -> None:
-        self.values.append(_FLOAT32.unpack(_FLOAT32.pack(value))[0])
+        self.values.append(value)
 
     def merge(self, other: QuantileSummary) -> None:
         if not isinstance(other, ExactLatency):
@@ -195,9 +322,7 @@ class ExactLatency(QuantileSummary):
     def quantile(self, q: float) -> float | None:
         if not self.values:
             return None
-        ordered = sorted(self.values)
-        index = min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))
-        return ordered[index]
+        return sorted(self.values)[rank(q, len(self.values)) - 1]
 
     def total(self) -> int:
         return len(self.values)

@@ -9,7 +9,8 @@ the aggregator as Lambda-shaped stream records through its public entry point
 
 ``assert_reports_match`` compares a report from stored rollups with the same report recomputed
 from the raw events: counts exactly; distinct customers exactly up to 1,000 and within 2% beyond;
-latency percentiles, which are KLL sketches in rollups, by rank (see ``assert_latency_close``).
+latency percentiles, which rollups keep exact up to 200 values and within 1% beyond, by value
+(see ``assert_latency_close``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from alexa_skill_metrics.model import Event
+from alexa_skill_metrics.reporting.views.common import LATENCY_DIGITS
+from alexa_skill_metrics.sketches import EXACT_LIMIT, RELATIVE_ACCURACY, ExactLatency
 from alexa_skill_metrics.periods import GRANULARITIES
 from alexa_skill_metrics.reporting import (
     EventList,
@@ -230,12 +233,13 @@ def _compare(a: Any, b: Any, path: tuple[Any, ...], tolerance: float, problems: 
         problems.append(f"{where}: stored {a!r} != recomputed {b!r}")
 
 
-def assert_latency_close(
-    stored_ms: float | None, values: Sequence[float], q: float, rank_error: float
-) -> None:
-    """A KLL quantile is the exact quantile at a rank within ``rank_error`` of ``q``."""
-    ordered = sorted(values)
-    assert stored_ms is not None and ordered
-    low = ordered[max(0, int((q - rank_error) * len(ordered)) - 1)]
-    high = ordered[min(len(ordered) - 1, int((q + rank_error) * len(ordered)))]
-    assert low - 0.001 <= stored_ms <= high + 0.001, (q, stored_ms, low, high)
+def assert_latency_close(stored_ms: float | None, values: Sequence[float], q: float) -> None:
+    """A reported percentile is the exact quantile of ``values``: equal up to ``EXACT_LIMIT`` values,
+    within ``RELATIVE_ACCURACY`` beyond (and the report's rounding to ``LATENCY_DIGITS`` either way)."""
+    exact = ExactLatency()
+    for value in values:
+        exact.add(value)
+    expected = exact.quantile(q)
+    assert stored_ms is not None and expected is not None
+    allowed = (RELATIVE_ACCURACY * expected if len(values) > EXACT_LIMIT else 0.0) + 0.5 * 10**-LATENCY_DIGITS
+    assert abs(stored_ms - expected) <= allowed + 1e-9, (q, len(values), stored_ms, expected)
