@@ -31,15 +31,15 @@ def _document() -> dict[str, Any]:
     return openapi_document()
 
 
-def _cell(text: Any) -> str:
-    text = " ".join(str(text).split()).replace("|", "\\|")
+def _cell(value: Any) -> str:
+    text = " ".join(str(value).split()).replace("|", "\\|")
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _type(schema: dict[str, Any]) -> str:
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
-        return f"[{name}](#{name.lower()})"
+        return f"[{name}](#{str(name).lower()})"
     if "allOf" in schema:
         return _type(schema["allOf"][0])
     if "anyOf" in schema:
