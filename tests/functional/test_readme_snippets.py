@@ -404,7 +404,7 @@ def test_metrics_client_example(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
             route, _, query = url.removeprefix(self.endpoint).partition("?")
             from urllib.parse import parse_qsl
 
-            answer = app.resolve(http_event(route, dict(parse_qsl(query)), method, body), None)
+            answer = app.resolve(http_event(route, dict(parse_qsl(query)), method, body), None)  # type: ignore[arg-type]
             return answer["statusCode"], answer["body"].encode()
 
     monkeypatch.setattr(
