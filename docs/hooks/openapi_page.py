@@ -33,7 +33,9 @@ def _document() -> dict[str, Any]:
 
 def _cell(value: Any) -> str:
     text = " ".join(str(value).split()).replace("|", "\\|")
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    # The code cites the contract by its file name; the site's own page of definitions is this one
+    return text.replace("METRICS.md", "[Metrics definitions](metrics.md)")
 
 
 def _type(schema: dict[str, Any]) -> str:
