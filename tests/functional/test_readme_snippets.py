@@ -1,9 +1,12 @@
-"""The README's examples, run as printed: every block after a ``<!-- readme-test: NAME -->`` marker.
+"""The README's and the docs' examples, run as printed: every block after a ``<!-- readme-test: NAME -->``
+(README) or ``<!-- docs-test: NAME -->`` (``docs/**/*.md``) marker.
 
 Python blocks are executed against moto's DynamoDB server (the ``moto_server`` fixture: real HTTP,
 the recorder's own transport), then driven with the sample Alexa envelopes of ``events/`` the way
 Lambda would call them; JSON blocks are parsed and held to what they claim. Examples that continue
 an earlier one (its imports, ``LaunchHandler``, ``build_skill``) run after it, in one namespace.
+Every other fenced block says why it is not run (``<!-- docs-not-run: why -->``): a block with
+neither marker fails here, so no example goes untested by accident.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shlex
+import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -22,35 +27,54 @@ from tests.conftest import KEY, load_event, table_items
 REPO = Path(__file__).resolve().parents[2]
 TABLE = "skill-metrics-readme"
 SKILL = "amzn1.ask.skill.00000000-0000-4000-8000-00000000d1ce"
-MARKED = re.compile(r"<!-- readme-test: ([\w-]+) -->\n```(\w+)\n(.*?)\n```", re.DOTALL)
+# A marker, then the fenced block right after it (at the marker's indentation, e.g. in a list item)
+MARKED = re.compile(
+    r"^(?P<indent> *)<!-- (?:readme|docs)-test: (?P<name>[\w-]+) -->\n(?P=indent)```(?P<language>\w+)\n"
+    r"(?P<code>.*?)\n(?P=indent)```",
+    re.DOTALL | re.MULTILINE,
+)
+FENCE = re.compile(r"^ *```")
+NOT_RUN = re.compile(r"^ *<!-- docs-not-run: \S.* -->$")
+RUN = re.compile(r"^ *<!-- (?:readme|docs)-test: [\w-]+ -->$")
 # Examples that continue an earlier one run after it.
 CONTINUES = {
     "session-attributes": ("integration",),
     "aliases": ("integration",),
-    "local": ("integration", "aliases"),
+    "local": ("integration",),
     "skill-events": ("integration",),
 }
+# Placeholders a reader replaces, and what the tests put there
+PLACEHOLDERS = {"amzn1.ask.skill.<uuid>": SKILL}
 
 
-def readme_snippets(readme: Path = REPO / "README.md") -> dict[str, tuple[str, str]]:
-    """NAME -> (language, code) of every marked block of the README."""
+def documents() -> list[Path]:
+    """The README and every page of the documentation site."""
+    return [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+
+
+def readme_snippets(paths: list[Path] | None = None) -> dict[str, tuple[str, str]]:
+    """NAME -> (language, code) of every marked block of the README and the docs."""
     found: dict[str, tuple[str, str]] = {}
-    for name, language, code in MARKED.findall(readme.read_text()):
-        assert name not in found, f"two README blocks are marked {name!r}"
-        found[name] = (language, code)
+    for path in paths or documents():
+        for match in MARKED.finditer(path.read_text()):
+            name = match["name"]
+            assert name not in found, f"two blocks are marked {name!r} ({path.relative_to(REPO)})"
+            found[name] = (match["language"], textwrap.dedent(match["code"]))
     return found
 
 
 SNIPPETS = readme_snippets()
 
 
-def run_snippet(name: str) -> dict[str, Any]:
+def run_snippet(name: str, namespace: dict[str, Any] | None = None) -> dict[str, Any]:
     """Execute the named block (after the ones it continues) in a fresh namespace; return it."""
-    namespace: dict[str, Any] = {"__name__": f"readme_{name.replace('-', '_')}"}
+    namespace = {"__name__": f"readme_{name.replace('-', '_')}", **(namespace or {})}
     for part in (*CONTINUES.get(name, ()), name):
         language, code = SNIPPETS[part]
         assert language == "python", part
-        exec(compile(code, f"README.md[{part}]", "exec"), namespace)
+        for placeholder, value in PLACEHOLDERS.items():
+            code = code.replace(placeholder, value)
+        exec(compile(code, f"docs[{part}]", "exec"), namespace)
     return namespace
 
 
@@ -89,6 +113,38 @@ def test_every_marked_block_has_its_test() -> None:
     tests = {n.removeprefix("test_").removesuffix("_example") for n in globals() if n.endswith("_example")}
     # (shell blocks need a built wheel and a package index: tests/e2e/test_package.py runs them)
     assert {name.replace("-", "_") for name, (language, _) in SNIPPETS.items() if language != "bash"} == tests
+
+
+@pytest.mark.parametrize("path", documents(), ids=lambda p: str(p.relative_to(REPO)))
+def test_every_block_is_run_or_says_why_not(path: Path) -> None:
+    # Every fenced block of the README and the docs is marked: run by a test here, or not run, and why
+    lines = path.read_text().splitlines()
+    inside, unmarked = False, []
+    for number, line in enumerate(lines):
+        if not FENCE.match(line):
+            continue
+        if not inside:
+            before = lines[number - 1] if number else ""
+            if not (RUN.match(before) or NOT_RUN.match(before)):
+                unmarked.append(f"{path.relative_to(REPO)}:{number + 1}")
+        inside = not inside
+    assert unmarked == [], "blocks with neither <!-- docs-test: NAME --> nor <!-- docs-not-run: why -->"
+    # And Python and JSON are always run: only shell sessions may need what a test cannot have
+    not_run = [lines[i + 1] for i, line in enumerate(lines[:-1]) if NOT_RUN.match(line)]
+    assert not [fence for fence in not_run if fence.strip() in ("```python", "```json")]
+
+
+def test_the_set_up_commands_are_the_ones_ci_runs() -> None:
+    # The README's two commands, and the demo page's, are one block: the test command is .ci/run's
+    ci = (REPO / ".ci" / "run").read_text()
+    (test_command,) = re.findall(r'^TEST_COMMAND="(.*)"$', ci, re.MULTILINE)
+    for name in ("readme-setup", "setup-commands"):
+        language, code = SNIPPETS[name]
+        assert language == "bash"
+        demo, tests = (line.split("#")[0].strip() for line in code.splitlines())
+        assert demo == "python -m pip install -e '.[cli]' && python -m alexa_skill_metrics demo"
+        assert tests == test_command
+        assert shlex.split(tests)[-3:] == ["python", "-m", "pytest"]
 
 
 def test_integration_example(skill_env: Any) -> None:
@@ -165,7 +221,7 @@ def test_other_region_example(skill_env: Any) -> None:
     create_table(elsewhere, TABLE)
     # When the example's recorder records a request of the complete example's skill
     namespace = run_snippet("integration")
-    exec(compile(SNIPPETS["other-region"][1], "README.md[other-region]", "exec"), namespace)
+    exec(compile(SNIPPETS["other-region"][1], "docs[other-region]", "exec"), namespace)
     sb = namespace["SkillBuilder"]()
     sb.add_request_handler(namespace["LaunchHandler"]())
     namespace["metrics"].lambda_handler(sb)(launch(), lambda_context())
@@ -215,3 +271,150 @@ def test_delete_customer_example(skill_env: Any) -> None:
     assert kept["sk"]["S"].endswith("readme-b")
     (customer,) = [i for i in table_items(skill_env, TABLE) if i["pk"]["S"].startswith("CUST#")]
     assert customer["pk"]["S"].endswith("#" + Pseudonymizer(KEY.encode())("amzn1.ask.account.KEEPME"))
+
+
+def test_readme_recorder_example(skill_env: Any) -> None:
+    # Given the README's dozen lines, When Lambda calls the handler with a launch request
+    reply = run_snippet("readme-recorder")["lambda_handler"](launch(), lambda_context())
+    # Then the skill answers and the request is recorded
+    assert "Welcome!" in reply["response"]["outputSpeech"]["ssml"]
+    (event,) = metric_events(skill_env)
+    assert event["request_type"]["S"] == "LaunchRequest"
+
+
+def test_add_recorder_example(skill_env: Any) -> None:
+    from ask_sdk_runtime.exceptions import DispatchException
+
+    # Given the guide's skeleton (no handler of its own yet), When a launch comes in
+    handler = run_snippet("add-recorder")["lambda_handler"]
+    # Then the SDK's "no handler" error is re-raised unchanged, and the request is still recorded
+    with pytest.raises(DispatchException):
+        handler(launch(), lambda_context())
+    (event,) = metric_events(skill_env)
+    assert event["request_type"]["S"] == "LaunchRequest"
+
+
+def skill_builder_with_launch() -> Any:
+    """The complete example's ``LaunchHandler`` in a new skill builder, for fragments that take ``sb``."""
+    namespace = run_snippet("integration")
+    sb = namespace["SkillBuilder"]()
+    sb.add_request_handler(namespace["LaunchHandler"]())
+    return sb
+
+
+def test_by_hand_example(skill_env: Any) -> None:
+    from alexa_skill_metrics import SkillMetrics
+
+    # Given the recorder's parts registered by hand, in the guide's order
+    sb = skill_builder_with_launch()
+    run_snippet("by-hand", {"sb": sb, "metrics": SkillMetrics()})
+    # When the skill's own handler answers a launch
+    reply = sb.lambda_handler()(launch(), lambda_context())
+    # Then the reply is the skill's, stamped, and the request is recorded once
+    assert "Welcome!" in reply["response"]["outputSpeech"]["ssml"]
+    assert "_skill_metrics" in reply["sessionAttributes"]
+    assert len(metric_events(skill_env)) == 1
+
+
+def test_three_lines_example(skill_env: Any) -> None:
+    # Given an existing skill's builder, When the deploy guide's three lines build its handler
+    handler = run_snippet("three-lines", {"sb": skill_builder_with_launch()})["lambda_handler"]
+    reply = handler(launch(), lambda_context())
+    # Then the skill answers as before, and the request is recorded
+    assert "Welcome!" in reply["response"]["outputSpeech"]["ssml"]
+    assert len(metric_events(skill_env)) == 1
+
+
+def test_iam_policy_example() -> None:
+    language, code = SNIPPETS["iam-policy"]
+    assert language == "json"
+    statements = json.loads(code)["Statement"]
+    # Exactly the write to the table and the read of the key, nothing else
+    assert [(s["Effect"], s["Action"]) for s in statements] == [
+        ("Allow", "dynamodb:PutItem"),
+        ("Allow", "ssm:GetParameter"),
+    ]
+    assert statements[1]["Resource"].endswith(":parameter/alexa-skill-metrics/pseudonym-key")
+
+
+def test_webservice_example(skill_env: Any) -> None:
+    from tests.functional.webservice_compat import ensure_webservice_support_importable
+
+    ensure_webservice_support_importable()
+    from django.urls import path
+    from flask import Flask
+
+    # Given a Flask app with verification off (a test), and what the example names but does not build
+    app = Flask("readme-webservice")
+    app.config["ASK_SDK_VERIFY_SIGNATURE"] = False
+    app.config["ASK_SDK_VERIFY_TIMESTAMP"] = False
+    namespace = run_snippet(
+        "webservice", {"sb": skill_builder_with_launch(), "SKILL_ID": SKILL, "app": app, "path": path}
+    )
+    # When Flask serves a launch, Then the skill answers and the event is written off the request thread
+    answer = app.test_client().post("/", data=json.dumps(launch()), content_type="application/json")
+    assert answer.status_code == 200 and "Welcome!" in answer.get_data(as_text=True)
+    namespace["metrics"].recorder.delivery.flush(5)
+    assert len(metric_events(skill_env)) == 1
+    # And the other two integrations are built: the web-service handler and Django's route
+    assert callable(namespace["handler"].verify_request_and_dispatch)
+    (route,) = namespace["urlpatterns"]
+    assert str(route.pattern) == "alexa" and callable(route.callback)
+
+
+def v2_reporter() -> Any:
+    from alexa_skill_metrics.reporting import EventList, RecomputedRollups, Reporter
+
+    return Reporter(RecomputedRollups(EventList([])), clock=lambda: 1_768_176_000_000)
+
+
+def test_v2_body_example() -> None:
+    from alexa_skill_metrics.reporting import MetricsV2Request
+
+    # Given the guide's v2 body, When the reporting code answers it
+    language, body = SNIPPETS["v2-body"]
+    assert language == "json"
+    answer = v2_reporter().metrics_v2(MetricsV2Request.from_body(SKILL, body))
+    # Then each query has its result, in Amazon's shape: a week of days, grouped by intent, and weeks
+    utterances, latency = answer["results"]
+    assert (utterances["id"], utterances["label"], latency["id"], latency["stat"]) == (
+        "u",
+        "Utterances",
+        "p90",
+        "p90",
+    )
+    assert answer["paginationContext"]["nextToken"] is None
+
+
+def test_metrics_client_example(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from alexa_skill_metrics.reporting import metrics_client
+    from alexa_skill_metrics.reporting.api import build_app, http_event
+
+    # Given both clients answered by the reporting API in process (no stack, no Amazon, no token)
+    app = build_app(v2_reporter())
+    calls: list[str] = []
+
+    class InProcess:
+        endpoint = "https://api.example"
+
+        def send(
+            self, method: str, url: str, body: str | None = None, *, accept: str = ""
+        ) -> tuple[int, bytes]:
+            calls.append(method)
+            route, _, query = url.removeprefix(self.endpoint).partition("?")
+            from urllib.parse import parse_qsl
+
+            answer = app.resolve(http_event(route, dict(parse_qsl(query)), method, body), None)  # type: ignore[arg-type]
+            return answer["statusCode"], answer["body"].encode()
+
+    monkeypatch.setattr(
+        metrics_client.MetricsClient, "for_stack", classmethod(lambda cls, url: cls(InProcess()))
+    )
+    monkeypatch.setattr(
+        metrics_client.MetricsClient, "for_amazon", classmethod(lambda cls, tok: cls(InProcess()))
+    )
+    monkeypatch.setattr(metrics_client, "ask_cli_token", lambda: "Atza|token")
+    # When the example runs, Then it read v2 pages and a v1 metric through the client's call shape
+    run_snippet("metrics-client")
+    assert calls == ["POST", "GET"]
+    assert capsys.readouterr().out.startswith("[")

@@ -1,0 +1,74 @@
+"""The README's and the docs' screenshot, ``docs/assets/dashboard.png``, is written here.
+
+The demo at its default size (``skill-metrics demo``'s own defaults) writes its dashboard; headless
+Debian Chromium (as in ``test_dashboard_browser.py``) opens the file with every network request
+blocked, waits until the overview's charts are drawn and takes the 1280 x 900 viewport. The
+committed picture is therefore what the code draws: commit the file this test leaves when the
+dashboard changes.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+
+from alexa_skill_metrics.demo import run_demo
+from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOT = REPO / "docs" / "assets" / "dashboard.png"
+WIDTH, HEIGHT = 1280, 900
+
+
+def demo_defaults() -> dict[str, Any]:
+    """``customers``, ``days`` and ``seed`` as ``skill-metrics demo`` has them by default."""
+    from alexa_skill_metrics import cli
+
+    group = next(v for v in vars(cli).values() if isinstance(v, click.Group) and "demo" in v.commands)
+    params = {p.name: p.default for p in group.commands["demo"].params}
+    return {name: params[name] for name in ("customers", "days", "seed")}
+
+
+def test_the_docs_screenshot_is_the_demos_dashboard(tmp_path: Path, tmp_path_factory: Any) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium): run .ci/setup-browser.sh")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    # Given the demo's dashboard
+    result = run_demo(**demo_defaults(), out_dir=str(tmp_path), quiet=True)
+    (page_file,) = [f for f in result.files if f.suffix == ".html"]
+    # When Chromium draws its first tab, offline
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": WIDTH, "height": HEIGHT},
+        )
+        try:
+            page = context.new_page()
+            blocked: list[str] = []
+            page.route(
+                re.compile(r"^(?!file:)"), lambda route: (blocked.append(route.request.url), route.abort())
+            )
+            page.goto(page_file.as_uri())
+            page.wait_for_selector("html[data-ready='true']")
+            charts = "[...document.querySelectorAll('#panel-overview .chart')]"
+            drawn = charts + ".every(d => d.dataset.drawn === 'true')"
+            page.wait_for_function(drawn)
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT))
+        finally:
+            context.close()
+    # Then the picture is a PNG of the viewport, drawn without any network
+    assert blocked == []
+    data = SCREENSHOT.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (WIDTH, HEIGHT)
