@@ -190,10 +190,9 @@ def assert_same_figures(
     """
     query = body["metricQueries"][0]
     period = AGGREGATION_PERIODS[query["aggregationPeriod"]]
-    start, end = (
-        MetricsV2Request.from_body(SKILL, json.dumps(body)).queries[0].aligned.start_ms,
-        body["endTime"],
-    )
+    # v2 answers whole buckets: its range is every bucket of the period that meets the asked one
+    aligned = MetricsV2Request.from_body(SKILL, json.dumps(body)).queries[0].aligned
+    start, end = aligned.start_ms, body["endTime"]
     recomputed = recomputed_v2(deployment, body)
     for group, exact in zip(answer["results"][0]["data"], recomputed["results"][0]["data"], strict=True):
         where = dict(filters)
@@ -210,7 +209,7 @@ def assert_same_figures(
         if name != "SKILL_LATENCY":
             assert group["values"] == exact["values"]
             continue
-        bounds = [*group["timestamps"][1:], max(end, group["timestamps"][-1] + 1)]
+        bounds = [*group["timestamps"][1:], aligned.end_ms]
         for value, point_start, point_end in zip(group["values"], group["timestamps"], bounds, strict=True):
             raw = latency_of(deployment, max(point_start, start), point_end, **where)
             if not raw:
