@@ -15,15 +15,17 @@ latency percentiles, which rollups keep exact up to 200 values and within 1% bey
 
 from __future__ import annotations
 
+import json
 import os
+import pickle
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import botocore
+
 from alexa_skill_metrics.model import Event
-from alexa_skill_metrics.reporting.views.common import LATENCY_DIGITS
-from alexa_skill_metrics.sketches import EXACT_LIMIT, RELATIVE_ACCURACY, ExactLatency
 from alexa_skill_metrics.periods import GRANULARITIES
 from alexa_skill_metrics.reporting import (
     EventList,
@@ -33,6 +35,8 @@ from alexa_skill_metrics.reporting import (
     ReportRequest,
     StoredRollups,
 )
+from alexa_skill_metrics.reporting.views.common import LATENCY_DIGITS
+from alexa_skill_metrics.sketches import EXACT_LIMIT, RELATIVE_ACCURACY, ExactLatency
 from alexa_skill_metrics.storage.codec import item_to_event
 from alexa_skill_metrics.storage.rollups import RollupStore
 from sample_skill.envelopes import DEMO_SKILL_ID
@@ -121,9 +125,48 @@ def aggregate(
         assert response == {"batchItemFailures": []}
 
 
+class ReadCache:
+    """A DynamoDB client that answers a read it has answered before from memory, until a write.
+
+    Module fixtures aggregate once and then read the same rollups in many tests; moto spends most of
+    a report's time serialising its answers (several seconds for a week of rollup items), so each
+    distinct read goes to moto once. Any other API call (a write, a table change) empties the cache
+    before it runs, so a test that writes and reads again sees its write. Every answer is a fresh
+    copy, as a real client's would be.
+    """
+
+    READS = frozenset({"query", "scan", "get_item", "batch_get_item"})
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._answers: dict[tuple[str, str], bytes] = {}
+        self._api = {
+            botocore.xform_name(operation) for operation in client.meta.service_model.operation_names
+        }
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if name not in self._api:
+            return attribute
+        if name not in self.READS:
+            self._answers.clear()
+            return attribute
+
+        def read(**kwargs: Any) -> Any:
+            key = (name, json.dumps(kwargs, sort_keys=True, default=repr))
+            if key not in self._answers:
+                self._answers[key] = pickle.dumps(attribute(**kwargs))
+            return pickle.loads(self._answers[key])
+
+        return read
+
+
 @contextmanager
 def moto_table(name: str) -> Iterator[Any]:
-    """An in-process moto DynamoDB with the metrics table, usable from module-scoped fixtures."""
+    """An in-process moto DynamoDB with the metrics table, usable from module-scoped fixtures.
+
+    It yields a ``ReadCache`` over the client: what a fixture writes, its tests read many times.
+    """
     import boto3
     from moto import mock_aws
 
@@ -139,7 +182,7 @@ def moto_table(name: str) -> Iterator[Any]:
         with mock_aws():
             client = boto3.client("dynamodb", region_name="us-east-1")
             create_table(client, name)
-            yield client
+            yield ReadCache(client)
     finally:
         os.environ.clear()
         os.environ.update(saved)
