@@ -229,6 +229,42 @@ def exports(port: int, extra: Mapping[str, str] | None = None) -> list[str]:
     ]
 
 
+RESTORE_VARIABLE = "SKILL_METRICS_RESTORE_ENV"
+_EXPORTED = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+             "AWS_PROFILE", "AWS_SESSION_TOKEN")  # fmt: skip
+
+
+def saving_exports(port: int, environ: Mapping[str, str]) -> list[str]:
+    """``exports(port)``, first saving the shell's own values of what they change (``restore_lines``).
+
+    Run by the shell that evaluates the output, so ``environ`` is that shell's environment; a
+    second start keeps the first one's saved values, not the local ones.
+
+    >>> saving_exports(5005, {"AWS_PROFILE": "dev"})[0][:64]
+    "export SKILL_METRICS_RESTORE_ENV='export AWS_PROFILE=dev; unset "
+    """
+    import shlex
+
+    if RESTORE_VARIABLE in environ:
+        return exports(port)
+    steps = [f"export {name}={shlex.quote(environ[name])}" for name in _EXPORTED if name in environ]
+    unset = [name for name in _EXPORTED if name not in environ]
+    restore = "; ".join([*steps, *([f"unset {' '.join(unset)}"] if unset else [])])
+    return [f"export {RESTORE_VARIABLE}={shlex.quote(restore)}", *exports(port)]
+
+
+def restore_lines(environ: Mapping[str, str]) -> list[str]:
+    """Shell lines giving back what ``saving_exports`` changed, or unsetting what ``exports`` set.
+
+    >>> restore_lines({"SKILL_METRICS_RESTORE_ENV": "unset AWS_PROFILE"})
+    ['unset AWS_PROFILE', 'unset SKILL_METRICS_RESTORE_ENV']
+    """
+    saved = environ.get(RESTORE_VARIABLE)
+    if saved is None:
+        return [f"unset {' '.join(_EXPORTED[:4])}"]
+    return [saved, f"unset {RESTORE_VARIABLE}"] if saved else [f"unset {RESTORE_VARIABLE}"]
+
+
 def listening(port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
         return True
