@@ -183,7 +183,7 @@ _API_OPTIONS = {"startTime": "--start", "endTime": "--end", "period": "--period"
 @click.option(
     "--period",
     type=click.Choice(PERIODS),
-    help=f"{_PERIOD_HELP} [default: {DEFAULT_PERIOD}; not for retention and paths]",
+    help=f"{_PERIOD_HELP} Not for retention and paths. [default: {DEFAULT_PERIOD}]",
 )
 @click.option(
     "--cohort", type=click.Choice(COHORTS), help="Retention: weekly or daily cohorts [default: week]."
@@ -357,7 +357,7 @@ def dashboard(
     A page whose every view is empty is still written; the hints on stderr say where data is.
     """
     from alexa_skill_metrics.dashboard import collect_views, write_dashboard
-    from alexa_skill_metrics.dashboard.collect import collect_extra_views, extra_params
+    from alexa_skill_metrics.dashboard.collect import VIEWS, collect_extra_views, extra_params
     from alexa_skill_metrics.reporting.client import fetch_report
 
     params = {
@@ -381,7 +381,8 @@ def dashboard(
     click.echo(f"wrote {write_dashboard(views, out=out).resolve()}")
     from alexa_skill_metrics.reporting.hints import is_empty
 
-    if all(is_empty(body) for body in views.values()):  # the page's banner alone is easy to miss
+    # the page's banner alone is easy to miss; retention and paths always hold offsets and depths
+    if all(is_empty(views[name]) for name in VIEWS):
         click.echo("hint: every view of this dashboard is empty", err=True)
 
         def fetch(name: str, query: Mapping[str, str | None]) -> dict[str, Any]:
