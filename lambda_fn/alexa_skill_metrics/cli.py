@@ -183,7 +183,7 @@ _API_OPTIONS = {"startTime": "--start", "endTime": "--end", "period": "--period"
 @click.option(
     "--period",
     type=click.Choice(PERIODS),
-    help=f"{_PERIOD_HELP} Not for retention and paths. [default: {DEFAULT_PERIOD}]",
+    help=f"Bucket size (SINGLE: the whole range as one); not retention or paths [default: {DEFAULT_PERIOD}]",
 )
 @click.option(
     "--cohort", type=click.Choice(COHORTS), help="Retention: weekly or daily cohorts [default: week]."
