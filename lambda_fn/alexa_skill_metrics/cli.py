@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 DEFAULT_PERIOD = "P1D"
 _STAGE_HELP = "live or development [default: METRICS_STAGE if set, else live]"
 _SKILL_HELP = "amzn1.ask.skill.<uuid> (or a legacy amzn1.echo-sdk-ams.app.<uuid>)"
-_PERIOD_HELP = "Bucket size (SINGLE: one value for the whole range)."
 _TABLE_HELP = "Table name [default: METRICS_TABLE]; not used with --endpoint."
 
 
