@@ -8,7 +8,7 @@ it; evaluate it in your shell::
 
     eval "$(python infra/local_moto.py start)"     # AWS_ENDPOINT_URL, dummy credentials, region
     skill-metrics create-table                     # ...anything that uses boto3
-    python infra/local_moto.py stop                # ends that server process only
+    eval "$(python infra/local_moto.py stop)"      # ends that server; the shell's AWS_* as before
 
 The server's lifecycle is ``alexa_skill_metrics.local`` (also behind ``skill-metrics demo --keep``).
 State lives in the temporary directory (``alexa-skill-metrics-moto-<port>.pid`` and ``.log``, both
@@ -16,21 +16,23 @@ removed by ``stop``); ``start`` on a running port only prints the environment ag
 
 Example
 -------
->>> exports(5005)[0]
-'export AWS_ENDPOINT_URL=http://127.0.0.1:5005'
+>>> restore_lines({})
+['unset AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION']
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from alexa_skill_metrics.local import (
     DEFAULT_PORT,
     ServerError,
-    exports,
+    restore_lines,
     running_pid,
+    saving_exports,
     server_url,
     start_server,
     stop_server,
@@ -43,16 +45,16 @@ def start(port: int) -> int:
     except ServerError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print("\n".join(exports(port)))
+    print("\n".join(saving_exports(port, os.environ)))
     return 0
 
 
 def stop(port: int) -> int:
-    message = stop_server(port)
-    if message.startswith("no local"):
-        print(message, file=sys.stderr)
-        return 0
-    print("unset AWS_ENDPOINT_URL")
+    """Stop the server and print what gives the shell back the AWS settings ``start`` replaced."""
+    print(stop_server(port), file=sys.stderr)
+    print("\n".join(restore_lines(os.environ)))
+    if sys.stdout.isatty():
+        print('to restore your AWS settings, run: eval "$(python infra/local_moto.py stop)"', file=sys.stderr)
     return 0
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,9 @@ import click
 
 from alexa_skill_metrics.cli_support import SKILL_ID, TIME, URL, Failure, Group, explain
 from alexa_skill_metrics.config import STAGES, Settings
+from alexa_skill_metrics.formatting import plural
 from alexa_skill_metrics.periods import PERIODS
+from alexa_skill_metrics.reporting.views.retention import COHORTS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -34,7 +37,6 @@ if TYPE_CHECKING:
 DEFAULT_PERIOD = "P1D"
 _STAGE_HELP = "live or development [default: METRICS_STAGE if set, else live]"
 _SKILL_HELP = "amzn1.ask.skill.<uuid> (or a legacy amzn1.echo-sdk-ams.app.<uuid>)"
-_PERIOD_HELP = "Bucket size (SINGLE: one value for the whole range)."
 _TABLE_HELP = "Table name [default: METRICS_TABLE]; not used with --endpoint."
 
 
@@ -121,9 +123,9 @@ def aggregate(context: Context, table: str | None, batch_size: int) -> None:
 
 def _report_epilog() -> str:
     from alexa_skill_metrics.reporting.metrics import METRICS
-    from alexa_skill_metrics.reporting.views import VIEWS
+    from alexa_skill_metrics.reporting.views import OWN_ROUTE_VIEWS, VIEWS
 
-    views = _entries((name, spec.summary) for name, spec in VIEWS.items())
+    views = _entries([*((name, spec.summary) for name, spec in VIEWS.items()), *OWN_ROUTE_VIEWS.items()])
     metrics = _entries((name, spec.description) for name, spec in METRICS.items())
     misread = _entries(
         [
@@ -161,16 +163,32 @@ def _entries(pairs: Iterable[tuple[str, str]], width: int = 76) -> str:
     return "\n".join(lines)
 
 
+# The report's options, by the API parameter each one sends; ``metric`` and ``skillType`` the client sets.
+_API_OPTIONS = {"startTime": "--start", "endTime": "--end", "period": "--period", "cohort": "--cohort",
+                "stage": "--stage", "locale": "--locale", "intent": "--intent",
+                "maxResults": "--max-results", "nextToken": "--next-token"}  # fmt: skip
+
+
 @cli.command(epilog=_report_epilog())
 @click.argument("name", metavar="VIEW|METRIC")
 @click.option("--skill-id", required=True, type=SKILL_ID, help=_SKILL_HELP)
-@click.option("--start", "start_time", required=True, type=TIME, help="ISO 8601, e.g. 2026-01-05T00:00:00Z")
-@click.option("--end", "end_time", required=True, type=TIME, help="ISO 8601, exclusive")
 @click.option(
-    "--period", type=click.Choice(PERIODS), default=DEFAULT_PERIOD, show_default=True, help=_PERIOD_HELP
+    "--start",
+    "start_time",
+    type=TIME,
+    help="ISO 8601, e.g. 2026-01-05T00:00:00Z [required but for retention: 12 cohorts before --end]",
+)
+@click.option("--end", "end_time", type=TIME, help="ISO 8601, exclusive [required but for retention: now]")
+@click.option(
+    "--period",
+    type=click.Choice(PERIODS),
+    help=f"Bucket size (SINGLE: the whole range as one); not retention or paths [default: {DEFAULT_PERIOD}]",
+)
+@click.option(
+    "--cohort", type=click.Choice(COHORTS), help="Retention: weekly or daily cohorts [default: week]."
 )
 @click.option("--stage", type=click.Choice(STAGES), help=_STAGE_HELP)
-@click.option("--locale", help="e.g. en-US [default: all locales]")
+@click.option("--locale", help="e.g. en-US [default: all locales; not for retention]")
 @click.option("--intent", help="Intent filter (customers and utterances views, metrics).")
 @click.option("--endpoint", type=URL, help="A deployed reporting API URL; requests are signed with SigV4.")
 @click.option("--recompute", is_flag=True, help="Compute from raw events instead of rollups.")
@@ -190,9 +208,10 @@ def report(
     context: Context,
     name: str,
     skill_id: str,
-    start_time: str,
-    end_time: str,
-    period: str,
+    start_time: str | None,
+    end_time: str | None,
+    period: str | None,
+    cohort: str | None,
     stage: str | None,
     locale: str | None,
     intent: str | None,
@@ -207,25 +226,28 @@ def report(
 ) -> None:
     """Print a view or an SMAPI metric (names below), in-process from the table or from --endpoint.
 
-    An empty report says where data is: another stage, other intents, or the days this skill has.
+    Each name takes its own options (retention: --cohort, no --period; paths: no --period).
+    An empty report says where data is: another stage, other intents, or the skills the table has.
     """
     from alexa_skill_metrics.reporting.client import fetch_all_pages, fetch_report
     from alexa_skill_metrics.reporting.metrics import METRICS
 
     if endpoint is not None and recompute:
         raise click.UsageError("--recompute reads the table; it cannot go with --endpoint")
-    params = {"startTime": start_time, "endTime": end_time, "period": period, "stage": context.stage(stage),
-              "locale": locale, "intent": intent}  # fmt: skip
-    if name in METRICS:
-        params |= {"nextToken": next_token, "maxResults": str(max_results) if max_results else None}
+    given = {"startTime": start_time, "endTime": end_time, "period": period, "cohort": cohort,
+             "locale": locale, "intent": intent, "nextToken": next_token,
+             "maxResults": str(max_results) if max_results else None}  # fmt: skip
+    params = report_params(name, given, context.stage(stage))
     table_name = None if endpoint else context.settings(table_name=table).table_name
 
     def fetch(
         report_name: str, query: Mapping[str, str | None], *, from_events: bool = recompute
     ) -> dict[str, Any]:
-        return fetch_report(
-            report_name, skill_id, query, table_name=table_name, endpoint=endpoint, recompute=from_events
-        )
+        if not from_events:
+            return fetch_report(report_name, skill_id, query, table_name=table_name, endpoint=endpoint)
+        with _reading_progress() as progress:
+            return fetch_report(report_name, skill_id, query, table_name=table_name, recompute=True,
+                                progress=progress)  # fmt: skip
 
     body = fetch_all_pages(fetch, name, params) if name in METRICS and all_pages else fetch(name, params)
     if as_csv:
@@ -242,6 +264,48 @@ def report(
         print_report(Console(), body)
     # hints read rollups even after --recompute: they must stay cheap
     _hint_if_empty(context, partial(fetch, from_events=False), name, skill_id, params, body, table_name)
+
+
+def report_params(name: str, given: Mapping[str, str | None], stage: str) -> dict[str, str | None]:
+    """The query of report ``name``: the options given that its route takes, checked against them.
+
+    The route's parameters are the API's own (``openapi.route_parameters``): an option the route
+    does not take, or a required one missing, is a usage error naming the options it does take.
+    """
+    from alexa_skill_metrics.reporting.openapi import route_parameters
+
+    accepted = {p["name"]: p for p in route_parameters(name) if p["name"] in _API_OPTIONS}
+    takes = ", ".join(_API_OPTIONS[p] for p in accepted)
+    wrong = [_API_OPTIONS[k] for k, v in given.items() if v is not None and k not in accepted]
+    if wrong:
+        raise click.UsageError(f"{' and '.join(wrong)} do{'es' * (len(wrong) == 1)} not apply to {name}; "
+                               f"it takes {takes}")  # fmt: skip
+    query = {k: v for k, v in given.items() if k in accepted}
+    if "period" in accepted and not query.get("period"):
+        query["period"] = DEFAULT_PERIOD
+    missing = [_API_OPTIONS[k] for k, p in accepted.items() if p["required"] and not query.get(k)]
+    if missing:
+        raise click.UsageError(f"{name} needs {' and '.join(missing)}")
+    if "stage" in accepted:
+        query["stage"] = stage
+    return query
+
+
+@contextmanager
+def _reading_progress() -> Iterator[Callable[[int, int, int], None]]:
+    """Hours of raw events read (and the events found), on stderr: a recomputation takes seconds."""
+    from rich.console import Console
+
+    from alexa_skill_metrics.console import progress_bar
+
+    with progress_bar(Console(stderr=True)) as bar:
+        task = bar.add_task("Reading raw events (hours)", total=None)
+
+        def update(done: int, total: int, events: int) -> None:
+            bar.update(task, completed=done, total=total,
+                       description=f"Reading raw events (hours), {plural(events, 'event')}")  # fmt: skip
+
+        yield update
 
 
 def _hint_if_empty(
@@ -287,9 +351,12 @@ def dashboard(
     out: str,
     table: str | None,
 ) -> None:
-    """Write the five views as one self-contained HTML page (opens without a network)."""
+    """Write the eight views as one self-contained HTML page (opens without a network).
+
+    A page whose every view is empty is still written; the hints on stderr say where data is.
+    """
     from alexa_skill_metrics.dashboard import collect_views, write_dashboard
-    from alexa_skill_metrics.dashboard.collect import collect_extra_views, extra_params
+    from alexa_skill_metrics.dashboard.collect import VIEWS, collect_extra_views, extra_params
     from alexa_skill_metrics.reporting.client import fetch_report
 
     params = {
@@ -311,6 +378,16 @@ def dashboard(
         )
     )
     click.echo(f"wrote {write_dashboard(views, out=out).resolve()}")
+    from alexa_skill_metrics.reporting.hints import is_empty
+
+    # the page's banner alone is easy to miss; retention and paths always hold offsets and depths
+    if all(is_empty(views[name]) for name in VIEWS):
+        click.echo("hint: every view of this dashboard is empty", err=True)
+
+        def fetch(name: str, query: Mapping[str, str | None]) -> dict[str, Any]:
+            return fetch_report(name, skill_id, query, table_name=table_name, endpoint=endpoint)
+
+        _hint_if_empty(context, fetch, "overview", skill_id, params, views["overview"], table_name)
 
 
 @cli.command()
@@ -378,19 +455,46 @@ def rebuild(context: Context, skill_id: str, start_time: str, end_time: str, tab
     from alexa_skill_metrics.reporting.params import format_time, parse_time
 
     settings = context.settings(table_name=table)
-    result = rebuild_range(
-        settings.table_name,
-        skill_id,
-        parse_time("start", start_time),
-        parse_time("end", end_time),
-        client=context.dynamodb(),
-    )
+    client = context.dynamodb()
+    with _rebuild_progress() as progress:
+        result = rebuild_range(
+            settings.table_name,
+            skill_id,
+            parse_time("start", start_time),
+            parse_time("end", end_time),
+            client=client,
+            progress=progress,
+        )
+    span = f"{format_time(result.start_ms)} to {format_time(result.end_ms)}"
+    if not result.events and not result.rollups_written:
+        from alexa_skill_metrics.reporting.hints import other_skills
+
+        raise Failure(f"no data for {skill_id} from {span}: no raw events and no rollups; "
+                      f"{other_skills(client, settings.table_name, skill_id)}")  # fmt: skip
+    stages = ", ".join(result.stages) or "no stage had data"
     click.echo(
-        f"rebuilt {format_time(result.start_ms)} to {format_time(result.end_ms)}: {result.events} events, "
-        f"{result.rollups_written} rollups written ({', '.join(result.stages) or 'no stage had data'}), "
+        f"rebuilt {span}: {plural(result.events, 'event')}, "
+        f"{plural(result.rollups_written, 'rollup')} written ({stages}), "
         f"{result.customers_moved} customers' first utterance moved earlier, "
         f"{result.customers_reactivated} customers given active days they missed (retention)"
     )
+
+
+@contextmanager
+def _rebuild_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """Hours of raw events read, then rollup items written, on stderr."""
+    from rich.console import Console
+
+    from alexa_skill_metrics.console import progress_bar
+
+    with progress_bar(Console(stderr=True)) as bar:
+        tasks = {"hours": bar.add_task("Raw events read (hours)", total=None),
+                 "rollups": bar.add_task("Rollup items written", total=None)}  # fmt: skip
+
+        def update(what: str, done: int, total: int) -> None:
+            bar.update(tasks[what], completed=done, total=total)
+
+        yield update
 
 
 @cli.command()

@@ -116,7 +116,7 @@ def explain(exc: BaseException, *, table: str | None = None) -> tuple[str, int] 
     if isinstance(exc, HttpError):  # the reporting endpoint's own answer, or unreachable
         return str(exc), FAILURE_EXIT
     if isinstance(exc, SkillMetricsError):
-        return str(exc), FAILURE_EXIT
+        return str(exc), USAGE_EXIT if getattr(exc, "usage", False) else FAILURE_EXIT
     return _explain_botocore(exc, table)
 
 

@@ -17,6 +17,9 @@ Example
 True
 >>> display("failedShare", 0.66667), display("latencyMs.p50", 0.08), display("perSession", 2.97916)
 ('66.67%', '0.08 ms', '2.98')
+>>> display("endpointMs.p90", 412.0)
+'412.00 ms'
+
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from alexa_skill_metrics.formatting import NONE, count, ms, percent, ratio
@@ -47,7 +51,7 @@ def display(name: str, value: Any) -> str:
     if isinstance(value, int):
         return count(value)
     leaf = name.rsplit(".", 1)[-1]
-    if "latencyMs" in name:
+    if "latencyMs" in name or "endpointMs" in name:
         return ms(value)
     if "shareByEndType" in name or leaf.endswith(("Share", "Rate")) or leaf in ("share", "failureRate"):
         return percent(value)
@@ -223,3 +227,17 @@ def _print_journeys(console: Console, body: Mapping[str, Any]) -> None:
         print_rows(console, title, rows)
     else:
         console.print(f"{title}: none")
+
+
+def progress_bar(console: Console) -> Progress:
+    """The project's progress display: what is being done, a bar, done/total and the time it took.
+
+    Commands draw it on stderr (``Console(stderr=True)``), so stdout keeps only the result.
+    """
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )

@@ -2,8 +2,8 @@
 
 A local DynamoDB (moto), the metrics table, a simulated week of traffic through the sample
 skill with the recorder installed as a skill developer would, the table's stream drained
-through the aggregator, and the five views read back from the rollups through the reporting
-code, printed and written as JSON and HTML.
+through the aggregator, and the eight views read back from the rollups through the reporting
+code, summarised, and written as tables, JSON and HTML.
 
 By default moto runs in this process (``local.in_process_dynamodb``) and the recorder writes
 through ``SkillMetrics(client=...)`` (a documented integration) to moto's backend directly
@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from alexa_skill_metrics.formatting import count, ms, percent, plural
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -57,7 +58,7 @@ class DemoResult:
 def run_demo(
     *, customers: int, days: int, seed: int, out_dir: str, quiet: bool = False, keep_port: int | None = None
 ) -> DemoResult:
-    """Run the pipeline, print the five views, write them to ``out_dir``; return what was made.
+    """Run the pipeline, print a summary of the eight views, write them to ``out_dir``; return what was made.
 
     ``keep_port``: run against a local moto server on that port and leave it running.
     """
@@ -107,6 +108,7 @@ def _run(
     import boto3
 
     from alexa_skill_metrics.aggregation.stream import drain_stream
+    from alexa_skill_metrics.console import progress_bar
     from alexa_skill_metrics.dashboard.collect import EXTRA_VIEWS, extra_params
     from alexa_skill_metrics.local import MotoPutItem
     from alexa_skill_metrics.reporting.client import report_body, table_reporter
@@ -125,35 +127,41 @@ def _run(
         _drop_table(client, DEMO_TABLE)  # a kept server holds the previous run's data
     create_table(client, DEMO_TABLE)
     handler = _sample_skill_handler(MotoPutItem() if embedded else None)
-    with _progress(console) as progress:
-        task = progress.add_task("Alexa traffic through the skill", total=simulation.session_count())
-        stats = simulation.run(handler, progress=lambda n: progress.update(task, completed=n))
-        aggregating = progress.add_task("Stream through the aggregator", total=None)
-        drained = drain_stream(  # in one batch of Lambda's largest size
-            DEMO_TABLE, batch_size=10_000, aggregator=_aggregator() if embedded else None
-        )
-        progress.update(aggregating, total=1, completed=1)
-    console.print(
-        f"{stats.requests} requests ({stats.sessions} sessions, {stats.escaped} escaped exceptions) -> "
-        f"{drained.events} events -> {drained.rollups_written} rollup writes in {drained.batches} batches"
-    )
     params = {"startTime": format_time(start_ms), "endTime": format_time(today), "period": "P1D"}
     reporter = table_reporter(DEMO_TABLE)
-    views = {name: report_body(reporter, name, simulation.skill_id, params) for name in VIEWS}
-    for name in EXTRA_VIEWS:  # retention: the weekly cohorts up to today; paths: the range's sessions
-        views[name] = report_body(reporter, name, simulation.skill_id, extra_params(name, params))
-    from alexa_skill_metrics.console import print_report
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    files = []
-    for name, body in views.items():
-        print_report(console, body)
-        path = out / f"{name}.json"
-        path.write_text(json.dumps(body, indent=2) + "\n")
-        files.append(path)
-    files.append(_dashboard(views, out / "metrics.html"))
-    console.print(f"Wrote {', '.join(str(p) for p in files[:-1])}")
+    with progress_bar(console) as progress:
+        task = progress.add_task("Alexa traffic through the skill", total=simulation.session_count())
+        stats = simulation.run(handler, progress=lambda n: progress.update(task, completed=n))
+        # Every request writes one event: the bar counts the events the aggregator has applied.
+        aggregating = progress.add_task("Stream through the aggregator", total=stats.requests)
+        drained = drain_stream(
+            DEMO_TABLE,
+            batch_size=_batch_size(stats.requests),
+            aggregator=_aggregator() if embedded else None,
+            progress=lambda events: progress.update(aggregating, completed=events),
+        )
+        reporting = progress.add_task("Views from the rollups", total=len(VIEWS) + len(EXTRA_VIEWS) + 1)
+        views: dict[str, dict[str, Any]] = {}
+        for name in (*VIEWS, *EXTRA_VIEWS):
+            # retention: the weekly cohorts up to today; paths: the range's sessions
+            query = extra_params(name, params) if name in EXTRA_VIEWS else params
+            views[name] = report_body(reporter, name, simulation.skill_id, query)
+            progress.advance(reporting)
+        files = _write_views(views, out)
+        progress.advance(reporting)
+    console.print(
+        f"{plural(stats.requests, 'request')} in {plural(stats.sessions, 'session')} "
+        f"({plural(stats.escaped, 'exception')} escaped the skill) -> {plural(drained.events, 'event')}"
+    )
+    console.print(
+        f"Aggregated in {plural(drained.batches, 'batch', 'batches')}: "
+        f"{plural(drained.rollups_written, 'rollup write')}"
+    )
+    for line in summary(views):
+        console.print(line, highlight=False, markup=False)
+    console.print(f"All {len(views)} views as tables: {files[0]}; as JSON: {out}/<view>.json")
     console.print(f"Dashboard: [bold]{files[-1].resolve()}[/]")
     if embedded:
         console.print("To explore this data with report and dashboard: [bold]skill-metrics demo --keep[/]")
@@ -166,6 +174,54 @@ def _run(
         start=params["startTime"],
         end=params["endTime"],
     )
+
+
+def _batch_size(events: int) -> int:
+    """About ten batches, so the aggregator's bar moves; the traffic is in time order, so batches
+    touch mostly different rollups and cost few more writes than one batch would."""
+    return max(100, -(-events // 10))
+
+
+def _write_views(views: dict[str, dict[str, Any]], out: Path) -> list[Path]:
+    """Every view as tables (``report.txt``) and as JSON, and the dashboard; their paths, dashboard last."""
+    from alexa_skill_metrics.console import print_report
+
+    report = out / "report.txt"
+    with report.open("w") as text:
+        tables = Console(file=text, width=100, color_system=None)
+        for body in views.values():
+            print_report(tables, body)
+    files = [report]
+    for name, body in views.items():
+        path = out / f"{name}.json"
+        path.write_text(json.dumps(body, indent=2) + "\n")
+        files.append(path)
+    files.append(_dashboard(views, out / "metrics.html"))
+    return files
+
+
+def summary(views: dict[str, dict[str, Any]]) -> list[str]:
+    """The demo's headline figures, one line of at most 80 columns each, from the views' own numbers."""
+    sessions, utterances = views["sessions"]["totals"], views["utterances"]["totals"]
+    customers = views["customers"]["totals"]
+    latency = utterances["latencyMs"]
+    top = sorted(views["intents"]["intents"], key=lambda row: -row["utterances"])[:3]
+    lines = [
+        f"{plural(customers['uniqueCustomers'], 'customer')} ({count(customers['newCustomers'])} new), "
+        f"{plural(sessions['started'], 'session')} ({count(sessions['successful'])} successful), "
+        f"{plural(utterances['utterances'], 'utterance')} ({count(utterances['failed'])} failed)",
+        f"Handler latency p50 {ms(latency['p50'])}, p90 {ms(latency['p90'])}, p99 {ms(latency['p99'])}; "
+        f"friction rate {percent(views['friction']['totals']['frictionRate'])}",
+        "Top intents: " + ", ".join(f"{row['intent']} {count(row['utterances'])}" for row in top),
+    ]
+    retention, paths = views.get("retention"), views.get("paths")
+    if retention is not None and paths is not None:
+        cohorts = retention["cohorts"]
+        lines.append(
+            f"Retention: {plural(retention['customers'], 'customer')} in {len(cohorts)} "
+            f"{retention['cohort']}ly cohorts; paths of {plural(paths['sessions'], 'session')}"
+        )
+    return lines
 
 
 def _aggregator() -> Aggregator:
@@ -229,13 +285,3 @@ def _sample_skill_handler(client: Any = None) -> Any:
     from alexa_skill_metrics import SkillMetrics
 
     return app.build_handler(SkillMetrics(client=client))
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )

@@ -45,6 +45,15 @@ def count(value: Any) -> str:
     return NONE if value is None else f"{round(value):,}"
 
 
+def plural(number: int, word: str, words: str | None = None) -> str:
+    """``1 batch``, ``2 batches``: a count and its noun, singular only for one.
+
+    >>> plural(1, "batch", "batches"), plural(3, "event"), plural(0, "event")
+    ('1 batch', '3 events', '0 events')
+    """
+    return f"{count(number)} {word if number == 1 else words or word + 's'}"
+
+
 def ratio(value: Any) -> str:
     """A ratio (averages, per customer, per session) with ``DECIMALS['ratio']`` decimals."""
     return NONE if value is None else f"{value:,.{DECIMALS['ratio']}f}"

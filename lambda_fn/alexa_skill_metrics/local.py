@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -82,6 +83,7 @@ def in_process_dynamodb() -> Iterator[str]:
     from moto import mock_aws
 
     with local_environment(None), mock_aws():
+        partition_queries()
         yield "in this process"
 
 
@@ -93,6 +95,7 @@ def embedded_dynamodb() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
+    partition_queries()
     server = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -156,6 +159,53 @@ class MotoPutItem:
         return {}
 
 
+_QUERIED = threading.local()  # the partition a moto Query of this thread reads
+
+
+def partition_queries() -> None:
+    """Make moto answer a table ``Query`` from the queried partition instead of the whole table.
+
+    moto 5 evaluates every Query by sorting all the table's items and filtering them by partition
+    key, so one Query costs as much as a Scan: reading a day of events (24 hours x
+    ``EVENT_WRITE_SHARDS`` queries, most of them empty) took minutes against a demo's table. With
+    this, a Query walks only its own partition, as DynamoDB's does; results are unchanged (moto
+    still sorts, pages and filters them). Queries of an index, and every other call, are left as
+    they are. Idempotent; a moto whose internals differ is left alone.
+    """
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table, "_partition_queries", False) or not hasattr(Table, "all_items"):
+        return
+    query, all_items = Table.query, Table.all_items
+
+    def scoped_items(self: Any) -> Any:
+        key = getattr(_QUERIED, "key", None)
+        if key is None or not self.range_key_attr:
+            return all_items(self)
+        partition = self.items.get(key)  # get: ``items`` is a defaultdict, a lookup would add the key
+        return list(partition.values()) if partition else []  # query sorts them itself
+
+    def partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        _QUERIED.key = None if index_name else hash_key
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            _QUERIED.key = None
+
+    Table.all_items = scoped_items  # type: ignore[method-assign]
+    Table.query = partition_query  # type: ignore[method-assign]
+    Table._partition_queries = True  # type: ignore[attr-defined]
+
+
+def serve(port: int) -> None:
+    """moto's server on ``HOST:port`` with ``partition_queries``; runs until killed."""
+    from moto.server import main
+
+    partition_queries()
+    main(["-H", HOST, "-p", str(port)])
+
+
 # --- a server that outlives the command -----------------------------------------------------------
 
 
@@ -177,6 +227,42 @@ def exports(port: int, extra: Mapping[str, str] | None = None) -> list[str]:
         *(f"export {name}={value}" for name, value in (extra or {}).items()),
         "unset AWS_PROFILE AWS_SESSION_TOKEN",
     ]
+
+
+RESTORE_VARIABLE = "SKILL_METRICS_RESTORE_ENV"
+_EXPORTED = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+             "AWS_PROFILE", "AWS_SESSION_TOKEN")  # fmt: skip
+
+
+def saving_exports(port: int, environ: Mapping[str, str]) -> list[str]:
+    """``exports(port)``, first saving the shell's own values of what they change (``restore_lines``).
+
+    Run by the shell that evaluates the output, so ``environ`` is that shell's environment; a
+    second start keeps the first one's saved values, not the local ones.
+
+    >>> saving_exports(5005, {"AWS_PROFILE": "dev"})[0][:64]
+    "export SKILL_METRICS_RESTORE_ENV='export AWS_PROFILE=dev; unset "
+    """
+    import shlex
+
+    if RESTORE_VARIABLE in environ:
+        return exports(port)
+    steps = [f"export {name}={shlex.quote(environ[name])}" for name in _EXPORTED if name in environ]
+    unset = [name for name in _EXPORTED if name not in environ]
+    restore = "; ".join([*steps, *([f"unset {' '.join(unset)}"] if unset else [])])
+    return [f"export {RESTORE_VARIABLE}={shlex.quote(restore)}", *exports(port)]
+
+
+def restore_lines(environ: Mapping[str, str]) -> list[str]:
+    """Shell lines giving back what ``saving_exports`` changed, or unsetting what ``exports`` set.
+
+    >>> restore_lines({"SKILL_METRICS_RESTORE_ENV": "unset AWS_PROFILE"})
+    ['unset AWS_PROFILE', 'unset SKILL_METRICS_RESTORE_ENV']
+    """
+    saved = environ.get(RESTORE_VARIABLE)
+    if saved is None:
+        return [f"unset {' '.join(_EXPORTED[:4])}"]
+    return [saved, f"unset {RESTORE_VARIABLE}"] if saved else [f"unset {RESTORE_VARIABLE}"]
 
 
 def listening(port: int) -> bool:
@@ -216,7 +302,7 @@ def start_server(port: int = DEFAULT_PORT) -> tuple[str, bool]:
     log = state_file(port, "log")
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+            [sys.executable, "-c", f"import {__name__} as local; local.serve({port})"],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -252,3 +252,18 @@ def test_events_carry_whether_the_previous_reply_prompted_or_was_unhandled(
     assert (roll.last_prompt, roll.last_unhandled, roll.is_retry) == (True, True, True)
     assert (end.last_prompt, end.last_unhandled, end.last_intent) == (True, False, "RollDiceIntent")
     assert end.is_termination and end.prompt_before == "RollDiceIntent"
+
+
+def test_a_skill_imported_by_its_tests_without_settings_warns_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a skill module with a module-level SkillMetrics(), imported by its tests several times
+    # without METRICS_TABLE (the autouse fixture clears it)
+    from alexa_skill_metrics.recording import skill_metrics
+
+    skill_metrics._SAID_OFF.clear()
+    assert not any(SkillMetrics().enabled for _ in range(3))
+    # Then one warning (not an error) says recording is off and how to silence it in tests
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "recording is off" in line]
+    assert len(lines) == 1 and lines[0]["level"] == "WARNING"
+    assert "METRICS_TABLE" in lines[0]["message"] and "POWERTOOLS_LOG_LEVEL=ERROR" in lines[0]["message"]

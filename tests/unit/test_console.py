@@ -61,3 +61,8 @@ def test_one_rounding_for_terminal_and_dashboard() -> None:
     assert display("perSession", 2.979166) == ratio(2.979166)
     assert display("latencyMs.p99", 2556.125) == ms(2556.125)
     assert display("utterances", 1234567) == "1,234,567" and display("p50", None) == "\N{EN DASH}"
+
+
+def test_endpoint_time_columns_carry_their_unit_like_latency() -> None:
+    # Given the utterances view's totals, flattened as the tables show them
+    assert display("totals.endpointMs.p90", 412.0) == display("totals.latencyMs.p90", 412.0) == "412.00 ms"

@@ -117,6 +117,9 @@ SETTLE_MS = HOUR_MS  # after the tail, before a range's event partitions count a
 COMPLETE = 10**40  # above every DynamoDB Streams sequence number (at most 40 digits)
 REBUILD_SOURCE = "rebuild"  # the watermark and move source of the rebuild's own new-customer moves
 MAX_ATTEMPTS = 5
+WRITE_CONCURRENCY = 8  # rollup items are independent writes, each one round trip
+# (what, done, total): "hours" of raw events read, then "rollups" written, for a progress display
+Progress = Callable[[str, int, int], None]
 
 
 class RangeNotSettled(SkillMetricsError):
@@ -160,8 +163,12 @@ def rebuild(
     *,
     client: DynamoDBClient | None = None,
     clock: Callable[[], float] = time.time,
+    progress: Progress | None = None,
 ) -> RebuildResult:
-    """Rebuild every rollup of ``skill_id`` in the whole days covering ``[start_ms, end_ms)``."""
+    """Rebuild every rollup of ``skill_id`` in the whole days covering ``[start_ms, end_ms)``.
+
+    ``progress`` is told the hours of raw events read and the rollup items written so far.
+    """
     from alexa_skill_metrics.storage.customers import CustomerStore
     from alexa_skill_metrics.storage.events import EventReader
     from alexa_skill_metrics.storage.rollups import RollupStore, VersionConflict, analytics_client
@@ -178,7 +185,9 @@ def rebuild(
         )
     client = client if client is not None else analytics_client()
     result = RebuildResult(start, end)
-    events = list(EventReader(table_name, client).read(skill_id, start, end + SESSION_TAIL_MS))
+    on_read = None if progress is None else (lambda done, total, _events: progress("hours", done, total))
+    reader = EventReader(table_name, client, progress=on_read)
+    events = list(reader.read(skill_id, start, end + SESSION_TAIL_MS))
     result.events = sum(1 for e in events if start <= e.timestamp_ms < end)
     rollups, customers = RollupStore(table_name, client), CustomerStore(table_name, client)
     for stage in STAGES:
@@ -187,7 +196,7 @@ def rebuild(
             result.attempts += 1
             try:
                 written = _rebuild_stage(
-                    rollups, customers, skill_id, stage, staged, start, end, now_ms, result
+                    rollups, customers, skill_id, stage, staged, start, end, now_ms, result, progress
                 )
             except VersionConflict:
                 if attempt == MAX_ATTEMPTS:
@@ -211,6 +220,7 @@ def _rebuild_stage(
     end: int,
     now_ms: int,
     result: RebuildResult,
+    progress: Progress | None = None,
 ) -> int:
     """Rewrite one stage's rollups of the range; return how many items were written."""
 
@@ -261,7 +271,7 @@ def _rebuild_stage(
                     _bump(pending.retention, counter, delta)
     # with the range's rollups that logged changes would go to, so their marks close them there
     keys = sorted(folded.keys() | existing | logged.keys(), key=_order)
-    written = _rewrite_parts(rollups, skill_id, keys, folded, logged)
+    written = _rewrite_parts(rollups, skill_id, keys, folded, logged, progress)
     written += _apply_outside(rollups, outside)
     result.rollups_written += written
     return written
@@ -273,15 +283,18 @@ def _rewrite_parts(
     keys: Sequence[RollupKey],
     folded: dict[RollupKey, Rollup],
     logged: dict[RollupKey, dict[str, int]],
+    progress: Progress | None = None,
 ) -> int:
     """Write every part of ``keys``' rollups: part 0 the recount, the others empty, all closed."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from alexa_skill_metrics.storage.rollups import StoredRollup
 
     # Every part of a rollup is rewritten (part 0 holds the whole recount, the others nothing),
     # each closed for the sources that write it; an item from before parts is emptied.
     items = [(key, part) for key in keys for part in (None, *range(ROLLUP_PARTS))]
     current = rollups.get_many(items)
-    written = 0
+    rebuilt: list[StoredRollup] = []
     for key, part in items:
         stored = current.get((key, part))
         if stored is None and part is None:
@@ -295,10 +308,14 @@ def _rewrite_parts(
             if part is None or rollup_part(source) == part:
                 marks[source] = COMPLETE
         rollup = (folded.get(key) if part == 0 else None) or new_rollup()
-        rebuilt = StoredRollup(key, rollup, stored.version, marks, part)
-        rollups.put(rebuilt)  # VersionConflict: the caller rebuilds the stage from a fresh read
-        written += 1
-    return written
+        rebuilt.append(StoredRollup(key, rollup, stored.version, marks, part))
+    # Items are independent: in flight together; a VersionConflict surfaces once every write has
+    # ended, and the caller rebuilds the stage from a fresh read.
+    with ThreadPoolExecutor(WRITE_CONCURRENCY, thread_name_prefix="rebuild") as pool:
+        for written, _ in enumerate(pool.map(rollups.put, rebuilt), 1):
+            if progress is not None and (written % 50 == 0 or written == len(rebuilt)):
+                progress("rollups", written, len(rebuilt))
+    return len(rebuilt)
 
 
 @dataclass

@@ -37,7 +37,8 @@ Example
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,14 @@ if TYPE_CHECKING:
 
 _EXPIRED = ("TrimmedDataAccessException", "ResourceNotFoundException", "ExpiredIteratorException")
 _MARGIN_MS = HOUR_MS  # around the arrival times: events of a batch were written about then
+
+
+class QueueError(SkillMetricsError):
+    """The dead-letter queue cannot be read: it does not exist, or SQS cannot be reached."""
+
+    def __init__(self, message: str, *, usage: bool) -> None:
+        super().__init__(message)
+        self.usage = usage  # the command line names the wrong queue (rather than a network problem)
 
 
 class UnreadableMessage(SkillMetricsError):
@@ -145,22 +154,50 @@ def redrive(
     result = RedriveResult()
     seen: set[str] = set()
     while len(seen) < max_messages:
-        page = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=0,
-            VisibilityTimeout=visibility_timeout,
-        ).get("Messages", [])
+        with _sqs_errors(sqs, queue_url):
+            page = sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=0,
+                VisibilityTimeout=visibility_timeout,
+            ).get("Messages", [])
         fresh = [m for m in page if m["MessageId"] not in seen]
         if not fresh:
             break
         for message in fresh:
             seen.add(message["MessageId"])
             if _handle(message["Body"], table_name, skill_ids, streams, dynamodb, result):
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                with _sqs_errors(sqs, queue_url):
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
             else:
                 result.kept += 1
     return result
+
+
+_NO_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+
+
+@contextmanager
+def _sqs_errors(sqs: Any, queue_url: str) -> Iterator[None]:
+    """SQS's own failures as one ``QueueError`` naming SQS and the queue, not a traceback."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code", "") not in _NO_QUEUE:
+            raise
+        raise QueueError(
+            f"queue {queue_url} does not exist at SQS {sqs.meta.endpoint_url}: use the stack's "
+            "DeadLetterQueueUrl output",
+            usage=True,
+        ) from None
+    except (ConnectionError, HTTPClientError):
+        raise QueueError(
+            f"cannot reach SQS at {sqs.meta.endpoint_url}: check the network, AWS_REGION and "
+            "AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_SQS)",
+            usage=False,
+        ) from None
 
 
 def _handle(

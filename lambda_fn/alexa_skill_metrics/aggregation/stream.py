@@ -19,7 +19,7 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -65,6 +65,7 @@ def drain_stream(
     positions: Mapping[str, str] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_retries: int = DEFAULT_MAX_RETRIES,
+    progress: Callable[[int], None] | None = None,
 ) -> DrainResult:
     """Read the stream of ``table_name`` up to now and apply its event inserts to the rollups.
 
@@ -78,6 +79,8 @@ def drain_stream(
     positions:
         Shard id -> last sequence number already read (``DrainResult.positions``); shards not
         named are read from ``TRIM_HORIZON``.
+    progress:
+        Called with the events applied so far after each batch.
     """
     from alexa_skill_metrics.aggregation.apply import Aggregator
     from alexa_skill_metrics.storage.rollups import analytics_client
@@ -92,7 +95,7 @@ def drain_stream(
         )
     result = DrainResult(positions=dict(positions or {}))
     for shard_id in _shards_in_order(streams, stream_arn):
-        _drain_shard(streams, stream_arn, shard_id, target, result, batch_size, max_retries)
+        _drain_shard(streams, stream_arn, shard_id, target, result, batch_size, max_retries, progress)
     return result
 
 
@@ -147,6 +150,7 @@ def _drain_shard(
     result: DrainResult,
     batch_size: int,
     max_retries: int,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     after = result.positions.get(shard_id)
     if after is None:
@@ -166,16 +170,28 @@ def _drain_shard(
         records = page.get("Records", [])
         pending.extend(lambda_record(r, stream_arn) for r in records)
         if len(pending) >= batch_size or not records:
-            for start in range(0, len(pending), batch_size):
-                _apply_batch(pending[start : start + batch_size], target, result, max_retries)
+            _apply_batches(pending, target, result, batch_size, max_retries, progress)
             pending = []
         if not records:
             break  # an open shard answers an empty page once it is drained
         result.records += len(records)
         result.positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
         iterator = page.get("NextShardIterator")
+    _apply_batches(pending, target, result, batch_size, max_retries, progress)
+
+
+def _apply_batches(
+    pending: list[dict[str, Any]],
+    target: Aggregator,
+    result: DrainResult,
+    batch_size: int,
+    max_retries: int,
+    progress: Callable[[int], None] | None,
+) -> None:
     for start in range(0, len(pending), batch_size):
         _apply_batch(pending[start : start + batch_size], target, result, max_retries)
+        if progress is not None:
+            progress(result.events)
 
 
 def _apply_batch(

@@ -82,7 +82,7 @@ class SkillMetrics:
             base = settings if settings is not None else Settings.from_env(environ, **overrides)
             resolved = base.validated(need_key=True)
         except ConfigurationError as exc:
-            telemetry.error("skill metrics recording is off", setting=exc.setting, problem=str(exc))
+            _say_recording_is_off(exc)
             resolved = None
         env = os.environ if environ is None else environ
         self._runtime_api = env.get("AWS_LAMBDA_RUNTIME_API", "")
@@ -215,3 +215,21 @@ class SkillMetrics:
             reason = "no Lambda runtime API (AWS_LAMBDA_RUNTIME_API)"
         telemetry.info("skill metrics written inline, before the reply", reason=reason)
         return False
+
+
+_SAID_OFF: set[str] = set()  # problems already logged by this process
+
+
+def _say_recording_is_off(exc: ConfigurationError) -> None:
+    """A warning, once per process and problem: a skill's own tests import its module-level
+    ``SkillMetrics()`` without the settings, often many times, and the skill works without it."""
+    if str(exc) in _SAID_OFF:
+        return
+    _SAID_OFF.add(str(exc))
+    telemetry.warn(
+        f"skill metrics recording is off ({exc}); the skill answers as usual. In the skill's own tests "
+        "this is expected: set METRICS_TABLE and METRICS_PSEUDONYM_KEY to record, or "
+        "POWERTOOLS_LOG_LEVEL=ERROR to silence this warning",
+        setting=exc.setting,
+        problem=str(exc),
+    )

@@ -1,8 +1,10 @@
 """Fetch one report by name, in-process from the table or from a deployed API signed with SigV4.
 
 What ``skill-metrics report`` and ``skill-metrics dashboard`` call. The name is a view
-(``overview``, ``customers``, ``sessions``, ``utterances``, ``intents``) or an SMAPI metric
-(``totalUtterances``, ``uniqueCustomers``, ...); the body is exactly what the HTTP API serves.
+(``overview``, ``customers``, ``sessions``, ``utterances``, ``intents``, ``friction``,
+``retention``, ``paths``: ``views.VIEW_NAMES``) or an SMAPI metric (``totalUtterances``,
+``uniqueCustomers``, ...), each with its own parameters; the body is exactly what the HTTP API
+serves.
 
 Example
 -------
@@ -20,14 +22,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from alexa_skill_metrics.reporting.errors import BadRequest, HttpError
-from alexa_skill_metrics.reporting.metrics import METRICS, MetricRequest
-from alexa_skill_metrics.reporting.params import ReportRequest
+from alexa_skill_metrics.reporting.errors import HttpError
+from alexa_skill_metrics.reporting.metrics import METRICS
 from alexa_skill_metrics.reporting.reporter import Reporter
-from alexa_skill_metrics.reporting.views import VIEWS
+
+if TYPE_CHECKING:
+    from alexa_skill_metrics.storage.events import ReadProgress
 
 SERVICE = "execute-api"
 _REGION_IN_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
@@ -44,32 +47,26 @@ class EndpointError(HttpError):
 
 def report_body(reporter: Reporter, name: str, skill_id: str, params: Params) -> dict[str, Any]:
     """The view or metric ``name`` from ``reporter``; ``BadRequest`` names a bad parameter."""
-    given = {k: v for k, v in params.items() if v}
-    if name in VIEWS:
-        return reporter.view(name, ReportRequest.from_params(skill_id, given))
-    if name == "retention":
-        return reporter.retention(skill_id, given)
-    if name == "paths":
-        return reporter.paths(skill_id, given)
-    if name in METRICS:
-        return reporter.metric(
-            MetricRequest.from_params(skill_id, {"skillType": "custom", **given, "metric": name})
-        )
-    raise BadRequest(
-        "name", f"is {name[:40]!r}; use a view ({', '.join(VIEWS)}) or a metric ({', '.join(METRICS)})"
-    )
+    return reporter.report(name, skill_id, params)
 
 
 def table_reporter(
-    table_name: str, *, recompute: bool = False, clock: Callable[[], int] | None = None
+    table_name: str,
+    *,
+    recompute: bool = False,
+    clock: Callable[[], int] | None = None,
+    progress: ReadProgress | None = None,
 ) -> Reporter:
-    """A ``Reporter`` on the table's rollups, or on its raw events when ``recompute``."""
+    """A ``Reporter`` on the table's rollups, or on its raw events when ``recompute``.
+
+    ``progress`` is told the hours of raw events read (``EventReader``), when ``recompute``.
+    """
     from alexa_skill_metrics.reporting.source import RecomputedRollups, StoredRollups
 
     if recompute:
         from alexa_skill_metrics.storage.events import EventReader
 
-        return Reporter(RecomputedRollups(EventReader(table_name)), clock=clock)
+        return Reporter(RecomputedRollups(EventReader(table_name, progress=progress)), clock=clock)
     from alexa_skill_metrics.storage.rollups import RollupStore
 
     return Reporter(StoredRollups(RollupStore(table_name)), clock=clock)
@@ -175,13 +172,15 @@ def fetch_report(
     table_name: str | None = None,
     endpoint: str | None = None,
     recompute: bool = False,
+    progress: ReadProgress | None = None,
 ) -> dict[str, Any]:
     """One report body, from a deployed ``endpoint`` or in-process from ``table_name``."""
     if endpoint is not None:
         return ReportingEndpoint(endpoint).get(name, skill_id, params)
     if table_name is None:
         raise ValueError("fetch_report needs table_name or endpoint")
-    return report_body(table_reporter(table_name, recompute=recompute), name, skill_id, params)
+    reporter = table_reporter(table_name, recompute=recompute, progress=progress)
+    return report_body(reporter, name, skill_id, params)
 
 
 def send_prepared(http: Any, request: Any, endpoint: str) -> tuple[int, bytes]:

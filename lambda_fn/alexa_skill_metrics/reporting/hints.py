@@ -7,8 +7,10 @@ each hint says what it looked at:
 * the same report for the other stage, and without the ``intent`` / ``locale`` filter (reports:
   they read rollups, one item per bucket);
 * with the table: the first and last day with rollups for this skill, per stage (two ``Query``
-  calls of one item each per stage), and, if the skill has none at all, the skill ids in the
-  first page of rollup items a ``Scan`` returns (at most ``SAMPLE_ITEMS`` items read).
+  calls of one item each per stage), and, if the skill has none at all, the skill ids the first
+  ``SAMPLE_ITEMS`` items of a ``Scan`` name (``skills_in_table``). Every key names its skill
+  (events, rollups, customers), so a sample of any items finds the skills with data, and only
+  a table with events but no rollup in the sample asks whether the aggregator ran.
 
 Example
 -------
@@ -90,7 +92,7 @@ def where_is_data(
 
 def _table_hints(dynamodb: DynamoDBClient, table_name: str, skill_id: str) -> list[str]:
     from alexa_skill_metrics.reporting.params import format_time
-    from alexa_skill_metrics.storage.keys import parse_rollup_key, rollup_pk
+    from alexa_skill_metrics.storage.keys import rollup_pk
 
     days: list[str] = []
     for stage in STAGES:
@@ -112,17 +114,25 @@ def _table_hints(dynamodb: DynamoDBClient, table_name: str, skill_id: str) -> li
             days.append(f"stage {stage!r} has days from {first} to {last} (UTC)")
     if days:
         return [f"this skill's rollups: {'; '.join(days)}"]
-    page = dynamodb.scan(
-        TableName=table_name,
-        ProjectionExpression="pk, sk",
-        FilterExpression="begins_with(pk, :roll)",
-        ExpressionAttributeValues={":roll": {"S": "ROLL#"}},
-        Limit=SAMPLE_ITEMS,
-    )["Items"]
-    skills = sorted({parse_rollup_key(item["pk"]["S"], item["sk"]["S"])[0] for item in page})
-    if skills:
-        return [
-            f"the table has no rollups for {skill_id}; skills found in {SAMPLE_ITEMS} items scanned: "
-            + ", ".join(skills[:5])
-        ]
-    return [f"no rollups found in {SAMPLE_ITEMS} items scanned: has `skill-metrics aggregate` run?"]
+    return [f"the table has no rollups for {skill_id}; {other_skills(dynamodb, table_name, skill_id)}"]
+
+
+def other_skills(dynamodb: DynamoDBClient, table_name: str, skill_id: str) -> str:
+    """Where the table's data is, when ``skill_id`` has none: the skills a sample of it names."""
+    skills, rollups = skills_in_table(dynamodb, table_name)
+    others = [skill for skill in skills if skill != skill_id]
+    if others:
+        return f"skills with data in {SAMPLE_ITEMS} items read: " + ", ".join(others[:5])
+    if skills and not rollups:
+        return f"events but no rollups in {SAMPLE_ITEMS} items read: has `skill-metrics aggregate` run?"
+    return f"no data for any skill in {SAMPLE_ITEMS} items read: is this the table the skill records into?"
+
+
+def skills_in_table(dynamodb: DynamoDBClient, table_name: str) -> tuple[list[str], bool]:
+    """The skill ids the first ``SAMPLE_ITEMS`` items of a ``Scan`` name, and whether any is a rollup."""
+    from alexa_skill_metrics.storage.keys import is_rollup_key, skill_in_key
+
+    page = dynamodb.scan(TableName=table_name, ProjectionExpression="pk", Limit=SAMPLE_ITEMS)["Items"]
+    keys = [item["pk"]["S"] for item in page]
+    skills = sorted({skill for skill in map(skill_in_key, keys) if skill})
+    return skills, any(is_rollup_key(key) for key in keys)

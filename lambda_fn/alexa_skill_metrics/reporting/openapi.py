@@ -22,6 +22,7 @@ from typing import Any
 
 from alexa_skill_metrics.config import STAGES
 from alexa_skill_metrics.periods import PERIODS
+from alexa_skill_metrics.reporting.errors import BadRequest
 from alexa_skill_metrics.reporting.metrics import METRICS, MetricResponse
 from alexa_skill_metrics.reporting.params import (
     INTENT,
@@ -35,7 +36,7 @@ from alexa_skill_metrics.reporting.params import (
     VIEW_DEFAULT_PERIOD,
 )
 from alexa_skill_metrics.reporting.schema import component_schemas, doc
-from alexa_skill_metrics.reporting.views import VIEWS
+from alexa_skill_metrics.reporting.views import OWN_ROUTE_VIEWS, VIEW_NAMES, VIEWS
 from alexa_skill_metrics.reporting.views.paths import PathsView
 from alexa_skill_metrics.reporting.views.retention import COHORTS, DEFAULT_COHORTS, MAX_COHORTS, RetentionView
 
@@ -269,8 +270,7 @@ def _retention_and_paths() -> dict[str, Any]:
         "/v1/skills/{skillId}/views/retention": {
             "get": {
                 "operationId": "getRetention",
-                "summary": "Cohort retention, exact: customers by the period of their first utterance, "
-                "and who came back on, or on or after, each later period",
+                "summary": OWN_ROUTE_VIEWS["retention"],
                 "parameters": retention_parameters,
                 "responses": _responses({"$ref": "#/components/schemas/RetentionView"}, "The cohorts"),
             }
@@ -278,10 +278,33 @@ def _retention_and_paths() -> dict[str, Any]:
         "/v1/skills/{skillId}/views/paths": {
             "get": {
                 "operationId": "getPaths",
-                "summary": "Interaction paths of the sessions started in the range: the path tree "
-                "(each node's sessions and children with shares) and the transitions A -> B",
+                "summary": OWN_ROUTE_VIEWS["paths"],
                 "parameters": paths_parameters,
                 "responses": _responses({"$ref": "#/components/schemas/PathsView"}, "The path tree"),
             }
         },
     }
+
+
+def route_parameters(name: str) -> list[dict[str, Any]]:
+    """The query parameters of the v1 route that serves view or metric ``name``, as defined above.
+
+    What the CLI offers for each name, so it sends each route exactly the parameters it takes.
+
+    >>> [p["name"] for p in route_parameters("paths")]
+    ['startTime', 'endTime', 'stage', 'locale']
+    """
+    paths = openapi_document()["paths"]
+    own = f"/v1/skills/{{skillId}}/views/{name}"
+    if name in METRICS:
+        route = "/v1/skills/{skillId}/metrics"
+    elif own in paths:
+        route = own
+    elif name in VIEWS:
+        route = "/v1/skills/{skillId}/views/{view}"
+    else:
+        raise BadRequest(
+            "name",
+            f"is {name[:40]!r}; use a view ({', '.join(VIEW_NAMES)}) or a metric ({', '.join(METRICS)})",
+        )
+    return [p for p in paths[route]["get"]["parameters"] if p["in"] == "query"]

@@ -25,11 +25,18 @@ from alexa_skill_metrics.aggregation.retention import RETENTION_GRANULARITY
 from alexa_skill_metrics.aggregation.rollup import PATH_GRANULARITY
 from alexa_skill_metrics.periods import BUCKET_MS
 from alexa_skill_metrics.reporting.errors import BadRequest
-from alexa_skill_metrics.reporting.metrics import MetricRequest, get_metric
-from alexa_skill_metrics.reporting.params import MAX_VIEW_POINTS, ReportRequest
+from alexa_skill_metrics.reporting.metrics import METRICS, MetricRequest, get_metric
+from alexa_skill_metrics.reporting.params import MAX_VIEW_POINTS, ReportRequest, format_time
 from alexa_skill_metrics.reporting.plan import Span, series, tiling
 from alexa_skill_metrics.reporting.schema import to_json
-from alexa_skill_metrics.reporting.views import VIEWS, Frame, ViewHeader, ViewSpec
+from alexa_skill_metrics.reporting.views import (
+    OWN_ROUTE_VIEWS,
+    VIEW_NAMES,
+    VIEWS,
+    Frame,
+    ViewHeader,
+    ViewSpec,
+)
 
 if TYPE_CHECKING:
     from alexa_skill_metrics.reporting.source import RollupSource
@@ -59,9 +66,41 @@ class Reporter:
         self.clock = clock or wall_clock_ms
 
     def view(self, name: str, request: ReportRequest) -> dict[str, Any]:
-        """The view ``name`` as the JSON body the API returns."""
+        """The view ``name`` (any of ``VIEW_NAMES``) as the JSON body the API returns.
+
+        ``retention`` and ``paths`` take the request's range, stage and locale (weekly cohorts;
+        ``report`` takes their own parameters, ``cohort`` included); its period does not apply.
+        """
+        if name in OWN_ROUTE_VIEWS:
+            if request.intent is not None:
+                raise BadRequest("intent", f"cannot filter the {name} view")
+            params = {"startTime": format_time(request.start_ms), "endTime": format_time(request.end_ms),
+                      "stage": request.stage, "locale": request.locale or ""}  # fmt: skip
+            return self.report(name, request.skill_id, params)
         body: dict[str, Any] = to_json(self.build_view(name, request))
         return body
+
+    def report(self, name: str, skill_id: str, params: Mapping[str, str | None]) -> dict[str, Any]:
+        """View or metric ``name`` for query ``params``, each name with its route's own parameters.
+
+        Exactly what ``GET /v1/skills/{skillId}/views/{name}`` (or ``/metrics?metric=name``)
+        answers; empty values count as absent.
+        """
+        given = {k: v for k, v in params.items() if v}
+        if name in VIEWS:
+            return self.view(name, ReportRequest.from_params(skill_id, given))
+        if name == "retention":
+            return self.retention(skill_id, given)
+        if name == "paths":
+            return self.paths(skill_id, given)
+        if name in METRICS:
+            return self.metric(
+                MetricRequest.from_params(skill_id, {"skillType": "custom", **given, "metric": name})
+            )
+        raise BadRequest(
+            "name",
+            f"is {name[:40]!r}; use a view ({', '.join(VIEW_NAMES)}) or a metric ({', '.join(METRICS)})",
+        )
 
     def build_view(self, name: str, request: ReportRequest) -> ViewHeader:
         """The view ``name`` as its dataclass (``OverviewView``, ``CustomersView``, ...)."""

@@ -157,6 +157,18 @@ def customer_pk(skill_id: str, stage: str, customer: str) -> str:
     return f"{CUSTOMER_PREFIX}{skill_id}#{stage}#{customer}"
 
 
+def skill_in_key(pk: str) -> str | None:
+    """The skill id any partition key of the table names (event, rollup, customer), else ``None``.
+
+    >>> skill_in_key("CUST#amzn1.ask.skill.1#live#c1"), skill_in_key("other")
+    ('amzn1.ask.skill.1', None)
+    """
+    for prefix in (EVENT_PREFIX, ROLLUP_PREFIX, CUSTOMER_PREFIX):
+        if pk.startswith(prefix):
+            return pk[len(prefix) :].split("#", 1)[0] or None
+    return None
+
+
 def watermark_key(pk: str) -> str:
     """Short, per-skill-unique name of an event partition key (its hour and write shard)."""
     if not pk.startswith(EVENT_PREFIX):

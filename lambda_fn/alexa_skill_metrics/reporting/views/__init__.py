@@ -4,6 +4,8 @@ Example
 -------
 >>> sorted(VIEWS)
 ['customers', 'friction', 'intents', 'overview', 'sessions', 'utterances']
+>>> VIEW_NAMES[-2:]
+('retention', 'paths')
 >>> VIEWS["overview"].min_bucket, VIEWS["intents"].reads
 ('PT1H', 'tiling')
 """
@@ -22,7 +24,7 @@ from alexa_skill_metrics.reporting.views.overview import OverviewView, overview
 from alexa_skill_metrics.reporting.views.sessions import SessionsView, sessions
 from alexa_skill_metrics.reporting.views.utterances import UtterancesView, utterances
 
-__all__ = ["VIEWS", "Frame", "ViewHeader", "ViewSpec"]
+__all__ = ["OWN_ROUTE_VIEWS", "VIEWS", "VIEW_NAMES", "Frame", "ViewHeader", "ViewSpec"]
 
 
 @dataclass(frozen=True)
@@ -93,3 +95,13 @@ VIEWS: dict[str, ViewSpec] = {
         ),
     )
 }
+
+# Views with parameters of their own (no period: cohorts, whole days), each served by a route of
+# its own; their parameters are the OpenAPI document's (``openapi.route_parameters``).
+OWN_ROUTE_VIEWS: dict[str, str] = {
+    "retention": "Cohort retention, exact: customers by the week (--cohort day: day) of their first "
+    "utterance, and who came back on, or on or after, each later one",
+    "paths": "Interaction paths of the sessions started in the range: the path tree and the "
+    "transitions A -> B, whole UTC days",
+}
+VIEW_NAMES: tuple[str, ...] = (*VIEWS, *OWN_ROUTE_VIEWS)
