@@ -11,10 +11,10 @@ number applied from it).
 
 Example
 -------
->>> from alexa_skill_metrics.aggregation.rollup import new_rollup
->>> from alexa_skill_metrics.model import RollupKey
+>>> from alexa_skill_metrics.model import Rollup, RollupKey
+>>> from alexa_skill_metrics.sketches import CustomerSketch, LatencySketch
 >>> key = RollupKey("amzn1.ask.skill.1", "live", "PT1H", 1_767_607_200_000, "en-US")
->>> stored = StoredRollup(key, new_rollup())
+>>> stored = StoredRollup(key, Rollup(customers=CustomerSketch(), latency=LatencySketch()))
 >>> stored.rollup.utterances = 3
 >>> stored.rollup.customers.add("c1")
 >>> item = rollup_to_item(stored)
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from alexa_skill_metrics.exceptions import SkillMetricsError
 from alexa_skill_metrics.model import ALL_INTENTS, Rollup, RollupKey
 from alexa_skill_metrics.periods import floor_ms
+from alexa_skill_metrics.retention_keys import DAILY, WEEKLY, counter_key, parse_key
 from alexa_skill_metrics.storage.keys import (
     PK,
     SK,
@@ -169,7 +170,7 @@ def item_to_rollup(item: Item) -> StoredRollup:
 
 
 def retention_to_bytes(counters: dict[str, int]) -> bytes:
-    """Retention counters (``aggregation.retention`` keys) as varints: about 5 bytes a counter.
+    """Retention counters (``retention_keys``) as varints: about 5 bytes a counter.
 
     Per counter, sorted by key: the cohort times two plus one for a weekly counter, then the
     previous period's distance from the cohort plus one (0: none), then the count (zigzag: a
@@ -179,8 +180,6 @@ def retention_to_bytes(counters: dict[str, int]) -> bytes:
     >>> len(retention_to_bytes(counters)), bytes_to_retention(retention_to_bytes(counters)) == counters
     (14, True)
     """
-    from alexa_skill_metrics.aggregation.retention import WEEKLY, parse_key
-
     out = bytearray()
     for key in sorted(counters):
         kind, cohort, previous = parse_key(key)
@@ -205,8 +204,6 @@ def _varint(out: bytearray, number: int) -> None:
 
 def bytes_to_retention(data: bytes) -> dict[str, int]:
     """The counters ``retention_to_bytes`` wrote; raises ``ValueError`` on truncated data."""
-    from alexa_skill_metrics.aggregation.retention import DAILY, WEEKLY, counter_key
-
     values: list[int] = []
     value = shift = 0
     for byte in data:
