@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from alexa_skill_metrics.recording.lambda_extension import ExtensionDelivery
-    from alexa_skill_metrics.recording.webservice import Rejections
+    from alexa_skill_metrics.recording.webservice_handler import Rejections
     from alexa_skill_metrics.storage.delivery import Delivery
 
 LambdaHandler = Callable[[Any, Any], Any]
@@ -177,7 +177,7 @@ class SkillMetrics:
         ``SkillAdapter.as_view(...)`` returned. Every path is recorded as ``lambda_handler``
         records it; events are written on a background thread (at most ``max_pending`` waiting,
         1,000 by default, then dropped and counted), so the reply never waits for DynamoDB. Requests that fail
-        verification are counted, not recorded (``recording.webservice``).
+        verification are counted, not recorded (``recording.webservice_handler``).
 
         Example (not run here: ask-sdk-webservice-support needs a working oscrypto, see README)::
 
@@ -192,7 +192,7 @@ class SkillMetrics:
     @functools.cached_property
     def rejections(self) -> Rejections:
         """Web-service requests that failed verification in this container."""
-        from alexa_skill_metrics.recording.webservice import Rejections
+        from alexa_skill_metrics.recording.webservice_handler import Rejections
 
         return Rejections()
 
