@@ -10,7 +10,7 @@ it; evaluate it in your shell::
     skill-metrics create-table                     # ...anything that uses boto3
     python infra/local_moto.py stop                # ends that server process only
 
-The server's lifecycle is ``alexa_skill_metrics.local`` (also behind ``skill-metrics demo --keep``).
+The server's lifecycle is ``alexa_skill_metrics.cli.local`` (also behind ``skill-metrics demo --keep``).
 State lives in the temporary directory (``alexa-skill-metrics-moto-<port>.pid`` and ``.log``, both
 removed by ``stop``); ``start`` on a running port only prints the environment again.
 
@@ -26,7 +26,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from alexa_skill_metrics.local import (
+from alexa_skill_metrics.cli.local import (
     DEFAULT_PORT,
     ServerError,
     exports,

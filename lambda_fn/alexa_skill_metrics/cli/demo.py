@@ -86,11 +86,11 @@ def _run_demo(
     customers: int, days: int, seed: int, out_dir: str, quiet: bool, keep_port: int | None
 ) -> DemoResult:
     if keep_port is None:
-        from alexa_skill_metrics.local import in_process_dynamodb
+        from alexa_skill_metrics.cli.local import in_process_dynamodb
 
         with in_process_dynamodb() as where:
             return _run(customers, days, seed, out_dir, quiet, where, embedded=True)
-    from alexa_skill_metrics.local import local_environment, start_server
+    from alexa_skill_metrics.cli.local import local_environment, start_server
 
     endpoint, _ = start_server(keep_port)
     with local_environment(endpoint):
@@ -107,8 +107,8 @@ def _run(
     import boto3
 
     from alexa_skill_metrics.aggregation.stream import drain_stream
+    from alexa_skill_metrics.cli.local import MotoPutItem
     from alexa_skill_metrics.dashboard.collect import EXTRA_VIEWS, extra_params
-    from alexa_skill_metrics.local import MotoPutItem
     from alexa_skill_metrics.reporting.client import report_body, table_reporter
     from alexa_skill_metrics.reporting.params import format_time
     from alexa_skill_metrics.reporting.views import VIEWS
@@ -142,7 +142,7 @@ def _run(
     views = {name: report_body(reporter, name, simulation.skill_id, params) for name in VIEWS}
     for name in EXTRA_VIEWS:  # retention: the weekly cohorts up to today; paths: the range's sessions
         views[name] = report_body(reporter, name, simulation.skill_id, extra_params(name, params))
-    from alexa_skill_metrics.console import print_report
+    from alexa_skill_metrics.cli.console import print_report
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -171,7 +171,7 @@ def _run(
 def _aggregator() -> Aggregator:
     """The aggregator of an in-process demo: writes straight to moto's backend, reads through boto3."""
     from alexa_skill_metrics.aggregation.apply import Aggregator
-    from alexa_skill_metrics.local import MotoPutItem
+    from alexa_skill_metrics.cli.local import MotoPutItem
     from alexa_skill_metrics.storage.rollups import analytics_client
 
     client: DynamoDBClient = MotoPutItem(analytics_client())  # type: ignore[assignment]
@@ -180,7 +180,7 @@ def _aggregator() -> Aggregator:
 
 def next_steps(port: int, result: DemoResult) -> str:
     """The commands that explore a kept demo's data, ready to paste into a shell."""
-    from alexa_skill_metrics.local import exports
+    from alexa_skill_metrics.cli.local import exports
 
     common = f"--skill-id {result.skill_id} --start {result.start} --end {result.end}"
     lines = [
