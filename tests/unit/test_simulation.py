@@ -77,6 +77,15 @@ def _client(limits: Limits, clock: VirtualClock) -> LimitedClient:
     return LimitedClient(MemoryTable(), limits, clock, cpu_scale=1.0, seed=1)
 
 
+def _error_code(call: Callable[[], Any]) -> str:
+    """The error code of the ``ClientError`` that ``call`` raised (``"none"`` if it raised none)."""
+    try:
+        call()
+    except ClientError as exc:
+        return str(exc.response["Error"]["Code"])
+    return "none"
+
+
 def _item(sk: str = "1", **extra: Any) -> dict[str, Any]:
     return {"pk": {"S": "ROLL#a"}, "sk": {"S": sk}, **extra}
 
@@ -88,11 +97,7 @@ def test_a_failed_condition_takes_write_units_all_the_same() -> None:
 
     def twice() -> str:
         client.put_item(**put)
-        try:
-            client.put_item(**put)
-        except ClientError as exc:
-            return str(exc.response["Error"]["Code"])
-        return "written twice"
+        return _error_code(lambda: client.put_item(**put))
 
     assert _in_lane(clock, twice) == "ConditionalCheckFailedException"
     assert (limits.write_units, limits.conflict_units) == (2, 1)
@@ -106,14 +111,9 @@ def test_a_write_throttled_on_every_attempt_fails_as_botocore_gives_up() -> None
     refuse = {"TableName": "t", "Item": _item()}
     limits.try_write = lambda key, units, now: False  # type: ignore[method-assign]  # a partition always full
 
-    def write() -> str:
-        try:
-            client.put_item(**refuse)
-        except ClientError as exc:
-            return str(exc.response["Error"]["Code"])
-        return "written"
-
-    assert _in_lane(clock, write) == "ProvisionedThroughputExceededException"
+    assert _in_lane(clock, lambda: _error_code(lambda: client.put_item(**refuse))) == (
+        "ProvisionedThroughputExceededException"
+    )
     assert limits.throttled["PutItem"] == CLIENT_ATTEMPTS and limits.gave_up["PutItem"] == 1
     assert client.stats.retries == CLIENT_ATTEMPTS - 1
 

@@ -31,18 +31,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from alexa_skill_metrics.dashboard.charts import END_TYPES, FONT
-from alexa_skill_metrics.dashboard.layout import (
-    Block,
-    Card,
-    Chart,
-    Note,
-    Tab,
-    Table,
-    View,
-    count,
-    percent,
-    view_tab,
-)
+from alexa_skill_metrics.dashboard.layout import Block, Card, Chart, Note, Tab, Table, count, percent, tab_for
+
+View = Mapping[str, Any]
 
 MIN_LINK_SHARE = 0.005  # Sankey links below this share of all sessions are left out of the drawing
 TOP_TRANSITIONS = 25
@@ -119,7 +110,7 @@ def retention_tab(view: View) -> Tab:
         Card(f"{unit.capitalize()}ly cohorts", count(len(cohorts)), ("* marks a period still in progress",)),
     ]
     if not any(c["customers"] for c in cohorts):
-        return view_tab(
+        return tab_for(
             view, "Retention", cards, [Note("Retention", "No new customers in this range.")], columns=COLUMNS
         )
     width = max(len(c["retention"]) for c in cohorts)
@@ -160,7 +151,7 @@ def retention_tab(view: View) -> Tab:
             values=table,
         ),
     ]
-    return view_tab(view, "Retention", cards, blocks, columns=COLUMNS)
+    return tab_for(view, "Retention", cards, blocks, columns=COLUMNS)
 
 
 def sankey_figure(tree: Mapping[str, Any]) -> dict[str, Any]:
@@ -230,7 +221,7 @@ def paths_tab(view: View) -> Tab:
         Card("Tree depth", count(view["maxDepth"]), ("Later steps fold into their depth-limit node",)),
     ]
     if not tree["children"]:
-        return view_tab(
+        return tab_for(
             view,
             "Paths",
             cards,
@@ -269,4 +260,4 @@ def paths_tab(view: View) -> Tab:
         ),
         table,
     ]
-    return view_tab(view, "Paths", cards, blocks, columns=COLUMNS)
+    return tab_for(view, "Paths", cards, blocks, columns=COLUMNS)

@@ -104,7 +104,7 @@ def range_text(view: View) -> str:
     return f"{short(view['startTime'])} to {short(view['endTime'])} UTC"
 
 
-def view_tab(view: View, title: str, cards: Sequence[Card], blocks: Sequence[Block], columns: int = 2) -> Tab:
+def tab_for(view: View, title: str, cards: Sequence[Card], blocks: Sequence[Block], columns: int = 2) -> Tab:
     """The tab showing ``view``, its range and as-of time under the title."""
     text = f"{range_text(view)} (end exclusive) · as of {when(view.get('asOf'))}"
     return Tab(view["view"], title, text, tuple(cards), tuple(blocks), columns)

@@ -44,7 +44,7 @@ from alexa_skill_metrics.dashboard.layout import (
     ms,
     percent,
     ratio,
-    view_tab,
+    tab_for,
     when,
 )
 
@@ -86,7 +86,7 @@ def overview_tab(view: View) -> Tab:
         )
         for key, label in figures
     ]
-    return view_tab(view, "Overview", cards, charts, columns=3)
+    return tab_for(view, "Overview", cards, charts, columns=3)
 
 
 def _headline(label: str, headline: Mapping[str, Any]) -> Card:
@@ -126,7 +126,7 @@ def customers_tab(view: View) -> Tab:
         caption="Unique customers of the range are distinct customers, not the sum of the points.",
         wide=True,
     )
-    return view_tab(view, "Customers", cards, [chart])
+    return tab_for(view, "Customers", cards, [chart])
 
 
 def sessions_tab(view: View) -> Tab:
@@ -208,7 +208,7 @@ def sessions_tab(view: View) -> Tab:
         ),
         *_drop_off(view["dropOff"]),
     ]
-    return view_tab(view, "Sessions", cards, blocks)
+    return tab_for(view, "Sessions", cards, blocks)
 
 
 def _drop_off(rows: Sequence[Mapping[str, Any]]) -> list[Block]:
@@ -330,7 +330,7 @@ def utterances_tab(view: View) -> Tab:
             wide=True,
         ),
     ]
-    return view_tab(view, "Utterances", cards, blocks)
+    return tab_for(view, "Utterances", cards, blocks)
 
 
 def intents_tab(view: View) -> Tab:
@@ -343,7 +343,7 @@ def intents_tab(view: View) -> Tab:
         Card("Fallback rate", percent(view["fallbackRate"]), ("AMAZON.FallbackIntent share of utterances",)),
     ]
     if not rows:
-        return view_tab(
+        return tab_for(
             view, "Intents", cards, [Note("Intents", "No utterances in this range, so no intents.")]
         )
     names = [row["intent"] for row in rows]
@@ -423,7 +423,7 @@ def intents_tab(view: View) -> Tab:
             caption="Most utterances first. Latency is the handler time of the intent's utterances.",
         ),
     ]
-    return view_tab(view, "Intents", cards, blocks)
+    return tab_for(view, "Intents", cards, blocks)
 
 
 def quality_tab(views: Mapping[str, View]) -> Tab:
@@ -557,7 +557,7 @@ def quality_tab(views: Mapping[str, View]) -> Tab:
                 kind="ms",
             )
         )
-    return view_tab(friction, "Quality", cards, blocks)
+    return tab_for(friction, "Quality", cards, blocks)
 
 
 def _prompts(rows: Sequence[Mapping[str, Any]]) -> list[Block]:
