@@ -37,6 +37,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from alexa_skill_metrics.model import SESSION_ENDED, SKILL_ENABLED, Event, Outcome  # noqa: E402
+from alexa_skill_metrics.simulation.limits import item_size  # noqa: E402
 from alexa_skill_metrics.storage.codec import event_to_item  # noqa: E402
 
 try:  # absent in versions before paths: the same traffic then carries no path (a baseline run)
@@ -281,7 +282,7 @@ class CallMeter:
 
 
 def _units(item: dict[str, Any]) -> int:
-    return max(1, math.ceil(_item_size(item) / 1024))
+    return max(1, math.ceil(item_size(item) / 1024))
 
 
 def _without(item: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
@@ -323,7 +324,7 @@ def bench_aggregator(records: list[dict[str, Any]]) -> None:
         for label, part in phases:
             _phase(label, part, aggregator, meter)
         items = [item for item in _scan(client) if item["pk"]["S"].startswith("ROLL#")]
-        sizes = sorted(_item_size(item) for item in items)
+        sizes = sorted(item_size(item) for item in items)
         median, largest = sizes[len(sizes) // 2] / 1024, sizes[-1] / 1024
         print(f"\n  rollup items stored: {len(items):,}; median {median:.1f} KiB, largest {largest:.1f} KiB")
 
@@ -369,24 +370,6 @@ def _share(part: float, whole: float) -> str:
 
 def _scan(client: Any) -> list[dict[str, Any]]:
     return [item for page in client.get_paginator("scan").paginate(TableName=TABLE) for item in page["Items"]]
-
-
-def _item_size(value: Any) -> int:
-    """Approximately DynamoDB's item size: names, values, and a few bytes per map or list entry."""
-    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("S", "N", "B", "BOOL", "M", "L"):
-        kind, inner = next(iter(value.items()))
-        if kind == "S":
-            return len(inner.encode())
-        if kind == "N":
-            return len(inner) // 2 + 1
-        if kind == "B":
-            return len(inner)
-        if kind == "BOOL":
-            return 1
-        if kind == "M":
-            return 3 + sum(len(k.encode()) + _item_size(v) + 1 for k, v in inner.items())
-        return 3 + sum(_item_size(v) + 1 for v in inner)
-    return sum(len(k.encode()) + _item_size(v) for k, v in value.items())
 
 
 def main() -> None:

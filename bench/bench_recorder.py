@@ -171,7 +171,7 @@ def main() -> None:
     print()
 
     if not args.skip_moto:
-        from alexa_skill_metrics.local import embedded_dynamodb
+        from alexa_skill_metrics.cli.local import embedded_dynamodb
         from alexa_skill_metrics.storage.table import create_table
 
         with embedded_dynamodb():

@@ -2,7 +2,7 @@
 
 Run: ``python bench/bench_scale.py [--seconds 3] [--rates 5000,10000,25000] [--concurrency 16] [--backlog]``
 
-What it simulates, on a virtual clock (``scale_limits.VirtualClock``), so that a few seconds of
+What it simulates, on a virtual clock (``alexa_skill_metrics.simulation``), so that a few seconds of
 a 25,000 requests-per-second peak run on a 2-core machine in minutes, with every timing as
 it would be on AWS:
 
@@ -29,10 +29,10 @@ it would be on AWS:
    then the rest goes to the on-failure destination and is counted as lost); a function error
    bisects the batch. Each lane is its own container: its own ``Aggregator`` and client.
 5. The aggregator itself: ``handler.process_records``, unchanged, with a ``LimitedClient`` for
-   DynamoDB (``scale_limits``: per-partition write and read units, item size, atomic conditional
+   DynamoDB (``simulation.client``: per-partition write and read units, item size, atomic conditional
    writes, botocore's retries of throttled calls, in-region latency) over in-process moto, and
    its CPU time scaled to the aggregator's share of a vCPU (``AGGREGATOR_MB``). Its writes within a batch run
-   ``--concurrency`` at a time (16, the aggregator's default) on ``scale_limits.VirtualExecutor``:
+   ``--concurrency`` at a time (16, the aggregator's default) on ``simulation.client.VirtualExecutor``:
    their round trips overlap, their CPU time shares the lane's one vCPU share.
 
 Printed per rate: events per second aggregated, busiest lane's utilisation, conflicts and
@@ -62,10 +62,14 @@ from statistics import mean
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lambda_fn"))
 
 from alexa_skill_metrics.model import SESSION_ENDED, SKILL_ENABLED, Event, Outcome
+from alexa_skill_metrics.simulation.client import LimitedClient, VirtualExecutor
+from alexa_skill_metrics.simulation.clock import VirtualClock
+from alexa_skill_metrics.simulation.limits import Limits, item_size
+from alexa_skill_metrics.simulation.table import MemoryTable
 from bench_aggregator import SKILL, _event, stream_records
-from scale_limits import LimitedClient, Limits, MemoryTable, VirtualClock, VirtualExecutor, item_size
 
 START_MS = 1_767_609_600_000  # 2026-01-05T10:40:00Z: the simulated peak
 DAY_MS = START_MS // 86_400_000 * 86_400_000

@@ -10,7 +10,7 @@ it; evaluate it in your shell::
     skill-metrics create-table                     # ...anything that uses boto3
     eval "$(python infra/local_moto.py stop)"      # ends that server; the shell's AWS_* as before
 
-The server's lifecycle is ``alexa_skill_metrics.local`` (also behind ``skill-metrics demo --keep``).
+The server's lifecycle is ``alexa_skill_metrics.cli.local`` (also behind ``skill-metrics demo --keep``).
 State lives in the temporary directory (``alexa-skill-metrics-moto-<port>.pid`` and ``.log``, both
 removed by ``stop``); ``start`` on a running port only prints the environment again.
 
@@ -27,7 +27,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from alexa_skill_metrics.local import (
+from alexa_skill_metrics.cli.local import (
     DEFAULT_PORT,
     ServerError,
     restore_lines,

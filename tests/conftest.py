@@ -76,7 +76,7 @@ def moto_server(aws_env: None) -> Iterator[str]:
     """moto's HTTP server on loopback, reached through AWS_ENDPOINT_URL; yields the endpoint URL."""
     import urllib.request
 
-    from alexa_skill_metrics.local import embedded_dynamodb
+    from alexa_skill_metrics.cli.local import embedded_dynamodb
 
     def reset(endpoint: str) -> None:
         # moto keeps its state per process, not per server: every test starts from an empty account

@@ -209,6 +209,32 @@ class RollupKey:
     intent: str = ALL_INTENTS
 
 
+@dataclass(frozen=True, slots=True)
+class FirstUtterance:
+    """Where a customer's first utterance falls: what makes them new in a bucket.
+
+    The fold decides it and the customer store keeps it (``storage.customers``), hence here.
+    """
+
+    timestamp_ms: int
+    request_id: str
+    locale: str
+    intent: str
+
+    @classmethod
+    def of(cls, event: Event) -> FirstUtterance | None:
+        """The candidate an event offers: only utterances with a customer make a customer."""
+        intent = event.intent_key
+        if event.customer is None or intent is None:
+            return None
+        return cls(event.timestamp_ms, event.request_id, event.locale or NO_LOCALE, intent)
+
+    @property
+    def order(self) -> tuple[int, str]:
+        """Earlier is smaller; the request id breaks ties between equal timestamps."""
+        return (self.timestamp_ms, self.request_id)
+
+
 @dataclass(slots=True)
 class Rollup:
     """Counters and summaries for one ``RollupKey``; rollups of any keys merge into one.

@@ -18,6 +18,7 @@ granularity: a week is read as its seven day rollups.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Literal
 
 Granularity = Literal["PT15M", "PT1H", "P1D"]
@@ -45,3 +46,8 @@ def buckets(start_ms: int, end_ms: int, granularity: str) -> Iterator[int]:
     while bucket < end_ms:
         yield bucket
         bucket += size
+
+
+def format_time(ms: int) -> str:
+    """Epoch milliseconds as ISO 8601 UTC with a ``Z``, to the second (buckets never split seconds)."""
+    return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -92,7 +92,7 @@ def reporter() -> Iterator[Reporter]:
 
     from alexa_skill_metrics import SkillMetrics
     from alexa_skill_metrics.aggregation.stream import drain_stream
-    from alexa_skill_metrics.local import embedded_dynamodb
+    from alexa_skill_metrics.cli.local import embedded_dynamodb
     from alexa_skill_metrics.reporting import StoredRollups
     from alexa_skill_metrics.storage.rollups import RollupStore
     from alexa_skill_metrics.storage.table import create_table

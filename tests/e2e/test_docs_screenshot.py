@@ -20,7 +20,7 @@ from typing import Any
 import click
 import pytest
 
-from alexa_skill_metrics.demo import run_demo
+from alexa_skill_metrics.cli.demo import run_demo
 from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from alexa_skill_metrics.cli import Context, cli
-from alexa_skill_metrics.console import display
+from alexa_skill_metrics.cli.console import display
 from alexa_skill_metrics.reporting.metrics import METRICS
 from alexa_skill_metrics.reporting.views import VIEWS
 from tests.conftest import TABLE

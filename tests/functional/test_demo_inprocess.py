@@ -9,9 +9,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from alexa_skill_metrics.cli.demo import run_demo
+from alexa_skill_metrics.cli.local import MotoPutItem, in_process_dynamodb
 from alexa_skill_metrics.config import Settings
-from alexa_skill_metrics.demo import run_demo
-from alexa_skill_metrics.local import MotoPutItem, in_process_dynamodb
 from alexa_skill_metrics.model import Event
 from alexa_skill_metrics.storage.table import create_table
 from alexa_skill_metrics.storage.writer import EventWriter

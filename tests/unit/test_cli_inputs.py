@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alexa_skill_metrics.aggregation.redrive import BatchInfo, UnreadableMessage
-from alexa_skill_metrics.cli_support import SKILL_ID, TIME, URL
+from alexa_skill_metrics.cli.support import SKILL_ID, TIME, URL
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from alexa_skill_metrics.console import display, print_report
+from alexa_skill_metrics.cli.console import display, print_report
 
 INTENTS: dict[str, Any] = {
     "view": "intents",

@@ -101,7 +101,7 @@ from alexa_skill_metrics.aggregation.rollup import (
 from alexa_skill_metrics.config import STAGES
 from alexa_skill_metrics.exceptions import SkillMetricsError
 from alexa_skill_metrics.model import NO_LOCALE
-from alexa_skill_metrics.periods import BUCKET_MS, GRANULARITIES, HOUR_MS, buckets, floor_ms
+from alexa_skill_metrics.periods import BUCKET_MS, GRANULARITIES, HOUR_MS, buckets, floor_ms, format_time
 from alexa_skill_metrics.storage.keys import ROLLUP_PARTS, event_partitions, rollup_part, watermark_key
 
 if TYPE_CHECKING:
@@ -177,8 +177,6 @@ def rebuild(
     now_ms = int(clock() * 1000)
     settled = end + SESSION_TAIL_MS + SETTLE_MS
     if now_ms < settled:
-        from alexa_skill_metrics.reporting.params import format_time
-
         raise RangeNotSettled(
             f"events up to {format_time(end + SESSION_TAIL_MS)} may still arrive: rebuild this range "
             f"after {format_time(settled)}, or end it earlier"
@@ -351,8 +349,6 @@ def _check_events_kept(stage: str, events: Sequence[Event], existing: Iterable[R
     Rebuilding it would empty its rollups: the events expired after ``RetentionDays``, while
     rollups are kept.
     """
-    from alexa_skill_metrics.reporting.params import format_time
-
     with_events = {floor_ms(e.timestamp_ms, "P1D") for e in events}
     lost = sorted({k.bucket_ms for k in existing if k.granularity == "P1D"} - with_events)
     if lost:

@@ -44,7 +44,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from alexa_skill_metrics.exceptions import SkillMetricsError
-from alexa_skill_metrics.periods import HOUR_MS
+from alexa_skill_metrics.periods import HOUR_MS, format_time
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -283,7 +283,6 @@ def _rebuild(
 ) -> bool:
     """Rebuild each affected day of each skill; False (keep the message) when one is too recent."""
     from alexa_skill_metrics.aggregation.rebuild import DAY_MS, EventsExpired, RangeNotSettled, rebuild
-    from alexa_skill_metrics.reporting.params import format_time
 
     try:
         for skill_id, starts in sorted(days.items()):
@@ -308,8 +307,6 @@ def _rebuild_expired(
     dynamodb: DynamoDBClient,
     result: RedriveResult,
 ) -> bool:
-    from alexa_skill_metrics.reporting.params import format_time
-
     try:
         start, end = info.range_ms()
     except UnreadableMessage as exc:

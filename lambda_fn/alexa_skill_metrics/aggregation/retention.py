@@ -16,9 +16,7 @@ A report therefore reads one item per day (and locale), never per customer. The 
 keeps each customer's active days (``storage.customers``) and applies ``changes`` when a batch
 brings a day it has not seen for that customer: once per customer and new day.
 
-Counter keys: ``d<cohort day>.<previous day>`` and ``w<cohort week>.<previous week>``, with an
-empty previous period for the cohort's own one; days are UTC epoch days, weeks ISO weeks counted
-from the week of 1970-01-01 (Monday-based).
+Counter keys are ``retention_keys``' (``d20458.20459``: cohort day, previous active day).
 
 Example
 -------
@@ -32,8 +30,6 @@ Example
 20467 w2923.2923 1
 >>> changes([monday, monday + 9], [monday, monday + 1, monday + 9])
 {(20459, 'd20458.20458'): 1, (20467, 'd20458.20458'): -1, (20467, 'd20458.20459'): 1}
->>> parse_key("w2923.2922"), parse_key("d20458.")
-(('w', 2923, 2922), ('d', 20458, None))
 """
 
 from __future__ import annotations
@@ -42,12 +38,16 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from alexa_skill_metrics.retention_keys import DAILY, WEEKLY, counter_key, parse_key
+
 if TYPE_CHECKING:
     from alexa_skill_metrics.model import Rollup, RollupKey
 
+# Re-exported: reporting and the tests read the key format through this module.
+__all__ = ["DAILY", "WEEKLY", "counter_key", "parse_key"]
+
 DAY_MS = 86_400_000
 RETENTION_GRANULARITY = "P1D"  # the all-intents rollups that hold the counters (rollup.retention_key)
-DAILY, WEEKLY = "d", "w"
 
 
 def day_of(timestamp_ms: int) -> int:
@@ -63,16 +63,6 @@ def week_of(day: int) -> int:
 def week_start_day(week: int) -> int:
     """The epoch day of the Monday starting ``week``."""
     return week * 7 - 3
-
-
-def counter_key(kind: str, cohort: int, previous: int | None) -> str:
-    return f"{kind}{cohort}.{'' if previous is None else previous}"
-
-
-def parse_key(key: str) -> tuple[str, int, int | None]:
-    """``(kind, cohort, previous period or None)`` of a counter key."""
-    cohort, _, previous = key[1:].partition(".")
-    return key[0], int(cohort), int(previous) if previous else None
 
 
 def contributions(days: Iterable[int]) -> Counter[tuple[int, str]]:

@@ -53,7 +53,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
 from alexa_skill_metrics.aggregation.retention import (
@@ -69,6 +68,7 @@ from alexa_skill_metrics.model import (
     SKILL_ENABLED,
     EndType,
     Event,
+    FirstUtterance,
     Outcome,
     Rollup,
     RollupKey,
@@ -100,29 +100,6 @@ def new_rollup(*, exact: bool = False) -> Rollup:
     if exact:
         return Rollup(customers=sketches.ExactCustomers(), latency=sketches.ExactLatency())
     return Rollup(customers=sketches.CustomerSketch(), latency=sketches.LatencySketch())
-
-
-@dataclass(frozen=True, slots=True)
-class FirstUtterance:
-    """Where a customer's first utterance falls: what makes them new in a bucket."""
-
-    timestamp_ms: int
-    request_id: str
-    locale: str
-    intent: str
-
-    @classmethod
-    def of(cls, event: Event) -> FirstUtterance | None:
-        """The candidate an event offers: only utterances with a customer make a customer."""
-        intent = event.intent_key
-        if event.customer is None or intent is None:
-            return None
-        return cls(event.timestamp_ms, event.request_id, event.locale or NO_LOCALE, intent)
-
-    @property
-    def order(self) -> tuple[int, str]:
-        """Earlier is smaller; the request id breaks ties between equal timestamps."""
-        return (self.timestamp_ms, self.request_id)
 
 
 def rollup_keys(event: Event, granularities: Sequence[str] = GRANULARITIES) -> list[RollupKey]:

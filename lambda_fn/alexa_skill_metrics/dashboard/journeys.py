@@ -27,16 +27,18 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from alexa_skill_metrics.dashboard.charts import END_TYPES, FONT
-from alexa_skill_metrics.dashboard.layout import Block, Card, Chart, Note, Tab, Table, count, percent, when
+from alexa_skill_metrics.dashboard.layout import Block, Card, Chart, Note, Tab, Table, count, percent, tab_for
 
 View = Mapping[str, Any]
+
 MIN_LINK_SHARE = 0.005  # Sankey links below this share of all sessions are left out of the drawing
 TOP_TRANSITIONS = 25
 IN_PROGRESS = " *"  # marks a cell whose period is not over yet
+COLUMNS = 1  # a heatmap and a Sankey diagram need the page's whole width
 _EXIT_COLORS = {
     "exit:skill_ended": END_TYPES[0][2],
     "exit:user_ended": END_TYPES[1][2],
@@ -46,13 +48,6 @@ _EXIT_COLORS = {
     "exit:incomplete": END_TYPES[5][2],
     "exit:active": END_TYPES[6][2],
 }
-
-
-def _tab(view: View, title: str, cards: Sequence[Card], blocks: Sequence[Block]) -> Tab:
-    from alexa_skill_metrics.dashboard.tabs import range_text
-
-    text = f"{range_text(view)} (end exclusive) · as of {when(view.get('asOf'))}"
-    return Tab(view["view"], title, text, tuple(cards), tuple(blocks), 1)
 
 
 def _day(iso: str) -> str:
@@ -115,7 +110,9 @@ def retention_tab(view: View) -> Tab:
         Card(f"{unit.capitalize()}ly cohorts", count(len(cohorts)), ("* marks a period still in progress",)),
     ]
     if not any(c["customers"] for c in cohorts):
-        return _tab(view, "Retention", cards, [Note("Retention", "No new customers in this range.")])
+        return tab_for(
+            view, "Retention", cards, [Note("Retention", "No new customers in this range.")], columns=COLUMNS
+        )
     width = max(len(c["retention"]) for c in cohorts)
     columns = ("Cohort", "Customers", *(f"{unit.capitalize()} {k}" for k in range(width)))
     table = Table(
@@ -154,7 +151,7 @@ def retention_tab(view: View) -> Tab:
             values=table,
         ),
     ]
-    return _tab(view, "Retention", cards, blocks)
+    return tab_for(view, "Retention", cards, blocks, columns=COLUMNS)
 
 
 def sankey_figure(tree: Mapping[str, Any]) -> dict[str, Any]:
@@ -224,7 +221,13 @@ def paths_tab(view: View) -> Tab:
         Card("Tree depth", count(view["maxDepth"]), ("Later steps fold into their depth-limit node",)),
     ]
     if not tree["children"]:
-        return _tab(view, "Paths", cards, [Note("Paths", "No tracked session started in this range.")])
+        return tab_for(
+            view,
+            "Paths",
+            cards,
+            [Note("Paths", "No tracked session started in this range.")],
+            columns=COLUMNS,
+        )
     top = transitions[:TOP_TRANSITIONS]
     table = Table(
         id="paths-transitions",
@@ -257,4 +260,4 @@ def paths_tab(view: View) -> Tab:
         ),
         table,
     ]
-    return _tab(view, "Paths", cards, blocks)
+    return tab_for(view, "Paths", cards, blocks, columns=COLUMNS)

@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ from alexa_skill_metrics.formatting import NONE, ValueKind, count, ms, percent, 
 __all__ = ["NONE", "ValueKind", "count", "ms", "percent", "ratio"]
 
 FORMATS = {"count": count, "ratio": ratio, "percent": percent, "ms": ms}
+View = Mapping[str, Any]  # a view's JSON body, as the reporting API returns it
 
 
 def when(iso: str | None) -> str:
@@ -91,3 +93,18 @@ class Tab:
     cards: tuple[Card, ...] = ()
     blocks: tuple[Block, ...] = field(default=())
     columns: int = 2  # charts side by side at full width
+
+
+def range_text(view: View) -> str:
+    """``2026-01-05 00:00 to 2026-01-12 00:00 UTC`` (the view's effective, half-open range)."""
+
+    def short(iso: str) -> str:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
+
+    return f"{short(view['startTime'])} to {short(view['endTime'])} UTC"
+
+
+def tab_for(view: View, title: str, cards: Sequence[Card], blocks: Sequence[Block], columns: int = 2) -> Tab:
+    """The tab showing ``view``, its range and as-of time under the title."""
+    text = f"{range_text(view)} (end exclusive) · as of {when(view.get('asOf'))}"
+    return Tab(view["view"], title, text, tuple(cards), tuple(blocks), columns)

@@ -26,8 +26,8 @@ from typing import Any
 
 from alexa_skill_metrics.dashboard.assets import CSS, JS
 from alexa_skill_metrics.dashboard.collect import check_views
-from alexa_skill_metrics.dashboard.layout import FORMATS, Card, Chart, Note, Tab, Table, when
-from alexa_skill_metrics.dashboard.tabs import build_tabs, has_data, range_text
+from alexa_skill_metrics.dashboard.layout import FORMATS, Card, Chart, Note, Tab, Table, range_text, when
+from alexa_skill_metrics.dashboard.tabs import build_tabs, has_data
 
 PERIOD_NAMES = {
     "P1D": "Daily (P1D)",

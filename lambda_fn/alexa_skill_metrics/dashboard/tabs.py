@@ -19,7 +19,6 @@ Example
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from alexa_skill_metrics.dashboard.charts import (
@@ -32,6 +31,7 @@ from alexa_skill_metrics.dashboard.charts import (
     time_figure,
 )
 from alexa_skill_metrics.dashboard.collect import VIEWS
+from alexa_skill_metrics.dashboard.journeys import paths_tab, retention_tab
 from alexa_skill_metrics.dashboard.layout import (
     Block,
     Card,
@@ -39,30 +39,17 @@ from alexa_skill_metrics.dashboard.layout import (
     Note,
     Tab,
     Table,
+    View,
     count,
     ms,
     percent,
     ratio,
+    tab_for,
     when,
 )
 
-View = Mapping[str, Any]
 END_LABELS = {key: label for key, label, _ in END_TYPES}
 LATENCIES = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"))
-
-
-def range_text(view: View) -> str:
-    """``2026-01-05 00:00 to 2026-01-12 00:00 UTC`` (the view's effective, half-open range)."""
-
-    def short(iso: str) -> str:
-        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
-
-    return f"{short(view['startTime'])} to {short(view['endTime'])} UTC"
-
-
-def _tab(view: View, title: str, cards: Sequence[Card], blocks: Sequence[Block], columns: int = 2) -> Tab:
-    text = f"{range_text(view)} (end exclusive) · as of {when(view.get('asOf'))}"
-    return Tab(view["view"], title, text, tuple(cards), tuple(blocks), columns)
 
 
 def _starts(view: View) -> list[str]:
@@ -99,7 +86,7 @@ def overview_tab(view: View) -> Tab:
         )
         for key, label in figures
     ]
-    return _tab(view, "Overview", cards, charts, columns=3)
+    return tab_for(view, "Overview", cards, charts, columns=3)
 
 
 def _headline(label: str, headline: Mapping[str, Any]) -> Card:
@@ -139,7 +126,7 @@ def customers_tab(view: View) -> Tab:
         caption="Unique customers of the range are distinct customers, not the sum of the points.",
         wide=True,
     )
-    return _tab(view, "Customers", cards, [chart])
+    return tab_for(view, "Customers", cards, [chart])
 
 
 def sessions_tab(view: View) -> Tab:
@@ -221,7 +208,7 @@ def sessions_tab(view: View) -> Tab:
         ),
         *_drop_off(view["dropOff"]),
     ]
-    return _tab(view, "Sessions", cards, blocks)
+    return tab_for(view, "Sessions", cards, blocks)
 
 
 def _drop_off(rows: Sequence[Mapping[str, Any]]) -> list[Block]:
@@ -343,7 +330,7 @@ def utterances_tab(view: View) -> Tab:
             wide=True,
         ),
     ]
-    return _tab(view, "Utterances", cards, blocks)
+    return tab_for(view, "Utterances", cards, blocks)
 
 
 def intents_tab(view: View) -> Tab:
@@ -356,7 +343,9 @@ def intents_tab(view: View) -> Tab:
         Card("Fallback rate", percent(view["fallbackRate"]), ("AMAZON.FallbackIntent share of utterances",)),
     ]
     if not rows:
-        return _tab(view, "Intents", cards, [Note("Intents", "No utterances in this range, so no intents.")])
+        return tab_for(
+            view, "Intents", cards, [Note("Intents", "No utterances in this range, so no intents.")]
+        )
     names = [row["intent"] for row in rows]
     blocks: list[Block] = [
         Chart(
@@ -434,7 +423,7 @@ def intents_tab(view: View) -> Tab:
             caption="Most utterances first. Latency is the handler time of the intent's utterances.",
         ),
     ]
-    return _tab(view, "Intents", cards, blocks)
+    return tab_for(view, "Intents", cards, blocks)
 
 
 def quality_tab(views: Mapping[str, View]) -> Tab:
@@ -568,7 +557,7 @@ def quality_tab(views: Mapping[str, View]) -> Tab:
                 kind="ms",
             )
         )
-    return _tab(friction, "Quality", cards, blocks)
+    return tab_for(friction, "Quality", cards, blocks)
 
 
 def _prompts(rows: Sequence[Mapping[str, Any]]) -> list[Block]:
@@ -626,8 +615,6 @@ MULTI_VIEW_BUILDERS = {"friction": quality_tab}
 
 def build_tabs(views: Mapping[str, View]) -> list[Tab]:
     """Every tab, in the console's order and then ours; Retention and Paths when their views are given."""
-    from alexa_skill_metrics.dashboard.journeys import paths_tab, retention_tab
-
     extra = {"retention": retention_tab, "paths": paths_tab}
     return [
         MULTI_VIEW_BUILDERS[name](views) if name in MULTI_VIEW_BUILDERS else BUILDERS[name](views[name])

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from alexa_skill_metrics import telemetry
-from alexa_skill_metrics.config import Settings
+from alexa_skill_metrics.config import ENV_TABLE, Settings
 from alexa_skill_metrics.exceptions import ConfigurationError
 from alexa_skill_metrics.recording.interceptors import (
     RecordingEscapeHandler,
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from alexa_skill_metrics.recording.lambda_extension import ExtensionDelivery
-    from alexa_skill_metrics.recording.webservice import Rejections
+    from alexa_skill_metrics.recording.webservice_handler import Rejections
     from alexa_skill_metrics.storage.delivery import Delivery
 
 LambdaHandler = Callable[[Any, Any], Any]
@@ -177,7 +177,7 @@ class SkillMetrics:
         ``SkillAdapter.as_view(...)`` returned. Every path is recorded as ``lambda_handler``
         records it; events are written on a background thread (at most ``max_pending`` waiting,
         1,000 by default, then dropped and counted), so the reply never waits for DynamoDB. Requests that fail
-        verification are counted, not recorded (``recording.webservice``).
+        verification are counted, not recorded (``recording.webservice_handler``).
 
         Example (not run here: ask-sdk-webservice-support needs a working oscrypto, see README)::
 
@@ -192,7 +192,7 @@ class SkillMetrics:
     @functools.cached_property
     def rejections(self) -> Rejections:
         """Web-service requests that failed verification in this container."""
-        from alexa_skill_metrics.recording.webservice import Rejections
+        from alexa_skill_metrics.recording.webservice_handler import Rejections
 
         return Rejections()
 
@@ -221,8 +221,12 @@ _SAID_OFF: set[str] = set()  # problems already logged by this process
 
 
 def _say_recording_is_off(exc: ConfigurationError) -> None:
-    """A warning, once per process and problem: a skill's own tests import its module-level
-    ``SkillMetrics()`` without the settings, often many times, and the skill works without it."""
+    """No table configured: a warning, once per process, since a skill's own tests import its
+    module-level ``SkillMetrics()`` without the settings, often many times, and the skill works
+    without it. A setting that is given but wrong stays an error, every time."""
+    if exc.setting != ENV_TABLE:
+        telemetry.error("skill metrics recording is off", setting=exc.setting, problem=str(exc))
+        return
     if str(exc) in _SAID_OFF:
         return
     _SAID_OFF.add(str(exc))

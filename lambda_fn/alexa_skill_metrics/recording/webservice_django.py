@@ -19,15 +19,15 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from alexa_skill_metrics.recording.webservice import install_interceptors, instrument_handler
+from alexa_skill_metrics.recording.webservice_handler import install_interceptors, instrument_handler
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from alexa_skill_metrics.recording.skill_metrics import SkillMetrics
+    from alexa_skill_metrics.recording.webservice_handler import Instrumentable
 
 
-def recording_view(view: Any, metrics: SkillMetrics) -> Callable[..., Any]:
+def recording_view(view: Any, metrics: Instrumentable) -> Callable[..., Any]:
     """A view equivalent to ``view`` (from ``SkillAdapter.as_view(...)``) that records each request."""
     from django_ask_sdk.skill_adapter import SkillAdapter
 

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 from alexa_skill_metrics.config import STAGES
-from alexa_skill_metrics.periods import BUCKET_MS, PERIODS, Period, floor_ms
+from alexa_skill_metrics.periods import BUCKET_MS, PERIODS, Period, floor_ms, format_time
 from alexa_skill_metrics.reporting.errors import BadRequest
 
 # Skills created before 2016 keep their legacy application id, amzn1.echo-sdk-ams.app.<uuid>.
@@ -56,10 +56,8 @@ VIEW_DEFAULT_PERIOD: Period = "P1D"
 REPORT_PARAMS = ("startTime", "endTime", "period", "stage", "locale", "intent")
 METRIC_PARAMS = (*REPORT_PARAMS, "metric", "skillType", "maxResults", "nextToken")
 
-
-def format_time(ms: int) -> str:
-    """Epoch milliseconds as ISO 8601 UTC with a ``Z``, to the second (buckets never split seconds)."""
-    return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+# Re-exported: the views and the API's callers format times through this module.
+__all__ = ["format_time"]
 
 
 def parse_range(params: Mapping[str, str | None]) -> tuple[int, int]:

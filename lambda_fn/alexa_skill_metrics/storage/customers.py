@@ -12,7 +12,7 @@ stream keeps a record: older moves belong to records that can never be delivered
 
 Example
 -------
->>> from alexa_skill_metrics.aggregation.rollup import FirstUtterance
+>>> from alexa_skill_metrics.model import FirstUtterance
 >>> first = FirstUtterance(1_767_607_200_000, "r1", "en-US", "LaunchRequest")
 >>> state = CustomerState("amzn1.ask.skill.1", "live", "c1", first=first,
 ...                       moves=[Move("20260105T10#5", 42, 1_767_607_201_000, first, None)])
@@ -27,8 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from alexa_skill_metrics.aggregation.rollup import FirstUtterance
-from alexa_skill_metrics.model import NO_LOCALE
+from alexa_skill_metrics.model import NO_LOCALE, FirstUtterance
 from alexa_skill_metrics.storage.keys import CUSTOMER_PREFIX, CUSTOMER_SK, PK, SK, customer_pk
 from alexa_skill_metrics.storage.rollups import VERSION, Item, TableAccess, _bytes
 

@@ -11,10 +11,10 @@ number applied from it).
 
 Example
 -------
->>> from alexa_skill_metrics.aggregation.rollup import new_rollup
->>> from alexa_skill_metrics.model import RollupKey
+>>> from alexa_skill_metrics.model import Rollup, RollupKey
+>>> from alexa_skill_metrics.sketches import CustomerSketch, LatencySketch
 >>> key = RollupKey("amzn1.ask.skill.1", "live", "PT1H", 1_767_607_200_000, "en-US")
->>> stored = StoredRollup(key, new_rollup())
+>>> stored = StoredRollup(key, Rollup(customers=CustomerSketch(), latency=LatencySketch()))
 >>> stored.rollup.utterances = 3
 >>> stored.rollup.customers.add("c1")
 >>> item = rollup_to_item(stored)
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from alexa_skill_metrics.exceptions import SkillMetricsError
 from alexa_skill_metrics.model import ALL_INTENTS, Rollup, RollupKey
 from alexa_skill_metrics.periods import floor_ms
+from alexa_skill_metrics.retention_keys import DAILY, WEEKLY, counter_key, parse_key
 from alexa_skill_metrics.storage.keys import (
     PK,
     SK,
@@ -44,6 +45,7 @@ from alexa_skill_metrics.storage.keys import (
     rollup_sk,
     rollup_sk_range,
 )
+from alexa_skill_metrics.varint import read_varints, unzigzag, write_varint, zigzag
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -169,7 +171,7 @@ def item_to_rollup(item: Item) -> StoredRollup:
 
 
 def retention_to_bytes(counters: dict[str, int]) -> bytes:
-    """Retention counters (``aggregation.retention`` keys) as varints: about 5 bytes a counter.
+    """Retention counters (``retention_keys``) as varints: about 5 bytes a counter.
 
     Per counter, sorted by key: the cohort times two plus one for a weekly counter, then the
     previous period's distance from the cohort plus one (0: none), then the count (zigzag: a
@@ -179,8 +181,6 @@ def retention_to_bytes(counters: dict[str, int]) -> bytes:
     >>> len(retention_to_bytes(counters)), bytes_to_retention(retention_to_bytes(counters)) == counters
     (14, True)
     """
-    from alexa_skill_metrics.aggregation.retention import WEEKLY, parse_key
-
     out = bytearray()
     for key in sorted(counters):
         kind, cohort, previous = parse_key(key)
@@ -190,39 +190,26 @@ def retention_to_bytes(counters: dict[str, int]) -> bytes:
         for number in (
             cohort * 2 + (kind == WEEKLY),
             0 if previous is None else previous - cohort + 1,
-            count * 2 if count >= 0 else -count * 2 - 1,
+            zigzag(count),
         ):
-            _varint(out, number)
+            write_varint(out, number)
     return bytes(out)
-
-
-def _varint(out: bytearray, number: int) -> None:
-    while number >= 0x80:
-        out.append(number & 0x7F | 0x80)
-        number >>= 7
-    out.append(number)
 
 
 def bytes_to_retention(data: bytes) -> dict[str, int]:
     """The counters ``retention_to_bytes`` wrote; raises ``ValueError`` on truncated data."""
-    from alexa_skill_metrics.aggregation.retention import DAILY, WEEKLY, counter_key
-
-    values: list[int] = []
-    value = shift = 0
-    for byte in data:
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            values.append(value)
-            value = shift = 0
-    if shift or len(values) % 3:
+    try:
+        values = list(read_varints(data))
+    except ValueError:
+        values = [0]  # cut inside a varint: as truncated as a missing one
+    if len(values) % 3:
         raise ValueError("truncated retention counters")
     counters = {}
-    for head, distance, zigzag in zip(values[::3], values[1::3], values[2::3], strict=True):
+    for head, distance, count in zip(values[::3], values[1::3], values[2::3], strict=True):
         cohort = head >> 1
         previous = None if distance == 0 else cohort + distance - 1
         key = counter_key(WEEKLY if head & 1 else DAILY, cohort, previous)
-        counters[key] = zigzag >> 1 if zigzag % 2 == 0 else -(zigzag >> 1) - 1
+        counters[key] = unzigzag(count)
     return counters
 
 

@@ -3,7 +3,7 @@
 Commands parse arguments and call the library; ``Context.from_environ`` builds the objects, so
 tests can hand in another environment. Each command is one small function registered on the
 ``cli`` group; bad arguments are rejected by their click types before any AWS call, and expected
-errors become one line and a non-zero exit (``cli_support.Group``).
+errors become one line and a non-zero exit (``cli.support.Group``).
 
 Example
 -------
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from alexa_skill_metrics.cli_support import SKILL_ID, TIME, URL, Failure, Group, explain
+from alexa_skill_metrics.cli.support import SKILL_ID, TIME, URL, Failure, Group, explain
 from alexa_skill_metrics.config import STAGES, Settings
 from alexa_skill_metrics.formatting import plural
 from alexa_skill_metrics.periods import PERIODS
@@ -259,7 +259,7 @@ def report(
     else:
         from rich.console import Console
 
-        from alexa_skill_metrics.console import print_report
+        from alexa_skill_metrics.cli.console import print_report
 
         print_report(Console(), body)
     # hints read rollups even after --recompute: they must stay cheap
@@ -296,7 +296,7 @@ def _reading_progress() -> Iterator[Callable[[int, int, int], None]]:
     """Hours of raw events read (and the events found), on stderr: a recomputation takes seconds."""
     from rich.console import Console
 
-    from alexa_skill_metrics.console import progress_bar
+    from alexa_skill_metrics.cli.console import progress_bar
 
     with progress_bar(Console(stderr=True)) as bar:
         task = bar.add_task("Reading raw events (hours)", total=None)
@@ -424,10 +424,10 @@ def demo(customers: int, days: int, seed: int, out_dir: str, keep: bool, port: i
     Needs no AWS account: the data lives in moto's DynamoDB, in this process for the run, or in a
     local server that stays when --keep is given.
     """
-    from alexa_skill_metrics.demo import run_demo
+    from alexa_skill_metrics.cli.demo import run_demo
 
     if stop:
-        from alexa_skill_metrics.local import stop_server
+        from alexa_skill_metrics.cli.local import stop_server
 
         click.echo(stop_server(port))
         return
@@ -485,7 +485,7 @@ def _rebuild_progress() -> Iterator[Callable[[str, int, int], None]]:
     """Hours of raw events read, then rollup items written, on stderr."""
     from rich.console import Console
 
-    from alexa_skill_metrics.console import progress_bar
+    from alexa_skill_metrics.cli.console import progress_bar
 
     with progress_bar(Console(stderr=True)) as bar:
         tasks = {"hours": bar.add_task("Raw events read (hours)", total=None),
@@ -548,7 +548,7 @@ def main() -> None:
 
 def _add_metrics_commands() -> None:
     # Amazon's v2 body (query) and the side-by-side with Amazon's figures (compare) live in their own module.
-    from alexa_skill_metrics.cli_metrics import compare_command, query_command
+    from alexa_skill_metrics.cli.metrics import compare_command, query_command
 
     cli.add_command(query_command)
     cli.add_command(compare_command)
