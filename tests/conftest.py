@@ -61,7 +61,10 @@ def dynamodb(aws_env: None) -> Iterator[Any]:
 
     from alexa_skill_metrics.storage.table import create_table
 
+    from alexa_skill_metrics.cli.local import partition_queries
+
     with mock_aws():
+        partition_queries()  # a Query reads its partition, as DynamoDB's does, not the whole table
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, TABLE)
         yield client

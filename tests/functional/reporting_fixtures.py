@@ -170,6 +170,7 @@ def moto_table(name: str) -> Iterator[Any]:
     import boto3
     from moto import mock_aws
 
+    from alexa_skill_metrics.cli.local import partition_queries
     from alexa_skill_metrics.storage.table import create_table
 
     saved = dict(os.environ)
@@ -180,6 +181,7 @@ def moto_table(name: str) -> Iterator[Any]:
         os.environ.pop(name_, None)
     try:
         with mock_aws():
+            partition_queries()
             client = boto3.client("dynamodb", region_name="us-east-1")
             create_table(client, name)
             yield ReadCache(client)
