@@ -59,9 +59,8 @@ def dynamodb(aws_env: None) -> Iterator[Any]:
     import boto3
     from moto import mock_aws
 
-    from alexa_skill_metrics.storage.table import create_table
-
     from alexa_skill_metrics.cli.local import partition_queries
+    from alexa_skill_metrics.storage.table import create_table
 
     with mock_aws():
         partition_queries()  # a Query reads its partition, as DynamoDB's does, not the whole table

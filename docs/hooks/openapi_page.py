@@ -18,10 +18,10 @@ HERE = Path(__file__).resolve().parent
 
 
 def on_config(config: Any, **_: Any) -> Any:
-    """Make the package (also when not installed) and ``cli_reference`` (for mkdocs-click) importable."""
-    for folder in (HERE.parents[1] / "lambda_fn", HERE):
-        if str(folder) not in sys.path:
-            sys.path.insert(0, str(folder))
+    """Make the package importable for mkdocstrings and mkdocs-click, also when not installed."""
+    folder = str(HERE.parents[1] / "lambda_fn")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     return config
 
 

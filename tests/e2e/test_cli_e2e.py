@@ -42,7 +42,7 @@ def recorded(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> int:
 
 def report_json(name: str, *extra: str) -> dict[str, Any]:
     args = ["report", name, "--skill-id", DEMO_SKILL_ID, "--start", START, "--end", END, "--json", *extra]
-    body: dict[str, Any] = json.loads(run(args).output)
+    body: dict[str, Any] = json.loads(run(args).stdout)  # progress goes to stderr
     return body
 
 

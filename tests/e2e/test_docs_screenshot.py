@@ -17,7 +17,6 @@ import struct
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 
 from alexa_skill_metrics.cli.demo import run_demo
@@ -33,10 +32,9 @@ WIDTH, HEIGHT = 1280, 900
 
 def demo_defaults() -> dict[str, Any]:
     """``customers``, ``days`` and ``seed`` as ``skill-metrics demo`` has them by default."""
-    from alexa_skill_metrics import cli
+    from alexa_skill_metrics.cli import cli
 
-    group = next(v for v in vars(cli).values() if isinstance(v, click.Group) and "demo" in v.commands)
-    params = {p.name: p.default for p in group.commands["demo"].params}
+    params = {p.name: p.default for p in cli.commands["demo"].params}
     return {name: params[name] for name in ("customers", "days", "seed")}
 
 
