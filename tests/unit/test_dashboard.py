@@ -101,7 +101,7 @@ ROW_CHARTS: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
         "friction",
         "prompts",
         "intent",
-        [("Customers lost", "lost"), ("Unhandled after", "unhandled")],
+        [("Sessions lost", "lost"), ("Unhandled after", "unhandled")],
     ),
     "quality-endpoint-by-intent": (
         "intents",

@@ -22,12 +22,12 @@ Example
 >>> tab = retention_tab(view)
 >>> heat = tab.blocks[0].figure["data"][0]
 >>> heat["z"], heat["text"][0]
-([[1.0, 0.3333], [0.0, None]], ['3 (100.00%)', '1 (33.33%) *'])
+([[1.0, 0.3333], [0.0, None]], ['3<br>100.00%', '1<br>33.33% *'])
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from alexa_skill_metrics.dashboard.charts import END_TYPES, FONT
@@ -38,6 +38,7 @@ View = Mapping[str, Any]
 MIN_LINK_SHARE = 0.005  # Sankey links below this share of all sessions are left out of the drawing
 TOP_TRANSITIONS = 25
 IN_PROGRESS = " *"  # marks a cell whose period is not over yet
+CELL_FONT = 12  # px: heatmap cell text, which Plotly would otherwise shrink to fit (to about 9 px)
 COLUMNS = 1  # a heatmap and a Sankey diagram need the page's whole width
 _EXIT_COLORS = {
     "exit:skill_ended": END_TYPES[0][2],
@@ -54,20 +55,35 @@ def _day(iso: str) -> str:
     return iso[:10]
 
 
-def _cell_text(cell: Mapping[str, Any], key: str) -> str:
+def _cell_text(cell: Mapping[str, Any], key: str, separator: str) -> str:
     share = cell["onShare" if key == "on" else "onOrAfterShare"]
-    return f"{count(cell[key])} ({percent(share)})" + (IN_PROGRESS if cell["inProgress"] else "")
+    return f"{count(cell[key])}{separator}{percent(share)}" + (IN_PROGRESS if cell["inProgress"] else "")
 
 
-def retention_heatmap(view: View, key: str) -> dict[str, Any]:
+def shown_cohorts(view: View) -> list[Mapping[str, Any]]:
+    """The cohorts from the first with customers on: earlier ones are only rows of zeros.
+
+    The view's default range is the 12 cohorts before its end, which for a young skill starts
+    weeks before its first customer; the tab's range text names the first cohort shown instead.
+    """
+    cohorts = list(view["cohorts"])
+    first = next((i for i, c in enumerate(cohorts) if c["customers"]), len(cohorts))
+    return cohorts[first:]
+
+
+def _in_progress(cohorts: Sequence[Mapping[str, Any]]) -> bool:
+    return any(c["inProgress"] or any(cell["inProgress"] for cell in c["retention"]) for c in cohorts)
+
+
+def retention_heatmap(view: View, key: str, cohorts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Cohorts (rows, oldest first) by offset: ``key`` ("on" or "onOrAfter") shares, counts as text."""
-    cohorts = view["cohorts"]
     width = max((len(c["retention"]) for c in cohorts), default=0)
     unit = "Week" if view["cohort"] == "week" else "Day"
     share = "onShare" if key == "on" else "onOrAfterShare"
     z = [[cell[share] for cell in c["retention"]] + [None] * (width - len(c["retention"])) for c in cohorts]
+    # Count over share: two short lines fit a cell of twelve columns at a readable size.
     text = [
-        [_cell_text(cell, key) for cell in c["retention"]] + [""] * (width - len(c["retention"]))
+        [_cell_text(cell, key, "<br>") for cell in c["retention"]] + [""] * (width - len(c["retention"]))
         for c in cohorts
     ]
     return {
@@ -80,6 +96,7 @@ def retention_heatmap(view: View, key: str) -> dict[str, Any]:
                 "z": z,
                 "text": text,
                 "texttemplate": "%{text}",
+                "textfont": {"size": CELL_FONT},
                 "hovertemplate": "Cohort %{y}, %{x}: %{text}<extra></extra>",
                 "zmin": 0,
                 "zmax": 1,
@@ -90,7 +107,7 @@ def retention_heatmap(view: View, key: str) -> dict[str, Any]:
             }
         ],
         "layout": {
-            "height": 120 + 34 * max(len(cohorts), 1),
+            "height": 120 + 44 * max(len(cohorts), 1),
             "margin": {"l": 150, "r": 20, "t": 10, "b": 50},
             "font": {"family": FONT, "size": 12},
             "xaxis": {"title": {"text": f"{unit}s after the cohort's {unit.lower()}"}, "side": "bottom"},
@@ -101,57 +118,70 @@ def retention_heatmap(view: View, key: str) -> dict[str, Any]:
     }
 
 
-def retention_tab(view: View) -> Tab:
-    """Cohorts as heatmaps ("on" and "on or after"), with a table of every count and share."""
-    cohorts = view["cohorts"]
+def _retention_table(view: View, key: str, cohorts: Sequence[Mapping[str, Any]], marked: bool) -> Table:
+    """Every cohort's ``key`` counts and shares: one table per heatmap, so twelve weeks fit a card."""
     unit = "week" if view["cohort"] == "week" else "day"
-    cards = [
-        Card("Customers in cohorts", count(view["customers"]), ("First utterance ever in the range",)),
-        Card(f"{unit.capitalize()}ly cohorts", count(len(cohorts)), ("* marks a period still in progress",)),
-    ]
-    if not any(c["customers"] for c in cohorts):
-        return tab_for(
-            view, "Retention", cards, [Note("Retention", "No new customers in this range.")], columns=COLUMNS
-        )
     width = max(len(c["retention"]) for c in cohorts)
     columns = ("Cohort", "Customers", *(f"{unit.capitalize()} {k}" for k in range(width)))
-    table = Table(
-        id="retention-table",
-        title="Cohort retention (returning on / on or after)",
+    return Table(
+        id=f"retention-table-{key}",
+        title="Cohort retention, returning " + ("on" if key == "on" else "on or after"),
         columns=columns,
         rows=tuple(
             (
                 _day(c["start"]) + (IN_PROGRESS if c["inProgress"] else ""),
                 count(c["customers"]),
-                *(f"{_cell_text(cell, 'on')} / {_cell_text(cell, 'onOrAfter')}" for cell in c["retention"]),
+                *(_cell_text(cell, key, "\n") for cell in c["retention"]),
                 *([""] * (width - len(c["retention"]))),
             )
             for c in cohorts
         ),
         numeric=(False, *([True] * (len(columns) - 1))),
-        caption="Exact counts; * marks periods not over yet (they can still grow: no drop).",
+        caption="Exact counts" + ("; * marks periods not over yet (they can still grow: no drop)." if marked else "."),
     )
+
+
+def retention_tab(view: View) -> Tab:
+    """Cohorts as heatmaps ("on" and "on or after"), each with a table of its counts and shares."""
+    unit = "week" if view["cohort"] == "week" else "day"
+    cohorts = shown_cohorts(view)
+    left_out = len(view["cohorts"]) - len(cohorts)
+    marked = _in_progress(cohorts)
+    notes = [f"{count(left_out)} earlier without customers not shown"] if left_out else []
+    cards = [
+        Card("Customers in cohorts", count(view["customers"]), ("First utterance ever in the range",)),
+        Card(
+            f"{unit.capitalize()}ly cohorts",
+            count(len(cohorts)),
+            (*notes, *(["* marks a period still in progress"] if marked else [])),
+        ),
+    ]
+    if not cohorts:
+        return tab_for(
+            view, "Retention", cards, [Note("Retention", "No new customers in this range.")], columns=COLUMNS
+        )
     blocks: list[Block] = [
         Chart(
             id="retention-heatmap",
             title=f"Customers returning in each {unit} after their first",
-            figure=retention_heatmap(view, "on"),
+            figure=retention_heatmap(view, "on", cohorts),
             caption=f"Share of each cohort with an utterance in that {unit} (count in the cell).",
             kind="percent",
             wide=True,
-            values=table,
+            values=_retention_table(view, "on", cohorts, marked),
         ),
         Chart(
             id="retention-heatmap-after",
             title=f"Customers returning in that {unit} or any later one",
-            figure=retention_heatmap(view, "onOrAfter"),
+            figure=retention_heatmap(view, "onOrAfter", cohorts),
             caption="Unbounded retention: an utterance in that period or any later one up to the end.",
             kind="percent",
             wide=True,
-            values=table,
+            values=_retention_table(view, "onOrAfter", cohorts, marked),
         ),
     ]
-    return tab_for(view, "Retention", cards, blocks, columns=COLUMNS)
+    # The range text starts at the first cohort shown, as the heatmaps' rows do.
+    return tab_for({**view, "startTime": cohorts[0]["start"]}, "Retention", cards, blocks, columns=COLUMNS)
 
 
 def sankey_figure(tree: Mapping[str, Any]) -> dict[str, Any]:
