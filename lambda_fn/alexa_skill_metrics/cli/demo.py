@@ -127,7 +127,9 @@ def _run(
     if not embedded:
         _drop_table(client, DEMO_TABLE)  # a kept server holds the previous run's data
     create_table(client, DEMO_TABLE)
-    handler = Containers(_sample_skill_handler(MotoPutItem() if embedded else None), start_container, seed=seed)
+    handler = Containers(
+        _sample_skill_handler(MotoPutItem() if embedded else None), start_container, seed=seed
+    )
     params = {"startTime": format_time(start_ms), "endTime": format_time(today), "period": "P1D"}
     reporter = table_reporter(DEMO_TABLE)
     out = Path(out_dir)

@@ -15,6 +15,7 @@ Example
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -64,6 +65,7 @@ FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, s
 GRID = "#E9ECEF"
 AXIS = "#ADB5BD"
 MARKERS_UP_TO = 62  # points; beyond this, markers on lines only clutter
+LOG_SPREAD = 10  # a percentiles panel whose largest value is this many times its smallest: log scale
 NO_TRAFFIC = "No traffic"  # the marker trace of points without traffic (time_figure's idle)
 
 # Per period: x-axis title, tick format, hover format (d3-time-format) and the words for "per point".
@@ -322,13 +324,19 @@ def percentiles_figure(
     for index, trace in enumerate(figure["data"]):
         suffix = "" if index == 0 else str(index + 1)
         trace.update({"xaxis": f"x{suffix}", "marker": {"color": traces[index].color}})
-        top = max((v for v in traces[index].values if v is not None), default=0) or 1
+        shown = [v for v in traces[index].values if v is not None and v > 0]
+        low, top = min(shown, default=1), max(shown, default=1)
+        # A cold start's 800 ms beside 0.03 ms handler times in one panel: a log scale, labelled.
+        spread = top > LOG_SPREAD * low
         layout[f"xaxis{suffix}"] = _axis(
-            f"{trace['name']} ({UNITS.get(kind, '').strip() or x_title})",
+            f"{trace['name']} ({UNITS.get(kind, '').strip() or x_title}{', log scale' if spread else ''})",
             domain=[index * (width + gap), index * (width + gap) + width],
             # room right of the longest bar for its label, inside the panel
-            range=[0, top * 1.6],
-            tickformat=TICK_FORMATS[kind],
+            **(
+                {"type": "log", "range": [math.log10(low / 2), math.log10(top * 40)]}
+                if spread
+                else {"range": [0, top * 1.6], "tickformat": TICK_FORMATS[kind]}
+            ),
             fixedrange=True,
             nticks=4,
         )

@@ -30,7 +30,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from alexa_skill_metrics.dashboard.charts import END_TYPES, FONT
@@ -151,7 +151,8 @@ def _retention_table(view: View, key: str, cohorts: Sequence[Mapping[str, Any]],
             for c in cohorts
         ),
         numeric=(False, *([True] * (len(columns) - 1))),
-        caption="Exact counts" + ("; * marks periods not over yet (they can still grow: no drop)." if marked else "."),
+        caption="Exact counts"
+        + ("; * marks periods not over yet (they can still grow: no drop)." if marked else "."),
     )
 
 
@@ -250,7 +251,9 @@ def _path_graph(tree: Mapping[str, Any]) -> tuple[list[_Node], list[_Link]]:
             step = child["step"]
             if child["exit"]:
                 if step not in exits:
-                    exits[step] = _Node(_EXIT_LABELS.get(step, step), -1, 0, _EXIT_COLORS.get(step, "#8C8C8C"))
+                    exits[step] = _Node(
+                        _EXIT_LABELS.get(step, step), -1, 0, _EXIT_COLORS.get(step, "#8C8C8C")
+                    )
                 target = exits[step]
                 target.sessions += child["sessions"]
             else:
@@ -284,7 +287,9 @@ def _place(nodes: list[_Node], links: list[_Link], scale: float) -> tuple[float,
     carries: dict[tuple[int, int], _Node] = {}
     for column in range(1, last):
         for index, exit_node in enumerate(exits):
-            carried = sum(link.sessions for link in links if link.target is exit_node and link.source.column < column)
+            carried = sum(
+                link.sessions for link in links if link.target is exit_node and link.source.column < column
+            )
             if carried:
                 carry = _Node("", column, carried, exit_node.color, carry=True)
                 carry.top = bottoms[column] + PAD_PX

@@ -585,7 +585,14 @@ def _prompts(rows: Sequence[Mapping[str, Any]]) -> list[Block]:
     table = Table(
         id="quality-prompts-table",
         title=title,
-        columns=("Prompt (intent before)", "Sessions lost", "Terminations", "No response", "Unhandled after", "Share"),
+        columns=(
+            "Prompt (intent before)",
+            "Sessions lost",
+            "Terminations",
+            "No response",
+            "Unhandled after",
+            "Share",
+        ),
         rows=tuple(
             (
                 row["intent"],
