@@ -51,6 +51,9 @@ from alexa_skill_metrics.dashboard.layout import (
 
 END_LABELS = {key: label for key, label, _ in END_TYPES}
 LATENCIES = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"))
+PERCENTILES_CAPTION = (
+    "Each percentile on its own scale (a log scale where its values differ tenfold or more)."
+)
 
 
 def _starts(view: View) -> list[str]:
@@ -399,7 +402,7 @@ def intents_tab(view: View) -> Tab:
                 ],
                 x_title="Handler time (ms)",
             ),
-            caption="Each percentile on its own scale, so the middle and the tail both read.",
+            caption=PERCENTILES_CAPTION,
             kind="ms",
             wide=True,
         ),
@@ -570,7 +573,7 @@ def quality_tab(views: Mapping[str, View]) -> Tab:
                     ],
                     x_title="Endpoint time (ms)",
                 ),
-                caption="Each percentile on its own scale: cold starts' start-up stretches p99 only.",
+                caption=PERCENTILES_CAPTION,
                 kind="ms",
                 wide=True,
             )
