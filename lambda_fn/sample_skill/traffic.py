@@ -25,6 +25,7 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sample_skill.envelopes import DEMO_SKILL_ID, Envelopes
@@ -37,6 +38,8 @@ _HOURLY = [1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 9, 11, 12, 11, 8, 
 Handler = Callable[[dict[str, Any], Any], Any]
 FALLBACK = "AMAZON.FallbackIntent"
 RETRY_AFTER_FALLBACK = 0.7  # most customers rephrase after the fallback's reprompt (friction: retries)
+# Lambda reclaims an idle container after some minutes (AWS publishes no figure; observed 5 to 45).
+IDLE_MS = 30 * 60_000
 
 
 @dataclass
@@ -222,6 +225,35 @@ class Simulation:
             stats.escaped += 1
             return None
         return reply
+
+
+class Containers:
+    """The simulation's requests spread over Lambda containers, as Lambda would start them.
+
+    A container stays warm while requests keep coming; after ``idle_ms`` without one, Lambda
+    has reclaimed it and the next request starts a new one, which takes 150 to 850 ms to start
+    (seeded). ``start(startup_ms)`` is called right before that request: the demo passes the
+    recorder's ``start_container``, so the recorder claims and records each cold start itself.
+    Overlapping sessions share one container here (Lambda would start one per concurrent request).
+    """
+
+    def __init__(
+        self, handler: Handler, start: Callable[[float], None], *, seed: int, idle_ms: int = IDLE_MS
+    ) -> None:
+        self._handler = handler
+        self._start = start
+        self._rng = random.Random(seed)  # its own: the traffic stays the same with or without it
+        self._idle_ms = idle_ms
+        self._last_ms: int | None = None
+        self.started = 0
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        at_ms = int(datetime.fromisoformat(event["request"]["timestamp"]).timestamp() * 1000)
+        if self._last_ms is None or at_ms - self._last_ms > self._idle_ms:
+            self._start(float(self._rng.randrange(150, 850)))
+            self.started += 1
+        self._last_ms = at_ms if self._last_ms is None else max(self._last_ms, at_ms)
+        return self._handler(event, context)
 
 
 def _intent_of(request: dict[str, Any]) -> str | None:

@@ -408,7 +408,7 @@ def sankey_links(tree: dict[str, Any], minimum: float) -> list[int]:
 
 def test_retention_and_paths_tabs_draw_the_apis_values(browser: Any, api: str, tmp_path: Path) -> None:
     from alexa_skill_metrics.dashboard.collect import collect_extra_views
-    from alexa_skill_metrics.dashboard.journeys import MIN_LINK_SHARE
+    from alexa_skill_metrics.dashboard.journeys import MIN_LINK_SHARE, shown_cohorts
 
     # Given the dashboard with the retention and paths views the signed endpoint returned
     endpoint = ViewEndpoint(api, SKILL, week_params("P1D"))
@@ -428,15 +428,20 @@ def test_retention_and_paths_tabs_draw_the_apis_values(browser: Any, api: str, t
             session.page.eval_on_selector_all(
                 f"#panel-{view} .chart",
                 """divs => Object.fromEntries(divs.map(div => [div.dataset.figure, {
-                    z: div.data[0].z, text: div.data[0].text,
-                    links: div.data[0].link ? div.data[0].link.value : null,
-                    drawnLinks: div.querySelectorAll('.sankey-link').length,
+                    z: div.data[0].z, text: div.data[0].text, links: div.data[0].customdata || null,
+                    drawnLinks: div.layout.shapes
+                      ? div.layout.shapes.filter(shape => shape.name === 'band').length : 0,
+                    drawnShapes: div.querySelectorAll('.shapelayer path').length,
+                    shapes: div.layout.shapes ? div.layout.shapes.length : 0,
                 }]))""",
             )
         )
         session.page.screenshot(path=str(ARTIFACTS / f"week-{view}.png"), full_page=True)
-    # Then the heatmaps hold every cohort's shares, as the API returned them, with counts as text
-    width = max(len(c["retention"]) for c in retention["cohorts"])
+    # Then the heatmaps hold every cohort's shares from the first with customers, as the API returned
+    # them, with counts as text
+    cohorts = shown_cohorts(retention)
+    assert cohorts and cohorts[0]["customers"] and cohorts[-1] == retention["cohorts"][-1]
+    width = max(len(c["retention"]) for c in cohorts)
     heatmaps = (
         ("retention-heatmap", "onShare", "on"),
         ("retention-heatmap-after", "onOrAfterShare", "onOrAfter"),
@@ -444,19 +449,260 @@ def test_retention_and_paths_tabs_draw_the_apis_values(browser: Any, api: str, t
     for chart_id, share, key in heatmaps:
         heat = drawn_data[chart_id]
         assert heat["z"] == [
-            [cell[share] for cell in c["retention"]] + [None] * (width - len(c["retention"]))
-            for c in retention["cohorts"]
+            [cell[share] for cell in c["retention"]] + [None] * (width - len(c["retention"])) for c in cohorts
         ]
-        for row, cohort in zip(heat["text"], retention["cohorts"], strict=True):
+        for row, cohort in zip(heat["text"], cohorts, strict=True):
             for text, cell in zip(row, cohort["retention"], strict=False):
-                assert text.startswith(f"{cell[key]:,} ("), (text, cell)
-    # And the Sankey's links are the path tree's children, each drawn
+                assert text.startswith(f"{cell[key]:,}<br>"), (text, cell)
+    # And the Sankey's bands are the path tree's children (far exits carried in bundles), each drawn
     sankey = drawn_data["paths-sankey"]
     expected = sankey_links(paths["tree"], max(1, paths["sessions"] * MIN_LINK_SHARE))
-    assert sankey["links"] == expected and sankey["drawnLinks"] == len(expected) > 3
+    assert sankey["links"] == expected and sankey["drawnLinks"] >= len(expected) > 3
+    assert sankey["drawnShapes"] == sankey["shapes"]
     # And the top-transitions table lists the API's transitions
     first_row = session.page.locator("#paths-transitions tbody tr").first.inner_text().split("\t")
     top = paths["transitions"][0]
     assert first_row[:3] == [top["source"], top["target"], f"{top['sessions']:,}"]
     assert session.problems == [] and session.blocked == []
+    session.page.close()
+
+
+# --- the demo's dashboard as a new user sees it (issue 20, item 7) ----------------------------------------
+
+# Geometry read from the rendered page: boxes in CSS pixels (getBoundingClientRect).
+GEOMETRY_PROBE = """panel => {
+  const root = document.querySelector(panel);
+  root.querySelectorAll('details').forEach(d => { d.open = true; });
+  const box = e => { const r = e.getBoundingClientRect();
+                     return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+  return {
+    scrolls: [...root.querySelectorAll('.scroll')].map(s => ({
+      id: s.closest('figure').id, scrollWidth: s.scrollWidth, clientWidth: s.clientWidth,
+      box: box(s), lastHead: box(s.querySelector('thead th:last-child')),
+      font: parseFloat(getComputedStyle(s.querySelector('td') || s).fontSize)})),
+    cells: [...root.querySelectorAll('.chart g.hm text, .chart .heatmaplayer text, .chart text.textpoint')]
+      .filter(t => t.textContent.includes('%'))
+      .map(t => ({text: t.textContent, font: parseFloat(getComputedStyle(t).fontSize)})),
+    text: root.innerText,
+  };
+}"""
+
+PATHS_PROBE = """() => {
+  const div = document.getElementById('chart-paths-sankey');
+  const box = e => { const r = e.getBoundingClientRect();
+                     return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+  const shapes = [...div.querySelectorAll('.shapelayer path')];
+  const named = i => div.layout.shapes[Number(shapes[i].getAttribute('data-index'))].name;
+  const bands = shapes.filter((p, i) => named(i) === 'band');
+  const nodes = shapes.filter((p, i) => named(i) === 'node').map(box);
+  // A label is over a band where a point of its box lies inside the band's filled shape.
+  const overBand = r => {
+    const points = [];
+    for (const fx of [0.05, 0.5, 0.95]) for (const fy of [0.1, 0.5, 0.9]) {
+      points.push([r.left + fx * (r.right - r.left), r.top + fy * (r.bottom - r.top)]);
+    }
+    return bands.some(band => points.some(([x, y]) => {
+      const local = new DOMPoint(x, y).matrixTransform(band.getScreenCTM().inverse());
+      return band.isPointInFill(local);
+    }));
+  };
+  const labels = [...div.querySelectorAll('g.annotation')].map((g, i) => {
+    const r = box(g.querySelector('text'));
+    return {text: g.textContent, column: div.layout.annotations[i].name, box: r, overBand: overBand(r)};
+  });
+  return {labels, nodes, bands: bands.length};
+}"""
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """The dashboard ``skill-metrics demo`` writes with its defaults (40 customers, 28 days), in process."""
+    from alexa_skill_metrics.cli.demo import run_demo
+
+    result = run_demo(
+        customers=40, days=28, seed=42, out_dir=str(tmp_path_factory.mktemp("demo")), quiet=True
+    )
+    return result.files[-1], result.views
+
+
+Box = dict[str, float]
+
+
+def overlap(a: Box, b: Box) -> bool:
+    return (
+        a["left"] < b["right"]
+        and b["left"] < a["right"]
+        and a["top"] < b["bottom"]
+        and b["top"] < a["bottom"]
+    )
+
+
+def inside(inner: Box, outer: Box) -> bool:
+    return (
+        outer["left"] <= inner["left"] and inner["right"] <= outer["right"]
+        and outer["top"] <= inner["top"] and inner["bottom"] <= outer["bottom"]
+    )  # fmt: skip
+
+
+def open_demo_tab(browser: Any, path: Path, view: str) -> Session:
+    session = Session(browser)
+    session.page.set_viewport_size({"width": WIDTH, "height": 900})
+    session.page.goto(path.as_uri())
+    session.page.wait_for_selector("html[data-ready='true']")
+    session.open_tab(view)
+    return session
+
+
+def shoot(session: Session, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    session.page.screenshot(path=str(ARTIFACTS / f"demo-{name}.png"), full_page=True)
+
+
+def check_retention(session: Session, retention: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = session.page.evaluate(GEOMETRY_PROBE, "#panel-retention")
+    shoot(session, name)
+    # Every week's column is inside its scroll box: nothing to scroll sideways, the last heading whole
+    for scroll in found["scrolls"]:
+        assert scroll["scrollWidth"] <= scroll["clientWidth"], scroll
+        assert scroll["lastHead"]["right"] <= scroll["box"]["right"] + 0.5, scroll
+        assert scroll["font"] >= 12, scroll
+    # The heatmaps' cell text is readable
+    assert found["cells"] and min(cell["font"] for cell in found["cells"]) >= 12, found["cells"][:3]
+    # The * is explained exactly when some cell or cohort carries it
+    marked = any(
+        c["inProgress"] or any(x["inProgress"] for x in c["retention"]) for c in retention["cohorts"]
+    )
+    assert ("* marks" in found["text"]) == marked == ("*" in found["text"].replace("* marks", ""))
+    return found
+
+
+def test_the_demos_retention_starts_at_its_first_customers_and_reads_whole(
+    browser: Any, demo: tuple[Path, dict[str, dict[str, Any]]]
+) -> None:
+    path, views = demo
+    retention = views["retention"]
+    session = open_demo_tab(browser, path, "retention")
+    found = check_retention(session, retention, "retention")
+    # Then no row is a cohort of nobody before the first customers, and the tab's range starts there
+    first = next(c for c in retention["cohorts"] if c["customers"])
+    shown = session.page.locator("#chart-retention-heatmap").evaluate("d => d.data[0].y")
+    assert shown[0].startswith(first["start"][:10]) and not shown[0].endswith("(0)")
+    assert session.page.inner_text("#panel-retention .range").startswith(first["start"][:10])
+    assert f"{first['start'][:10]}" in found["text"]
+    assert session.problems == []
+    session.page.close()
+
+
+def test_twelve_weeks_of_cohorts_fit_the_retention_tab(
+    browser: Any, demo: tuple[Path, dict[str, dict[str, Any]]], tmp_path: Path
+) -> None:
+    # Given twelve weekly cohorts of thousands of customers, the last week still in progress
+    from alexa_skill_metrics.periods import format_time
+
+    _, views = demo
+    weeks = 12
+    start = 1_767_571_200_000  # Mon 2026-01-05
+    week = 7 * 86_400_000
+    cohorts = [
+        {"start": format_time(start + i * week), "customers": 12_345, "inProgress": i == weeks - 1,
+         "retention": [{"offset": k, "start": format_time(start + (i + k) * week), "on": 12_345 - k,
+                        "onShare": 1.0 - k / 100, "onOrAfter": 12_345 - k, "onOrAfterShare": 1.0 - k / 100,
+                        "inProgress": i + k == weeks - 1} for k in range(weeks - i)]}
+        for i in range(weeks)
+    ]  # fmt: skip
+    retention = {**views["retention"], "cohorts": cohorts, "customers": 12_345 * weeks}
+    wide = write_dashboard({**views, "retention": retention}, out=tmp_path / "metrics.html")
+    # When the Retention tab is open at 1280 px, Then every week reads whole, * explained
+    session = open_demo_tab(browser, wide, "retention")
+    check_retention(session, retention, "retention-12-weeks")
+    session.page.close()
+
+
+def test_the_path_tree_has_a_column_per_depth_and_labels_clear_of_each_other_and_the_bands(
+    browser: Any, demo: tuple[Path, dict[str, dict[str, Any]]]
+) -> None:
+    path, views = demo
+    session = open_demo_tab(browser, path, "paths")
+    found = session.page.evaluate(PATHS_PROBE)
+    shoot(session, "paths")
+    labels = found["labels"]
+    columns = sorted({label["column"] for label in labels}, key=lambda c: int(c.split()[1]))
+    exits = [label for label in labels if label["column"] == columns[-1]]
+    deepest = [label for label in labels if label["column"] == f"column {views['paths']['maxDepth']}"]
+    # Then the exits have their own column, right of every depth-5 step
+    assert exits and all(label["text"] in {"Skill ended", "User ended", "User did not respond",
+                                           "Failed (error)", "Unknown reason", "Incomplete", "Active"}
+                         or "respond" in label["text"] for label in exits)  # fmt: skip
+    assert deepest and max(d["box"]["right"] for d in deepest) < min(e["box"]["left"] for e in exits)
+    # And no two labels overlap, each sits inside its box, and none lies over a band
+    overlapping = [
+        (a["text"], b["text"])
+        for i, a in enumerate(labels)
+        for b in labels[i + 1 :]
+        if overlap(a["box"], b["box"])
+    ]
+    assert overlapping == []
+    assert [
+        label["text"] for label in labels if not any(inside(label["box"], n) for n in found["nodes"])
+    ] == []
+    assert [label["text"] for label in labels if label["overBand"]] == []
+    assert found["bands"] > 10 and session.problems == []
+    session.page.close()
+
+
+def test_every_latency_percentile_bar_reads_beside_a_cold_starts_p99(
+    browser: Any, demo: tuple[Path, dict[str, dict[str, Any]]]
+) -> None:
+    path, views = demo
+    # Given the demo's endpoint time, whose p99 holds cold starts' start-up (hundreds of ms)
+    endpoint = views["utterances"]["totals"]["endpointMs"]
+    assert endpoint["p99"] > 100 * endpoint["p50"]
+    for view, chart in (("intents", "intents-latency"), ("friction", "quality-endpoint-by-intent")):
+        session = open_demo_tab(browser, path, view)
+        shoot(session, view)
+        widths = session.page.eval_on_selector_all(
+            f"#chart-{chart} g.trace.bars",
+            "ts => ts.map(t => [...t.querySelectorAll('path')].map(p => p.getBoundingClientRect().width))",
+        )
+        # Then each percentile spans its own panel, and every intent's p50 bar is at least 20 px long
+        assert len(widths) == 3 and all(max(trace) >= 100 for trace in widths), (chart, widths)
+        assert min(widths[0]) >= 20, (chart, widths)
+        session.page.close()
+    # And the Intents table has each intent's failure rate
+    session = open_demo_tab(browser, path, "intents")
+    heads = session.page.locator("#intents-table thead th").all_inner_texts()
+    assert "Failure rate" in heads
+    column = heads.index("Failure rate")
+    first = session.page.locator("#intents-table tbody tr").first.locator("th, td").nth(column).inner_text()
+    assert first == f"{views['intents']['intents'][0]['failureRate']:.2%}"
+    session.page.close()
+
+
+def test_days_without_traffic_break_the_lines_with_a_marker_and_the_demo_has_cold_starts(
+    browser: Any, demo: tuple[Path, dict[str, dict[str, Any]]]
+) -> None:
+    path, views = demo
+    series = views["friction"]["series"]
+    quiet = [i for i, point in enumerate(series) if point["utterances"] == 0]
+    assert quiet, "the demo's traffic has a day without utterances"
+    session = open_demo_tab(browser, path, "friction")
+    shoot(session, "quality")
+    drawn_lines = session.page.evaluate(
+        """() => ['quality-friction-rate', 'quality-cold-starts'].map(id => {
+          const div = document.getElementById('chart-' + id);
+          const [line, marks] = div.querySelectorAll('g.trace.scatter');
+          const moves = [...line.querySelectorAll('path.js-line')]
+            .map(p => (p.getAttribute('d').match(/M/g) || []).length);
+          return {id, segments: moves.reduce((a, b) => a + b, 0),
+                  markers: marks ? marks.querySelectorAll('path.point').length : 0,
+                  heights: [...line.querySelectorAll('path.point')].map(p => p.getBoundingClientRect().top)};
+        })"""
+    )
+    friction, cold = drawn_lines
+    # Then the friction-rate line breaks at each day without traffic, each marked on the axis
+    assert friction["segments"] >= 2 and friction["markers"] == len(quiet), friction
+    # And the demo's cold starts draw a cold-start share above zero: its points are not all at one height
+    assert views["utterances"]["totals"]["coldStarts"] > 0
+    assert max(cold["heights"]) - min(cold["heights"]) > 20, cold
+    assert session.problems == []
     session.page.close()

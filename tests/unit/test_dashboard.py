@@ -101,7 +101,7 @@ ROW_CHARTS: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
         "friction",
         "prompts",
         "intent",
-        [("Customers lost", "lost"), ("Unhandled after", "unhandled")],
+        [("Sessions lost", "lost"), ("Unhandled after", "unhandled")],
     ),
     "quality-endpoint-by-intent": (
         "intents",
@@ -109,6 +109,17 @@ ROW_CHARTS: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
         "intent",
         [(q, f"endpointMs.{q}") for q in ("p50", "p90", "p99")],
     ),
+}
+
+# Line charts of ratios break where their denominator (this field of the point) is 0, no traffic,
+# and mark those points on the axis (a "No traffic" trace); their tables keep the API's values.
+IDLE_WHEN = {
+    "sessions-per-customer": "started",
+    "utterances-per-customer-session": "utterances",
+    "utterances-latency": "utterances",
+    "quality-friction-rate": "utterances",
+    "quality-endpoint": "utterances",
+    "quality-cold-starts": "utterances",
 }
 
 Expected = dict[str, list[tuple[str, list[Any], list[Any]]]]
@@ -126,7 +137,14 @@ def expected_charts(views: Mapping[str, Mapping[str, Any]]) -> Expected:
     for chart_id, (view, traces) in SERIES_CHARTS.items():
         series = views[view]["series"]
         starts = [point["start"] for point in series]
-        expected[chart_id] = [(name, starts, [field(p, path) for p in series]) for name, path in traces]
+        idle = [bool(chart_id in IDLE_WHEN and p[IDLE_WHEN[chart_id]] == 0) for p in series]
+        expected[chart_id] = [
+            (name, starts, [None if quiet else field(p, path) for p, quiet in zip(series, idle, strict=True)])
+            for name, path in traces
+        ]
+        if any(idle):
+            quiet_starts = [start for start, quiet in zip(starts, idle, strict=True) if quiet]
+            expected[chart_id].append(("No traffic", quiet_starts, [0] * len(quiet_starts)))
     for chart_id, (view, rows_at, label, traces) in ROW_CHARTS.items():
         rows = views[view][rows_at]
         if rows:  # no rows: the tab shows a note instead of the chart

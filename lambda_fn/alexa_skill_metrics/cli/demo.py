@@ -111,11 +111,12 @@ def _run(
     from alexa_skill_metrics.cli.console import progress_bar
     from alexa_skill_metrics.cli.local import MotoPutItem
     from alexa_skill_metrics.dashboard.collect import EXTRA_VIEWS, extra_params
+    from alexa_skill_metrics.recording.recorder import start_container
     from alexa_skill_metrics.reporting.client import report_body, table_reporter
     from alexa_skill_metrics.reporting.params import format_time
     from alexa_skill_metrics.reporting.views import VIEWS
     from alexa_skill_metrics.storage.table import create_table
-    from sample_skill.traffic import Simulation
+    from sample_skill.traffic import Containers, Simulation
 
     console = Console(quiet=quiet)
     today = int(time.time() * 1000) // DAY_MS * DAY_MS
@@ -126,7 +127,9 @@ def _run(
     if not embedded:
         _drop_table(client, DEMO_TABLE)  # a kept server holds the previous run's data
     create_table(client, DEMO_TABLE)
-    handler = _sample_skill_handler(MotoPutItem() if embedded else None)
+    handler = Containers(
+        _sample_skill_handler(MotoPutItem() if embedded else None), start_container, seed=seed
+    )
     params = {"startTime": format_time(start_ms), "endTime": format_time(today), "period": "P1D"}
     reporter = table_reporter(DEMO_TABLE)
     out = Path(out_dir)

@@ -57,7 +57,9 @@ details { margin-top: 6px; font-size: .88rem; }
 summary { cursor: pointer; color: var(--accent); }
 .scroll { max-height: 340px; overflow: auto; margin-top: 6px; }
 table { border-collapse: collapse; width: 100%; font-size: .88rem; font-variant-numeric: tabular-nums; }
-th, td { padding: 5px 10px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
+/* pre, not nowrap: a cell breaks only where its text has a line break (a retention cell's count and
+   share), so twelve weeks of cohorts fit a card. */
+th, td { padding: 5px 10px; border-bottom: 1px solid var(--line); text-align: left; white-space: pre; }
 /* A values table fits its card: headings and row labels (times, intents) wrap between words, a
    number never does. */
 thead th, tbody th { white-space: normal; }

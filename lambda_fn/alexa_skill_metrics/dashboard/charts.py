@@ -15,6 +15,7 @@ Example
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -64,6 +65,8 @@ FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, s
 GRID = "#E9ECEF"
 AXIS = "#ADB5BD"
 MARKERS_UP_TO = 62  # points; beyond this, markers on lines only clutter
+LOG_SPREAD = 10  # a percentiles panel whose largest value is this many times its smallest: log scale
+NO_TRAFFIC = "No traffic"  # the marker trace of points without traffic (time_figure's idle)
 
 # Per period: x-axis title, tick format, hover format (d3-time-format) and the words for "per point".
 PERIODS: dict[str, tuple[str, str, str, str]] = {
@@ -158,19 +161,29 @@ def time_figure(
     kind: ValueKind = "count",
     stacked: bool = False,
     height: int = 320,
+    idle: Sequence[bool] = (),
 ) -> dict[str, Any]:
-    """Traces over the series' points (bucket starts, UTC), with a date axis and one hover for all."""
+    """Traces over the series' points (bucket starts, UTC), with a date axis and one hover for all.
+
+    ``idle`` marks the points without traffic: there a line's ratio (0 by the contract, with a
+    denominator of 0) would dip to 0 as if it had fallen, so lines break there and a grey marker
+    on the axis says why. The API's values stay in each line's ``customdata`` (for its table).
+    """
     x_title, tick, hover, _ = PERIODS.get(period, PERIODS["P1D"])
     value_format = VALUE_FORMATS[kind]
     dense = len(starts) > MARKERS_UP_TO
     data = []
     for trace in traces:
+        values = list(trace.values)
         common: dict[str, Any] = {
             "name": trace.name,
             "x": list(starts),
-            "y": list(trace.values),
+            "y": values,
             "yhoverformat": value_format,
         }
+        if trace.kind != "bar" and any(idle):
+            common["y"] = [None if quiet else value for value, quiet in zip(values, idle, strict=True)]
+            common["customdata"] = values
         if trace.kind == "bar":
             data.append({"type": "bar", **common, "marker": {"color": trace.color}})
         else:
@@ -190,6 +203,20 @@ def time_figure(
                     **({"visible": "legendonly"} if overlay and dense else {}),
                 }
             )
+    quiet = [start for start, no_traffic in zip(starts, idle, strict=False) if no_traffic]
+    if quiet:
+        data.append(
+            {
+                "type": "scatter",
+                "name": NO_TRAFFIC,
+                "x": quiet,
+                "y": [0] * len(quiet),
+                "mode": "markers",
+                "marker": {"color": AXIS, "symbol": "x-thin-open", "size": 9, "line": {"width": 2}},
+                "cliponaxis": False,
+                "hovertemplate": f"{NO_TRAFFIC}<extra></extra>",
+            }
+        )
     layout = base_layout(height)
     y_axis = _axis(y_title, rangemode="tozero", tickformat=TICK_FORMATS[kind], fixedrange=True)
     if kind == "count":
@@ -198,7 +225,7 @@ def time_figure(
         top = max((value for trace in traces for value in trace.values if value is not None), default=0)
         if top < 6:
             y_axis.update(dtick=1, **({"range": [0, 1]} if top == 0 else {}))
-    if len(traces) == 1:
+    if len(data) == 1:
         layout["margin"]["t"] = 12  # no legend above a single series
     layout.update(
         {
@@ -280,3 +307,40 @@ def category_figure(
         }
     )
     return {"data": data, "layout": layout}
+
+
+def percentiles_figure(
+    categories: Sequence[str], traces: Sequence[Trace], *, x_title: str, kind: ValueKind = "ms"
+) -> dict[str, Any]:
+    """One small panel of horizontal bars per trace (p50, p90, p99), each on its own scale.
+
+    On one shared axis a cold start's p99 (hundreds of ms) leaves p50 and p90 (tenths of a ms)
+    as slivers; side by side, each percentile spans its panel and its labels carry the values.
+    """
+    figure = category_figure(categories, traces, x_title=x_title, kind=kind)
+    layout = figure["layout"]
+    gap = 0.04
+    width = (1 - gap * (len(traces) - 1)) / max(len(traces), 1)
+    for index, trace in enumerate(figure["data"]):
+        suffix = "" if index == 0 else str(index + 1)
+        trace.update({"xaxis": f"x{suffix}", "marker": {"color": traces[index].color}})
+        shown = [v for v in traces[index].values if v is not None and v > 0]
+        low, top = min(shown, default=1), max(shown, default=1)
+        # A cold start's 800 ms beside 0.03 ms handler times in one panel: a log scale, labelled.
+        spread = top > LOG_SPREAD * low
+        layout[f"xaxis{suffix}"] = _axis(
+            f"{trace['name']} ({UNITS.get(kind, '').strip() or x_title}{', log scale' if spread else ''})",
+            domain=[index * (width + gap), index * (width + gap) + width],
+            # room right of the longest bar for its label, inside the panel
+            **(
+                {"type": "log", "range": [math.log10(low / 2), math.log10(top * 40)]}
+                if spread
+                else {"range": [0, top * 1.6], "tickformat": TICK_FORMATS[kind]}
+            ),
+            fixedrange=True,
+            nticks=4,
+        )
+    layout["showlegend"] = False
+    layout["margin"].update({"t": 12, "r": MODEBAR_MARGIN})
+    layout["height"] = max(220, 80 + max(len(categories), 1) * 24)
+    return figure

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from alexa_skill_metrics.dashboard.assets import CSS, JS
+from alexa_skill_metrics.dashboard.charts import NO_TRAFFIC
 from alexa_skill_metrics.dashboard.collect import check_views
 from alexa_skill_metrics.dashboard.layout import FORMATS, Card, Chart, Note, Tab, Table, range_text, when
 from alexa_skill_metrics.dashboard.tabs import build_tabs, has_data
@@ -177,14 +178,16 @@ def _chart(chart: Chart) -> str:
 
 def chart_values(chart: Chart) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
     """A chart's data as a table: one row per point (or category), one column per trace."""
-    traces = chart.figure["data"]
+    # The no-traffic markers are not values; a line broken there keeps the API's values in customdata.
+    traces = [trace for trace in chart.figure["data"] if trace["name"] != NO_TRAFFIC]
     horizontal = bool(traces) and traces[0].get("orientation") == "h"
     index_key, value_key = ("y", "x") if horizontal else ("x", "y")
     index = traces[0][index_key] if traces else []
     show = FORMATS[chart.kind]
+    columns_of = [trace.get("customdata", trace[value_key]) for trace in traces]
     columns = (chart.index_label, *(str(trace["name"]) for trace in traces))
     rows = tuple(
-        (str(label) if horizontal else when(label), *(show(trace[value_key][i]) for trace in traces))
+        (str(label) if horizontal else when(label), *(show(values[i]) for values in columns_of))
         for i, label in enumerate(index)
     )
     return columns, rows

@@ -28,6 +28,7 @@ from alexa_skill_metrics.dashboard.charts import (
     Trace,
     category_figure,
     per_point,
+    percentiles_figure,
     time_figure,
 )
 from alexa_skill_metrics.dashboard.collect import VIEWS
@@ -50,6 +51,9 @@ from alexa_skill_metrics.dashboard.layout import (
 
 END_LABELS = {key: label for key, label, _ in END_TYPES}
 LATENCIES = (("p50", "p50"), ("p90", "p90"), ("p99", "p99"))
+PERCENTILES_CAPTION = (
+    "Each percentile on its own scale (a log scale where its values differ tenfold or more)."
+)
 
 
 def _starts(view: View) -> list[str]:
@@ -65,6 +69,11 @@ def _column(view: View, *path: str) -> list[Any]:
             value = value[key]
         values.append(value)
     return values
+
+
+def _idle(view: View, key: str) -> list[bool]:
+    """The points where ``key`` (a ratio's denominator: sessions or utterances) is 0: no traffic."""
+    return [point[key] == 0 for point in view["series"]]
 
 
 def overview_tab(view: View) -> Tab:
@@ -191,6 +200,7 @@ def sessions_tab(view: View) -> Tab:
                 period=period,
                 y_title="Sessions per customer",
                 kind="ratio",
+                idle=_idle(view, "started"),
             ),
         ),
         Chart(
@@ -294,6 +304,7 @@ def utterances_tab(view: View) -> Tab:
                 period=period,
                 y_title="Utterances",
                 kind="ratio",
+                idle=_idle(view, "utterances"),
             ),
         ),
         Chart(
@@ -324,8 +335,9 @@ def utterances_tab(view: View) -> Tab:
                 period=period,
                 y_title="Handler time (ms)",
                 kind="ms",
+                idle=_idle(view, "utterances"),
             ),
-            caption="Gaps are points without utterances, which have no latency.",
+            caption="Gaps (No traffic) are points without utterances, which have no latency.",
             kind="ms",
             wide=True,
         ),
@@ -382,16 +394,17 @@ def intents_tab(view: View) -> Tab:
             id="intents-latency",
             index_label="Intent",
             title="Handler latency by intent",
-            figure=category_figure(
+            figure=percentiles_figure(
                 names,
                 [
                     Trace(label, [row["latencyMs"][key] for row in rows], COLORS[key])
                     for key, label in LATENCIES
                 ],
                 x_title="Handler time (ms)",
-                kind="ms",
             ),
+            caption=PERCENTILES_CAPTION,
             kind="ms",
+            wide=True,
         ),
         Table(
             id="intents-table",
@@ -401,6 +414,7 @@ def intents_tab(view: View) -> Tab:
                 "Customers",
                 "Utterances",
                 "Failed",
+                "Failure rate",
                 "Share",
                 "Failed share",
                 "p50",
@@ -413,21 +427,23 @@ def intents_tab(view: View) -> Tab:
                     count(row["uniqueCustomers"]),
                     count(row["utterances"]),
                     count(row["failed"]),
+                    percent(row["failureRate"]),
                     percent(row["share"]),
                     percent(row["failedShare"]),
                     *(ms(row["latencyMs"][key]) for key, _ in LATENCIES),
                 )
                 for row in rows
             ),
-            numeric=(False, *([True] * 8)),
-            caption="Most utterances first. Latency is the handler time of the intent's utterances.",
+            numeric=(False, *([True] * 9)),
+            caption="Most utterances first. Failure rate: its failed utterances / its utterances. "
+            "Latency is the handler time of the intent's utterances.",
         ),
     ]
     return tab_for(view, "Intents", cards, blocks)
 
 
 def quality_tab(views: Mapping[str, View]) -> Tab:
-    """Friction rate over time, the prompts that lose customers, cold-start share and endpoint time.
+    """Friction rate over time, the prompts where sessions are lost, cold-start share and endpoint time.
 
     Drawn from three views: friction (its own), utterances (endpoint time and cold starts per
     point) and intents (endpoint time per intent).
@@ -478,6 +494,7 @@ def quality_tab(views: Mapping[str, View]) -> Tab:
                 period=period,
                 y_title="Friction events / utterances",
                 kind="percent",
+                idle=_idle(friction, "utterances"),
             ),
             caption="(Unhandled utterances + terminations + sessions that ended without a response) / "
             "utterances. No-response ends count where their session started.",
@@ -513,8 +530,10 @@ def quality_tab(views: Mapping[str, View]) -> Tab:
                 period=utterances["period"],
                 y_title="Endpoint time (ms)",
                 kind="ms",
+                idle=_idle(utterances, "utterances"),
             ),
-            caption="Handler time plus container start-up on cold starts. Gaps: points without utterances.",
+            caption="Handler time plus container start-up on cold starts. Gaps (No traffic): points without "
+            "utterances.",
             kind="ms",
         ),
         Chart(
@@ -533,6 +552,7 @@ def quality_tab(views: Mapping[str, View]) -> Tab:
                 period=utterances["period"],
                 y_title="Share of utterances",
                 kind="percent",
+                idle=_idle(utterances, "utterances"),
             ),
             caption="Utterances that were the first request of a skill container.",
             kind="percent",
@@ -545,29 +565,37 @@ def quality_tab(views: Mapping[str, View]) -> Tab:
                 id="quality-endpoint-by-intent",
                 index_label="Intent",
                 title="Endpoint time by intent",
-                figure=category_figure(
+                figure=percentiles_figure(
                     [row["intent"] for row in rows],
                     [
                         Trace(label, [row["endpointMs"][key] for row in rows], COLORS[key])
                         for key, label in LATENCIES
                     ],
                     x_title="Endpoint time (ms)",
-                    kind="ms",
                 ),
+                caption=PERCENTILES_CAPTION,
                 kind="ms",
+                wide=True,
             )
         )
     return tab_for(friction, "Quality", cards, blocks)
 
 
 def _prompts(rows: Sequence[Mapping[str, Any]]) -> list[Block]:
-    title = "Prompts that lose customers"
+    title = "Prompts where sessions are lost"
     if not rows:
         return [Note(title, "No friction in this range: nothing to rank.")]
     table = Table(
         id="quality-prompts-table",
         title=title,
-        columns=("Prompt (intent before)", "Lost", "Terminations", "No response", "Unhandled after", "Share"),
+        columns=(
+            "Prompt (intent before)",
+            "Sessions lost",
+            "Terminations",
+            "No response",
+            "Unhandled after",
+            "Share",
+        ),
         rows=tuple(
             (
                 row["intent"],
@@ -589,13 +617,14 @@ def _prompts(rows: Sequence[Mapping[str, Any]]) -> list[Block]:
             figure=category_figure(
                 [row["intent"] for row in rows],
                 [
-                    Trace("Customers lost", [row["lost"] for row in rows], COLORS["terminations"]),
+                    Trace("Sessions lost", [row["lost"] for row in rows], COLORS["terminations"]),
                     Trace("Unhandled after", [row["unhandled"] for row in rows], COLORS["unhandled"]),
                 ],
                 x_title="Friction events right after it",
             ),
-            caption="By the intent the skill answered just before: customers lost (terminations and "
-            "no-response ends) first; 'start' is before any answer.",
+            # "lost" counts sessions ended at the prompt (one customer can lose several), never customers.
+            caption="By the intent the skill answered just before: sessions lost (terminations and "
+            "no-response ends; a customer can lose several) first; 'start' is before any answer.",
             values=table,
             wide=True,
         )

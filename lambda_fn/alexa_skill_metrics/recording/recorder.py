@@ -61,6 +61,20 @@ def _claim_cold_start() -> float | None:
     return round((time.perf_counter() - _IMPORTED_AT) * 1000, 3)
 
 
+def start_container(startup_ms: float) -> None:
+    """Behave from now on as a new container whose start-up took ``startup_ms`` (simulations only).
+
+    Lambda gives each container its own process, so a real skill's cold start is its process's
+    first request; a simulation that sends weeks of traffic through one process calls this where
+    Lambda would have started a container, and the recorder claims and measures the cold start
+    as it does in a real one.
+    """
+    # The process's own state stays two module globals: the hot path reads them with no indirection.
+    global _IMPORTED_AT, _requests  # noqa: PLW0603
+    _IMPORTED_AT = time.perf_counter() - startup_ms / 1000
+    _requests = itertools.count()
+
+
 class Invocation:
     """What one request has shown so far; lives for one Lambda invocation.
 

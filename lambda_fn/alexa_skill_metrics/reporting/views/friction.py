@@ -117,7 +117,7 @@ class PromptFriction:
             "sessions whose start was not recorded"
         )
     )
-    lost: int = field(metadata=doc("terminations + noResponse after it: customers lost"))
+    lost: int = field(metadata=doc("terminations + noResponse after it: sessions lost there (not distinct customers)"))
     terminations: int = field(metadata=doc("Terminations right after it"))
     no_response: int = field(metadata=doc("Sessions ended no_response right after it"))
     unhandled: int = field(metadata=doc("Unhandled utterances right after it"))
@@ -132,7 +132,7 @@ class FrictionView(ViewHeader):
     totals: FrictionFigures = field(metadata=doc("Over the whole range"))
     series: list[FrictionPoint] = field(metadata=doc("Per point of the period"))
     prompts: list[PromptFriction] = field(
-        metadata=doc("Friction by the prompt before it, most customers lost first (then most friction)")
+        metadata=doc("Friction by the prompt before it, most sessions lost first (then most friction)")
     )
 
 
@@ -154,7 +154,7 @@ def friction_figures(rollup: Rollup) -> dict[str, Any]:
 
 
 def prompts_that_lose_customers(rollup: Rollup) -> list[PromptFriction]:
-    """Friction by the prompt before it, ranked: most customers lost, then most friction, then name."""
+    """Friction by the prompt before it, ranked: most sessions lost, then most friction, then name."""
     total = (
         sum(rollup.unhandled_after.values())
         + sum(rollup.terminated_after.values())
