@@ -117,7 +117,9 @@ class PromptFriction:
             "sessions whose start was not recorded"
         )
     )
-    lost: int = field(metadata=doc("terminations + noResponse after it: sessions lost there (not distinct customers)"))
+    lost: int = field(
+        metadata=doc("terminations + noResponse after it: sessions lost there (not distinct customers)")
+    )
     terminations: int = field(metadata=doc("Terminations right after it"))
     no_response: int = field(metadata=doc("Sessions ended no_response right after it"))
     unhandled: int = field(metadata=doc("Unhandled utterances right after it"))
