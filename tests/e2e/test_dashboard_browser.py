@@ -18,6 +18,7 @@ import re
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -217,6 +218,13 @@ def test_the_gateway_refuses_unsigned_requests_and_the_client_reports_api_errors
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Headless Debian Chromium through Playwright, with a fresh profile; skipped when either is absent."""
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), WIDTH, 900) as context:
+        yield context
+
+
+@contextmanager
+def chromium(profile: Path, width: int, height: int) -> Iterator[Any]:
+    """A browser context of headless Debian Chromium with the viewport given; skips without one."""
     if not Path(CHROMIUM).exists():
         pytest.skip(
             "Debian's chromium is not installed (/usr/bin/chromium): run .ci/setup-browser.sh as root"
@@ -227,11 +235,11 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     )
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
+            str(profile),
             executable_path=CHROMIUM,
             headless=True,
             args=CHROMIUM_ARGS,
-            viewport={"width": WIDTH, "height": 900},
+            viewport={"width": width, "height": height},
         )
         try:
             yield context

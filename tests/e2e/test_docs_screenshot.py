@@ -11,7 +11,6 @@ too, and commit that file when the dashboard changes: what the docs show is what
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import struct
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 
 from alexa_skill_metrics.cli.demo import run_demo
-from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.test_dashboard_browser import Session, chromium
 
 pytestmark = pytest.mark.e2e
 
@@ -39,38 +38,20 @@ def demo_defaults() -> dict[str, Any]:
 
 
 def test_the_docs_screenshot_is_the_demos_dashboard(tmp_path: Path, tmp_path_factory: Any) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium): run .ci/setup-browser.sh")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     # Given the demo's dashboard
     result = run_demo(**demo_defaults(), out_dir=str(tmp_path), quiet=True)
     (page_file,) = [f for f in result.files if f.suffix == ".html"]
     # When Chromium draws its first tab, offline
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": WIDTH, "height": HEIGHT},
-        )
-        try:
-            page = context.new_page()
-            blocked: list[str] = []
-            page.route(
-                re.compile(r"^(?!file:)"), lambda route: (blocked.append(route.request.url), route.abort())
-            )
-            page.goto(page_file.as_uri())
-            page.wait_for_selector("html[data-ready='true']")
-            charts = "[...document.querySelectorAll('#panel-overview .chart')]"
-            drawn = charts + ".every(d => d.dataset.drawn === 'true')"
-            page.wait_for_function(drawn)
-            TAKEN.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(TAKEN))
-        finally:
-            context.close()
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), WIDTH, HEIGHT) as context:
+        session = Session(context)
+        session.page.goto(page_file.as_uri())
+        session.page.wait_for_selector("html[data-ready='true']")
+        charts = "[...document.querySelectorAll('#panel-overview .chart')]"
+        session.page.wait_for_function(charts + ".every(d => d.dataset.drawn === 'true')")
+        TAKEN.parent.mkdir(parents=True, exist_ok=True)
+        session.page.screenshot(path=str(TAKEN))
     # Then the picture is a PNG of the viewport, drawn without any network
-    assert blocked == []
+    assert session.blocked == [] and session.problems == []
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         shutil.copyfile(TAKEN, SCREENSHOT)
     # And the committed picture is one such, of the same viewport
