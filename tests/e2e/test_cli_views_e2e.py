@@ -11,12 +11,13 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from alexa_skill_metrics.periods import format_time
+from alexa_skill_metrics.reporting.params import parse_time
 from tests.e2e.test_demo_keep_e2e import free_port
 
 pytestmark = pytest.mark.e2e
@@ -121,26 +122,26 @@ def test_a_skill_without_data_says_where_the_data_is(kept: Kept) -> None:
     dashboard = kept.run("dashboard", "--skill-id", WRONG, *range_, "--out", str(page))
     assert dashboard.returncode == 0 and "hint: every view of this dashboard is empty" in dashboard.stderr
     assert SKILL in dashboard.stderr
-    began = time.monotonic()
-    rebuild = kept.run("rebuild", "--skill-id", WRONG, *range_)
-    assert time.monotonic() - began < 60, "a skill without data is known in seconds"
+    rebuild = kept.run("rebuild", "--skill-id", WRONG, *settled_day(kept))
     assert rebuild.returncode == 1 and f"no data for {WRONG}" in rebuild.stderr
     assert SKILL in rebuild.stderr and "Traceback" not in rebuild.stderr
 
 
-def test_long_commands_show_progress_and_take_seconds(kept: Kept) -> None:
+def settled_day(kept: Kept) -> tuple[str, ...]:
+    """The demo's first day: over for a day at least, so ``rebuild`` takes it at any hour of today
+    (the last day may still be within the hours in which late events can arrive)."""
+    first_end = format_time(parse_time("start", kept.start) + 86_400_000)
+    return ("--start", kept.start, "--end", first_end)
+
+
+def test_long_commands_show_progress(kept: Kept) -> None:
+    # (how long they take is measured, not asserted: see the issue note and docs/reference/benchmarks.md)
     range_ = ("--start", kept.start, "--end", kept.end)
-    began = time.monotonic()
     recomputed = kept.report("overview", *range_, "--period", "SINGLE", "--recompute")
-    took = time.monotonic() - began
     assert recomputed.returncode == 0 and "Reading raw events (hours)" in recomputed.stderr
-    assert took < 40, took  # 45-245 s before: 1,600 queries, each a walk of moto's whole table
-    began = time.monotonic()
-    rebuilt = kept.run("rebuild", "--skill-id", SKILL, *range_)
-    took = time.monotonic() - began
+    rebuilt = kept.run("rebuild", "--skill-id", SKILL, *settled_day(kept))
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "Raw events read (hours)" in rebuilt.stderr and "Rollup items written" in rebuilt.stderr
-    assert took < 90, took  # 97-206 s before
 
 
 def test_the_demo_output_is_short_and_fits_80_columns(kept: Kept) -> None:
