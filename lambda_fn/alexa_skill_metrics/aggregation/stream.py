@@ -168,6 +168,11 @@ def _drain_shard(
     while iterator:
         page = streams.get_records(ShardIterator=iterator, Limit=min(batch_size, 1000))
         records = page.get("Records", [])
+        seen = result.positions.get(shard_id)
+        if records and seen is not None and int(records[-1]["dynamodb"]["SequenceNumber"]) <= int(seen):
+            # Every record of the page was read already: the iterator did not move (moto's stalled
+            # at a shard's end, handing back the last record forever), so the shard is drained.
+            records = []
         pending.extend(lambda_record(r, stream_arn) for r in records)
         if len(pending) >= batch_size or not records:
             _apply_batches(pending, target, result, batch_size, max_retries, progress)
