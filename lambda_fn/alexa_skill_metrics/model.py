@@ -24,6 +24,7 @@ SESSION_ENDED = "SessionEndedRequest"
 SKILL_ENABLED = "AlexaSkillEvent.SkillEnabled"
 FALLBACK_INTENT = "AMAZON.FallbackIntent"
 LEAVING_INTENTS = frozenset({"AMAZON.StopIntent", "AMAZON.CancelIntent"})  # METRICS.md, Friction
+LAUNCH_REQUEST = "LaunchRequest"  # the intent key of a launch: its reply is the skill's welcome
 START_PROMPT = "start"  # friction before any answered utterance: the session's start
 UNKNOWN_SKILL = "unknown"
 
@@ -155,13 +156,47 @@ class Event:
         return self.is_utterance and (self.failed or self.intent_key == FALLBACK_INTENT)
 
     @property
-    def is_termination(self) -> bool:
-        """The customer left while the skill waited: Stop, Cancel or USER_INITIATED after a prompt."""
+    def keeps_open(self) -> bool:
+        """A reply went out and kept the session open: friction's "prompt" (METRICS.md, Friction).
+
+        Unlike ``is_prompt`` it includes an exception handler's reply that asked again.
+        """
+        return (
+            self.is_utterance
+            and self.outcome in (Outcome.RESPONSE, Outcome.HANDLED)
+            and self.should_end_session is False
+        )
+
+    @property
+    def leaves_at_prompt(self) -> bool:
+        """Stop, Cancel or a USER_INITIATED end right after a prompt (tracked sessions only).
+
+        ``no_response`` ends leave at a prompt too; they are session figures (``_add_end``).
+        """
         if not self.tracked or self.last_prompt is not True or self.starts_session:
             return False
         if self.request_type == SESSION_ENDED:
             return self.end_reason == "USER_INITIATED"
         return self.is_utterance and self.intent_key in LEAVING_INTENTS
+
+    @property
+    def after_friction_prompt(self) -> bool:
+        """The prompt before was the welcome (the LaunchRequest's reply) or an unhandled reply.
+
+        Leaving there is friction (a termination, or no response); after any other prompt it is
+        an exit at a prompt (METRICS.md, Friction).
+        """
+        return self.last_intent == LAUNCH_REQUEST or self.last_unhandled is True
+
+    @property
+    def is_termination(self) -> bool:
+        """The customer left at the welcome or right after an unhandled reply (friction)."""
+        return self.leaves_at_prompt and self.after_friction_prompt
+
+    @property
+    def is_exit(self) -> bool:
+        """The customer left at any other prompt: an exit at a prompt, not friction."""
+        return self.leaves_at_prompt and not self.after_friction_prompt
 
     @property
     def is_retry(self) -> bool:
@@ -269,10 +304,15 @@ class Rollup:
     retries: int = 0  # utterances right after an unhandled one
     launches: int = 0  # sessions started by a LaunchRequest
     one_shots: int = 0  # sessions started by an IntentRequest
-    # Friction events by the intent answered before them ("start" when none), by kind.
+    # Friction events by the intent answered before them ("start" when none, "unknown" untracked).
+    # Terminations and no-response ends here are friction only: after the welcome or an unhandled reply.
     unhandled_after: dict[str, int] = field(default_factory=dict)
     terminated_after: dict[str, int] = field(default_factory=dict)
     no_response_after: dict[str, int] = field(default_factory=dict)  # at the session's start
+    # Leaving at any other prompt (METRICS.md, Friction): exits, by the prompt's intent, not friction.
+    exited_after: dict[str, int] = field(default_factory=dict)  # Stop, Cancel, USER_INITIATED
+    no_response_exits_after: dict[str, int] = field(default_factory=dict)  # at the session's start
+    kept_open: dict[str, int] = field(default_factory=dict)  # intent -> replies that kept it open
     # Kept on the P1D ALL_INTENTS rollups only (see aggregation.retention and pathtree).
     retention: dict[str, int] = field(default_factory=dict)  # cohort counter key -> customers
     path_edges: dict[str, int] = field(default_factory=dict)  # pathtree.edge_key -> sessions
@@ -330,6 +370,7 @@ _COUNTERS = (
     "one_shots",
 )
 _FRICTION_MAPS = ("unhandled_after", "terminated_after", "no_response_after")
+_EXIT_MAPS = ("exited_after", "no_response_exits_after", "kept_open")
 _JOURNEY_MAPS = ("retention", "path_edges", "transitions", "path_open")
 _COUNTER_MAPS = (
     "requests_by_type",
@@ -337,5 +378,6 @@ _COUNTER_MAPS = (
     "open_sessions",
     "drop_off",
     *_FRICTION_MAPS,
+    *_EXIT_MAPS,
     *_JOURNEY_MAPS,
 )

@@ -103,6 +103,7 @@ ROW_CHARTS: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
         "intent",
         [("Sessions lost", "lost"), ("Unhandled after", "unhandled")],
     ),
+    "quality-exits": ("friction", "exits", "intent", [("Exit rate", "exitRate")]),
     "quality-endpoint-by-intent": (
         "intents",
         "intents",
@@ -462,7 +463,8 @@ def test_importing_the_dashboard_loads_no_plotly() -> None:
 
 
 def test_quality_tab_shows_friction_cold_starts_and_endpoint_time(views: dict[str, dict[str, Any]]) -> None:
-    # Given the sample: a Stop right after a prompt, a silent customer, a cold start with 600 ms start-up
+    # Given the sample: a Stop right after an ordinary prompt, a customer silent at the welcome, a cold
+    # start with 600 ms start-up
     (quality,) = [tab for tab in build_tabs(views) if tab.id == "friction"]
     cards = {card.label: card for card in quality.cards}
     friction = views["friction"]["totals"]
@@ -471,7 +473,12 @@ def test_quality_tab_shows_friction_cold_starts_and_endpoint_time(views: dict[st
     assert (
         cards["Terminations / no response"].value == f"{friction['terminations']} / {friction['noResponse']}"
     )
-    assert friction["terminations"] >= 1 and friction["noResponse"] >= 1
+    assert friction["terminations"] == 0 and friction["noResponse"] >= 1  # silence at the welcome
+    # And the Stop after an ordinary prompt is an exit, not friction: the worst question comes first
+    assert cards["Exits at a prompt"].value == str(friction["exits"]) == "1"
+    exits = next(c.values for c in charts(views).values() if c.id == "quality-exits")
+    assert exits is not None and exits.rows[0][:3] == ("RollDiceIntent", "100.00%", "1")
+    assert [row[0] for row in exits.rows] == [p["intent"] for p in views["friction"]["exits"]]
     assert cards["Cold-start share"].value == f"{views['utterances']['totals']['coldStartShare']:.2%}"
     endpoint = views["utterances"]["totals"]["endpointMs"]
     assert endpoint["p99"] >= 600.0 and cards["Endpoint time p50"].details[1].startswith("p99: 60")

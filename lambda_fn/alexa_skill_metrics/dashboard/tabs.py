@@ -443,7 +443,8 @@ def intents_tab(view: View) -> Tab:
 
 
 def quality_tab(views: Mapping[str, View]) -> Tab:
-    """Friction rate over time, the prompts where sessions are lost, cold-start share and endpoint time.
+    """Friction rate over time, the prompts where sessions are lost, the questions customers walk away
+    from (exit rate by prompt, worst first), cold-start share and endpoint time.
 
     Drawn from three views: friction (its own), utterances (endpoint time and cold starts per
     point) and intents (endpoint time per intent).
@@ -466,7 +467,12 @@ def quality_tab(views: Mapping[str, View]) -> Tab:
         Card(
             "Terminations / no response",
             f"{count(totals['terminations'])} / {count(totals['noResponse'])}",
-            ("Left or went silent while the skill waited",),
+            ("Left or went silent at the welcome or after an unhandled reply",),
+        ),
+        Card(
+            "Exits at a prompt",
+            count(totals["exits"]),
+            ("Left at any other prompt: not friction",),
         ),
         Card(
             "Retries after unhandled",
@@ -518,6 +524,7 @@ def quality_tab(views: Mapping[str, View]) -> Tab:
             caption="Stacked friction events; Retries (dotted): utterances right after an unhandled one.",
         ),
         *_prompts(friction["prompts"]),
+        *_exits(friction["exits"]),
         Chart(
             id="quality-endpoint",
             title=f"Endpoint time percentiles {per_point(period)}",
@@ -625,6 +632,52 @@ def _prompts(rows: Sequence[Mapping[str, Any]]) -> list[Block]:
             # "lost" counts sessions ended at the prompt (one customer can lose several), never customers.
             caption="By the intent the skill answered just before: sessions lost (terminations and "
             "no-response ends; a customer can lose several) first; 'start' is before any answer.",
+            values=table,
+            wide=True,
+        )
+    ]
+
+
+def _exits(rows: Sequence[Mapping[str, Any]]) -> list[Block]:
+    """The questions customers walk away from: exit rate by prompt intent, worst first (the view's order)."""
+    title = "Questions customers walk away from"
+    if not rows:
+        return [Note(title, "No prompt kept a session open in this range: no exit rate to show.")]
+    table = Table(
+        id="quality-exits-table",
+        title=title,
+        columns=("Prompt (intent)", "Exit rate", "Exits", "Stop / cancel / left", "No response", "Prompts"),
+        rows=tuple(
+            (
+                row["intent"],
+                percent(row["exitRate"]),
+                count(row["exits"]),
+                count(row["left"]),
+                count(row["noResponse"]),
+                count(row["prompts"]),
+            )
+            for row in rows
+        ),
+        numeric=(False, True, True, True, True, True),
+    )
+    return [
+        Chart(
+            id="quality-exits",
+            index_label="Prompt",
+            title=title,
+            figure=category_figure(
+                [row["intent"] for row in rows],
+                [Trace("Exit rate", [row["exitRate"] for row in rows], COLORS["terminations"])],
+                x_title="Exits / prompts",
+                kind="percent",
+                labels=[
+                    f"{percent(r['exitRate'])} ({count(r['exits'])} of {count(r['prompts'])})" for r in rows
+                ],
+            ),
+            caption="Exit rate = customers leaving (stop, cancel, leaving, or silence) right after the "
+            "intent's reply kept the session open / its replies that did. Not friction: leaving at the "
+            "welcome or after an unhandled reply counts above, as terminations.",
+            kind="percent",
             values=table,
             wide=True,
         )

@@ -60,7 +60,10 @@ CUSTOMERS = "customers"
 LATENCY = "latency"
 # Friction, endpoint time and invocation types: what they add to an item (the benchmark weighs it).
 _QUALITY_COUNTERS = ("unhandled", "cold_starts", "terminations", "retries", "launches", "one_shots")
-_QUALITY_MAPS = ("unhandled_after", "terminated_after", "no_response_after")
+_QUALITY_MAPS = (
+    "unhandled_after", "terminated_after", "no_response_after",
+    "exited_after", "no_response_exits_after", "kept_open",
+)  # fmt: skip
 ENDPOINT = "endpoint"  # endpoint-time sketch, stored only once a cold start makes it differ from latency
 QUALITY_ATTRIBUTES = (*_QUALITY_COUNTERS, *_QUALITY_MAPS, ENDPOINT)
 _COUNTERS = (

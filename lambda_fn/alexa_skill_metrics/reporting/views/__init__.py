@@ -91,7 +91,8 @@ VIEWS: dict[str, ViewSpec] = {
             friction,
             FrictionView,
             "Unhandled utterances, terminations, retries, no-response ends, the friction rate, "
-            "the Alexa.SkillQuality figures, and the prompts that lose customers, ranked",
+            "the Alexa.SkillQuality figures, the prompts that lose customers, ranked, and exits at "
+            "each prompt with its exit rate, worst first",
         ),
     )
 }
