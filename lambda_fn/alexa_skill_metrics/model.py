@@ -12,6 +12,7 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -102,6 +103,9 @@ class Event:
     last_prompt: bool | None = None  # the utterance answered before this request was a prompt
     last_unhandled: bool | None = None  # ... was unhandled (fallback or failed)
     path_node: str | None = None  # pathtree node of the session's answered utterances before this one
+    # Slot statuses of an IntentRequest, never values: ``SlotStatus.encode`` (METRICS.md, Slots).
+    slots: str | None = None
+    confirmation: str | None = None  # the intent's confirmationStatus: "c" confirmed, "d" denied
 
     @property
     def is_utterance(self) -> bool:
@@ -224,6 +228,76 @@ class Event:
         return self.is_utterance and self.tracked and self.new_session is False
 
 
+# --- slots (METRICS.md, "Slots, confirmations and dialogs") -----------------------------------------
+
+RESOLVED, UNRESOLVED, ERRORED, NO_RESOLUTION = "r", "u", "x", "n"
+CONFIRMED, DENIED = "c", "d"
+SLOT_OUTCOMES = {RESOLVED: "resolved", UNRESOLVED: "unresolved", ERRORED: "errored", NO_RESOLUTION: "none"}
+AUTHORITY_KINDS = ("static", "dynamic")
+_ABSENT = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class SlotStatus:
+    """What one slot of one utterance was: statuses only, never its value.
+
+    ``resolution`` is ``None`` for an empty slot, else resolved / unresolved / errored / no
+    resolution (``RESOLVED`` ...); ``static`` and ``dynamic`` apply the same rule to that
+    authority kind's resolutions alone (``None``: the kind has none); ``confirmation`` is
+    ``CONFIRMED``, ``DENIED`` or ``None``. Encoded in the event as ``name:`` and five letters.
+
+    >>> codes = SlotStatus.encode([SlotStatus("dish", True, "u", "u", None, None), SlotStatus("size", False)])
+    >>> codes, [s.name for s in SlotStatus.decode(codes)]
+    ('dish:fuu-- size:e----', ['dish', 'size'])
+    """
+
+    name: str
+    filled: bool
+    resolution: str | None = None
+    static: str | None = None
+    dynamic: str | None = None
+    confirmation: str | None = None
+
+    def code(self) -> str:
+        parts = (self.resolution, self.static, self.dynamic, self.confirmation)
+        return f"{self.name}:{'f' if self.filled else 'e'}{''.join(p or _ABSENT for p in parts)}"
+
+    @staticmethod
+    def encode(statuses: Iterable[SlotStatus]) -> str:
+        return " ".join(status.code() for status in statuses)
+
+    @staticmethod
+    def decode(codes: str | None) -> list[SlotStatus]:
+        """The statuses ``encode`` wrote; anything unreadable is skipped, never raised."""
+        out = []
+        for code in (codes or "").split():
+            name, _, letters = code.rpartition(":")
+            if not name or len(letters) != 5 or letters[0] not in "fe":
+                continue
+            parts = [None if letter == _ABSENT else letter for letter in letters[1:]]
+            out.append(SlotStatus(name, letters[0] == "f", *parts))
+        return out
+
+    def figures(self) -> list[str]:
+        """The ``Rollup.slot_counts`` figures (``<figure>``, ``static.<figure>`` ...) this slot adds."""
+        out = ["filled" if self.filled else "empty"]
+        if self.filled and self.resolution in SLOT_OUTCOMES:
+            out.append(SLOT_OUTCOMES[self.resolution])
+        for kind, status in zip(AUTHORITY_KINDS, (self.static, self.dynamic), strict=True):
+            if self.filled and status in (RESOLVED, UNRESOLVED, ERRORED):
+                out.append(f"{kind}.{SLOT_OUTCOMES[status]}")
+        if self.confirmation == CONFIRMED:
+            out.append("confirmed")
+        elif self.confirmation == DENIED:
+            out.append("denied")
+        return out
+
+
+def slot_count_key(slot: str, figure: str) -> str:
+    """The key of one slot's figure in ``Rollup.slot_counts``: ``<slot>|<figure>``."""
+    return f"{slot}|{figure}"
+
+
 ALL_INTENTS = "*"  # the intent of a rollup covering every request of its bucket
 NO_LOCALE = "-"  # the locale of requests that carry none (skill events)
 
@@ -313,6 +387,11 @@ class Rollup:
     exited_after: dict[str, int] = field(default_factory=dict)  # Stop, Cancel, USER_INITIATED
     no_response_exits_after: dict[str, int] = field(default_factory=dict)  # at the session's start
     kept_open: dict[str, int] = field(default_factory=dict)  # intent -> replies that kept it open
+    # Kept on per-intent rollups only: slot figures (``slot_count_key`` -> utterances) and the
+    # intent's confirmations (METRICS.md, Slots, confirmations and dialogs).
+    slot_counts: dict[str, int] = field(default_factory=dict)
+    intents_confirmed: int = 0
+    intents_denied: int = 0
     # Kept on the P1D ALL_INTENTS rollups only (see aggregation.retention and pathtree).
     retention: dict[str, int] = field(default_factory=dict)  # cohort counter key -> customers
     path_edges: dict[str, int] = field(default_factory=dict)  # pathtree.edge_key -> sessions
@@ -368,6 +447,8 @@ _COUNTERS = (
     "retries",
     "launches",
     "one_shots",
+    "intents_confirmed",
+    "intents_denied",
 )
 _FRICTION_MAPS = ("unhandled_after", "terminated_after", "no_response_after")
 _EXIT_MAPS = ("exited_after", "no_response_exits_after", "kept_open")
@@ -379,5 +460,6 @@ _COUNTER_MAPS = (
     "drop_off",
     *_FRICTION_MAPS,
     *_EXIT_MAPS,
+    "slot_counts",
     *_JOURNEY_MAPS,
 )

@@ -37,7 +37,7 @@ from tests.functional.reporting_fixtures import (
 DAYS = 3
 END_MS = START_MS + DAYS * DAY_MS
 TABLE = "reporting-equivalence"
-VIEWS = ("overview", "customers", "sessions", "utterances", "intents", "friction")
+VIEWS = ("overview", "customers", "sessions", "utterances", "intents", "friction", "slots")
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +84,8 @@ def test_quarter_hour_views_agree(deployment: Deployment, view: str) -> None:
         ("sessions", {"locale": "en-GB"}),
         ("friction", {"locale": "en-GB"}),
         ("friction", {"stage": "development"}),
+        ("slots", {"locale": "de-DE"}),
+        ("slots", {"intent": "RollDiceIntent", "locale": "en-GB"}),
         ("intents", {"locale": "en-US"}),
         ("overview", {"stage": "development"}),
         ("sessions", {"stage": "development"}),
@@ -317,3 +319,49 @@ def test_the_traffic_exercises_exits_at_prompts(deployment: Deployment) -> None:
     friction = deployment.stored().view("friction", view_request(START_MS, END_MS, period="SINGLE"))
     # An ordinary prompt's exits are no longer friction: most leaves are exits in this traffic
     assert friction["totals"]["exits"] > friction["totals"]["terminations"]
+
+
+def test_slot_figures_equal_a_count_over_the_raw_events(deployment: Deployment) -> None:
+    # Given each live utterance's recorded slot codes in the range, counted directly
+    expected: Counter[tuple[str, str, str]] = Counter()
+    letters = {"r": "resolved", "u": "unresolved", "x": "errored", "n": "noResolution"}
+    for event in deployment.events:
+        if event.stage != "live" or not (START_MS <= event.timestamp_ms < END_MS) or not event.slots:
+            continue
+        for code in event.slots.split():
+            slot, _, (fill, overall, static, dynamic, confirmation) = code.partition(":")
+            key = (str(event.intent_key), slot)
+            expected[(*key, "filled" if fill == "f" else "empty")] += 1
+            if fill == "f":
+                expected[(*key, letters[overall])] += 1
+                for kind, letter in (("static", static), ("dynamic", dynamic)):
+                    if letter in "rux":
+                        expected[(*key, f"{kind}.{letters[letter]}")] += 1
+            if confirmation in "cd":
+                expected[(*key, {"c": "confirmed", "d": "denied"}[confirmation])] += 1
+    # When the stored rollups report the voice model over the range
+    view = deployment.stored().view("slots", view_request(START_MS, END_MS, period="SINGLE"))
+    got: Counter[tuple[str, str, str]] = Counter()
+    for row in view["slots"]:
+        for figure in (
+            "filled",
+            "empty",
+            "resolved",
+            "unresolved",
+            "errored",
+            "noResolution",
+            "confirmed",
+            "denied",
+        ):
+            got[(row["intent"], row["slot"], figure)] += row[figure]
+        for kind in ("static", "dynamic"):
+            for figure in ("resolved", "unresolved", "errored"):
+                got[(row["intent"], row["slot"], f"{kind}.{figure}")] += row[kind][figure]
+    # Then every slot's figures are the count's
+    assert +got == +expected
+    for figure in ("resolved", "unresolved", "errored", "confirmed", "denied"):
+        assert view["totals"][figure] > 0, figure  # the traffic exercises every status
+    assert any(row["dynamic"]["resolved"] for row in view["slots"])
+    assert sum(c["denied"] for c in view["confirmations"]) > 0
+    rates = [row["unresolvedRate"] for row in view["slots"]]
+    assert rates == sorted(rates, reverse=True)

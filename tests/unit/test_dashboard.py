@@ -252,7 +252,7 @@ def test_collect_views_asks_for_each_view_once_in_tab_order(views: dict[str, dic
     # When the views are collected
     collected = collect_views(fetch)
     # Then each view was asked once, in the console's order, and returned unchanged
-    assert asked == ["overview", "customers", "sessions", "utterances", "intents", "friction"]
+    assert asked == ["overview", "customers", "sessions", "utterances", "intents", "friction", "slots"]
     assert collected == views
 
 
@@ -356,9 +356,9 @@ def test_page_has_five_accessible_tabs_each_controlling_its_panel(page: str) -> 
     tabs = parsed.having(role="tab")
     # Then there are five tabs in the console's order, the first selected, each naming an existing panel
     assert [t["data-view"] for t in tabs] == [
-        "overview", "customers", "sessions", "utterances", "intents", "friction",
+        "overview", "customers", "sessions", "utterances", "intents", "friction", "slots",
     ]  # fmt: skip
-    assert [t["aria-selected"] for t in tabs] == ["true", "false", "false", "false", "false", "false"]
+    assert [t["aria-selected"] for t in tabs] == ["true"] + ["false"] * 6
     panels = {p["id"]: p for p in parsed.having(role="tabpanel")}
     for tab in tabs:
         panel = panels[str(tab["aria-controls"])]
@@ -486,3 +486,24 @@ def test_quality_tab_shows_friction_cold_starts_and_endpoint_time(views: dict[st
     table = next(c.values for c in charts(views).values() if c.id == "quality-prompts")
     assert table is not None
     assert [row[0] for row in table.rows] == [p["intent"] for p in views["friction"]["prompts"]]
+
+
+def test_voice_model_tab_ranks_the_worst_slots_as_the_view_does() -> None:
+    # Given utterances whose colour slot mostly did not resolve and whose sides slot had no resolution
+    at = JAN5 + 10 * 3_600_000
+    events = [
+        event(n, at + n * 1_000, "IntentRequest", "c1", f"s{n}", at + n * 1_000, intent="RollDiceIntent",
+              new_session=True, should_end_session=True, slots=codes, confirmation="d" if n == 0 else None)
+        for n, codes in enumerate(["colour:fuuu- sides:fn---", "colour:fuuu- sides:fn---",
+                                   "colour:frrr- sides:e---d"])
+    ]  # fmt: skip
+    views = report(events)
+    (tab,) = [t for t in build_tabs(views) if t.id == "slots"]
+    cards = {card.label: card for card in tab.cards}
+    # Then the cards and the chart show the view's figures, worst slot first
+    assert tab.title == "Voice model"
+    assert cards["Unresolved rate"].value == "66.67%" and cards["Denied confirmations"].value == "2"
+    chart = next(b for b in tab.blocks if isinstance(b, Chart) and b.id == "slots-worst")
+    assert drawn(chart.figure) == [("Unresolved rate", ["RollDiceIntent.colour", "RollDiceIntent.sides"],
+                                    [0.6667, 0.0])]  # fmt: skip
+    assert chart.values is not None and chart.values.rows[0][2] == "3"

@@ -66,6 +66,8 @@ from alexa_skill_metrics.aggregation.retention import (
 )
 from alexa_skill_metrics.model import (
     ALL_INTENTS,
+    CONFIRMED,
+    DENIED,
     NO_LOCALE,
     SESSION_ENDED,
     SKILL_ENABLED,
@@ -75,6 +77,8 @@ from alexa_skill_metrics.model import (
     Outcome,
     Rollup,
     RollupKey,
+    SlotStatus,
+    slot_count_key,
 )
 from alexa_skill_metrics.pathtree import ROOT, START, child_of, edge_key, exit_label, is_exit, transition_key
 from alexa_skill_metrics.periods import GRANULARITIES, MINUTE_MS, floor_ms
@@ -140,6 +144,7 @@ def apply_event(rollup: Rollup, key: RollupKey, event: Event) -> None:
                 _add_path(rollup, event)
     elif own_bucket and key.intent == event.intent_key:
         _add_utterance(rollup, event)
+        _add_slots(rollup, event)
 
 
 def new_customer_keys(
@@ -273,6 +278,17 @@ def _add_utterance(rollup: Rollup, event: Event) -> None:
         if rollup.endpoint is not None and endpoint_ms is not None:
             rollup.endpoint.add(endpoint_ms)
         rollup.latency.add(event.handler_ms)
+
+
+def _add_slots(rollup: Rollup, event: Event) -> None:
+    """Slot statuses and the intent's confirmation, on the intent's own rollups (METRICS.md, Slots)."""
+    for status in SlotStatus.decode(event.slots):
+        for figure in status.figures():
+            _bump(rollup.slot_counts, slot_count_key(status.name, figure), 1)
+    if event.confirmation == CONFIRMED:
+        rollup.intents_confirmed += 1
+    elif event.confirmation == DENIED:
+        rollup.intents_denied += 1
 
 
 def _changes_session(event: Event) -> bool:

@@ -684,12 +684,101 @@ def _exits(rows: Sequence[Mapping[str, Any]]) -> list[Block]:
     ]
 
 
+def voice_model_tab(view: View) -> Tab:
+    """Slots worst first (unresolved rate), slot figures over time, and denied confirmations."""
+    totals, rows, period = view["totals"], view["slots"], view["period"]
+    denied = sum(row["denied"] for row in view["confirmations"])
+    cards = [
+        Card("Filled slots", count(totals["filled"]), (f"Empty: {count(totals['empty'])}",)),
+        Card(
+            "Unresolved rate",
+            percent(totals["unresolvedRate"]),
+            (f"Unresolved: {count(totals['unresolved'])}, errored: {count(totals['errored'])}",),
+        ),
+        Card("Denied confirmations", count(denied + totals["denied"]), ("Intents and slots",)),
+    ]
+    if not rows:
+        note = Note("Slots", "No intent with slots in this range.")
+        return tab_for(view, "Voice model", cards, [note])
+    names = [f"{row['intent']}.{row['slot']}" for row in rows]
+    table = Table(
+        id="slots-table",
+        title="Slots, worst first",
+        columns=(
+            "Intent.slot",
+            "Unresolved rate",
+            "Filled",
+            "Empty",
+            "Resolved",
+            "Unresolved",
+            "Errored",
+            "No resolution",
+            "Dynamic unresolved",
+            "Confirmed",
+            "Denied",
+        ),
+        rows=tuple(
+            (
+                name,
+                percent(row["unresolvedRate"]),
+                count(row["filled"]),
+                count(row["empty"]),
+                count(row["resolved"]),
+                count(row["unresolved"]),
+                count(row["errored"]),
+                count(row["noResolution"]),
+                count(row["dynamic"]["unresolved"]),
+                count(row["confirmed"]),
+                count(row["denied"]),
+            )
+            for name, row in zip(names, rows, strict=True)
+        ),
+        numeric=(False, *([True] * 10)),
+    )
+    blocks: list[Block] = [
+        Chart(
+            id="slots-worst",
+            index_label="Intent.slot",
+            title="Slots the voice model does not resolve, worst first",
+            figure=category_figure(
+                names,
+                [Trace("Unresolved rate", [row["unresolvedRate"] for row in rows], COLORS["failed"])],
+                x_title="(Unresolved + errored) / filled with a resolution",
+                kind="percent",
+            ),
+            caption="Statuses only, never what customers said. Add the synonyms customers use to the "
+            "slot type (static) or to the dynamic entities.",
+            kind="percent",
+            values=table,
+            wide=True,
+        ),
+        Chart(
+            id="slots-over-time",
+            title=f"Slot resolutions {per_point(period)}",
+            figure=time_figure(
+                _starts(view),
+                [
+                    Trace("Resolved", _column(view, "resolved"), COLORS["successful"]),
+                    Trace("Unresolved", _column(view, "unresolved"), COLORS["failed"]),
+                    Trace("Errored", _column(view, "errored"), COLORS["notResponded"]),
+                ],
+                period=period,
+                y_title="Filled slots",
+                stacked=True,
+            ),
+            caption="Filled slots with a resolution, by outcome.",
+        ),
+    ]
+    return tab_for(view, "Voice model", cards, blocks)
+
+
 BUILDERS = {
     "overview": overview_tab,
     "customers": customers_tab,
     "sessions": sessions_tab,
     "utterances": utterances_tab,
     "intents": intents_tab,
+    "slots": voice_model_tab,
 }
 # Tabs drawn from several views: built from all of them.
 MULTI_VIEW_BUILDERS = {"friction": quality_tab}

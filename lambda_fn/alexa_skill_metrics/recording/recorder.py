@@ -308,6 +308,8 @@ class Recorder:
             last_prompt=None if starts or incoming is None else incoming.prompt,
             last_unhandled=None if starts or incoming is None else incoming.unhandled,
             path_node=None if starts or incoming is None else incoming.path,
+            slots=f.slots,
+            confirmation=f.confirmation,
         )
 
     @property

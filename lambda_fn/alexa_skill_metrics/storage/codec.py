@@ -38,6 +38,8 @@ _STRINGS = (
     "stage",
     "last_intent",
     "path_node",
+    "slots",
+    "confirmation",
 )
 _NUMBERS = ("timestamp_ms", "received_ms", "session_start_ms", "previous_ms")
 _BOOLS = ("timestamp_from_alexa", "new_session", "should_end_session", "last_prompt", "last_unhandled")
@@ -49,6 +51,8 @@ _SHORT = {
     "last_unhandled": "lu",
     "cold_start": "cs",
     "startup_ms": "su",
+    "slots": "sl",
+    "confirmation": "cf",
 }
 
 
