@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 from collections import Counter
 from typing import Any
 
@@ -288,3 +289,34 @@ def test_a_skill_imported_by_its_tests_without_settings_warns_once(
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "recording is off" in line]
     assert len(lines) == 1 and lines[0]["level"] == "WARNING"
     assert "METRICS_TABLE" in lines[0]["message"] and "POWERTOOLS_LOG_LEVEL=ERROR" in lines[0]["message"]
+
+
+def test_slot_statuses_are_recorded_and_no_slot_value_is(
+    dynamodb: Any, metrics: SkillMetrics, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given rolls whose slots carry distinctive values, resolved, unresolved and not at all
+    from sample_skill.envelopes import Envelopes
+
+    handler = build_handler(metrics)
+    env = Envelopes()
+    t = 1_767_607_200_000
+    sent = []
+    for n in range(12):
+        envelope = env.intent("RollDiceIntent", user="u1", session=f"s{n}", at_ms=t + n, new=True,
+                              slots={"sides": "zq7 sides"})  # fmt: skip
+        sent.append(envelope["request"]["intent"])
+        with caplog.at_level(logging.DEBUG):
+            handler(envelope, None)
+    # When the table is read back
+    events = sorted(recorded(dynamodb), key=lambda e: int(str(e.session_id).rsplit("-s", 1)[1]))
+    # Then each event carries the statuses its envelope's slots had
+    from alexa_skill_metrics.recording.slots import read_slots
+
+    assert [(e.slots, e.confirmation) for e in events] == [read_slots(intent) for intent in sent]
+    assert {code.split(":")[1][0] for e in events for code in (e.slots or "").split()} == {"f", "e"}
+    # And no value said or resolved appears anywhere in the table or the logs
+    said = {"zq7 sides", "sparkly", "lucky one", "my usual", "RED", "BLUE", "GREEN"}  # said, resolved
+    said = {s for s in said if any(s in json.dumps(i) for i in sent)}
+    assert said, "the envelopes carried values"
+    stored = json.dumps(table_items(dynamodb)) + caplog.text
+    assert not [value for value in said if re.search(rf"\b{re.escape(value)}\b", stored, flags=re.IGNORECASE)]
