@@ -33,7 +33,7 @@ import itertools
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from alexa_skill_metrics import telemetry
@@ -218,7 +218,12 @@ class EventWriter:
             read = round(read * _PATIENT_STEP, 6)
         return read
 
-    def put_batch(self, events: Sequence[Event], give_up_after_s: float = 30.0) -> int:
+    def put_batch(
+        self,
+        events: Sequence[Event],
+        give_up_after_s: float = 30.0,
+        between_retries: Callable[[], object] | None = None,
+    ) -> int:
         """Write up to 25 events with ``BatchWriteItem``; return how many are now stored.
 
         Unprocessed items are sent again, and a throttled, failed or unanswered call is retried,
@@ -226,7 +231,8 @@ class EventWriter:
         ``give_up_after_s`` seconds, or that DynamoDB rejects, are dropped and counted.
         ``BatchWriteItem`` takes no condition: a request id written twice (an Alexa retry)
         overwrites its first item, and the stream reports the second write as a ``MODIFY``,
-        which the aggregator does not count again.
+        which the aggregator does not count again. ``between_retries`` is called before each
+        pause (the background delivery reports its queue's drops there while DynamoDB is down).
         """
         if len(events) > BATCH_SIZE:
             raise ValueError(f"at most {BATCH_SIZE} events per batch, not {len(events)}")
@@ -249,26 +255,32 @@ class EventWriter:
                 now = time.monotonic()
                 failing_since = now if failing_since is None else failing_since
                 if not exc.retryable or now - failing_since >= give_up_after_s:
-                    self._drop_batch(list(items.values()), exc.code, exc)
+                    self._drop_batch(list(items.values()), exc.code)
                     return stored
-                time.sleep(_backoff(retry))
+                self._pause(retry, between_retries)
                 continue
             except Exception as exc:  # fail-open: keep the worker alive, count the loss
-                self._drop_batch(list(items.values()), type(exc).__name__, None)
+                self._drop_batch(list(items.values()), type(exc).__name__)
                 return stored
-            self.breaker.succeeded()
             left = answer.get("UnprocessedItems", {}).get(table, [])
             done = len(requests) - len(left)
             stored += done
-            self._add(written=done)
+            self.tally(written=done)
             if not left:
                 return stored
             failing_since = None  # DynamoDB answered: throttled, not down
             unwritten = {(r["PutRequest"]["Item"][PK]["S"], r["PutRequest"]["Item"][SK]["S"]) for r in left}
             items = {k: e for k, e in items.items() if k in unwritten}
             requests = left
-            time.sleep(_backoff(retry))
+            self._pause(retry, between_retries)
         return stored  # not reached: the loop returns
+
+    @staticmethod
+    def _pause(retry: int, between_retries: Callable[[], object] | None) -> None:
+        if between_retries is not None:
+            with contextlib.suppress(Exception):
+                between_retries()
+        time.sleep(_backoff(retry))
 
     def drop(self, event: Event, code: str) -> None:
         """Count ``event`` as dropped without trying to write it (a delivery that gave up on it)."""
@@ -284,13 +296,13 @@ class EventWriter:
     def _stored(self, duplicate: bool = False) -> bool:
         self.breaker.succeeded()
         if duplicate:
-            self._add(duplicates=1)
+            self.tally(duplicates=1)
         else:
-            self._add(written=1)
+            self.tally(written=1)
         return True
 
-    def _add(self, written: int = 0, duplicates: int = 0, dropped: int = 0) -> int:
-        """Add to the counters (several workers share a writer); return the new ``dropped``."""
+    def tally(self, written: int = 0, duplicates: int = 0, dropped: int = 0) -> int:
+        """Add to the counters (several threads share a writer); return the new ``dropped``."""
         with self._counting:
             self.written += written
             self.duplicates += duplicates
@@ -314,9 +326,10 @@ class EventWriter:
         else:
             self.breaker.release()
 
-    def _drop_batch(self, events: list[Event], code: str, failure: DynamoDBError | None) -> None:
-        self._judge(failure)
-        dropped = self._add(dropped=len(events))
+    def _drop_batch(self, events: list[Event], code: str) -> None:
+        # The breaker is left as it is: the background workers back off themselves, and the
+        # request threads never write
+        dropped = self.tally(dropped=len(events))
         with contextlib.suppress(Exception):
             telemetry.warn(
                 "metrics events dropped",
@@ -328,7 +341,7 @@ class EventWriter:
             telemetry.count(telemetry.DROPS_METRIC, value=len(events), stage=self._settings.stage)
 
     def _drop(self, code: str, event: Event, log: bool = True) -> None:
-        dropped = self._add(dropped=1)
+        dropped = self.tally(dropped=1)
         try:
             if log:  # an open breaker says so once when it opens, not once per skipped event
                 telemetry.warn(
