@@ -17,7 +17,7 @@ from botocore.exceptions import EndpointConnectionError
 from alexa_skill_metrics.config import Settings
 from alexa_skill_metrics.model import Event
 from alexa_skill_metrics.storage.codec import item_to_event
-from alexa_skill_metrics.storage.delivery import BackgroundDelivery
+from alexa_skill_metrics.storage.delivery import DEFAULT_WORKERS, BackgroundDelivery
 from alexa_skill_metrics.storage.writer import EventWriter
 from tests.conftest import REPO, TABLE, table_items
 
@@ -93,9 +93,9 @@ def wait_for(condition: Any, timeout_s: float = 10) -> None:
 
 
 def test_queued_events_are_written_in_batches_of_25_by_the_workers(dynamodb: Any) -> None:
-    # Given a delivery of four workers over moto
+    # Given a delivery of four workers (the default is eight) over moto
     gated = GatedClient(dynamodb)
-    delivery = delivery_over(gated)
+    delivery = delivery_over(gated, workers=4)
     assert not delivery.started  # nothing runs before the first event
     # When 200 events are submitted while the writes are held
     for n in range(200):
@@ -295,7 +295,7 @@ def test_counters_are_exact_under_concurrent_submitters(dynamodb: Any) -> None:
     assert stored == delivery.writer.written
     assert stored + delivery.dropped == 400
     wait_for(lambda: delivery.writer.dropped == delivery.dropped)
-    assert 64 <= stored <= 64 + 4 * 25  # the queue, plus what the workers took first
+    assert 64 <= stored <= 64 + DEFAULT_WORKERS * 25  # the queue, plus what the workers took first
     delivery.close(timeout_s=1)
 
 
@@ -312,7 +312,7 @@ def run_script(out: Any, body: str, delay_s: float = 0.0, exit_timeout_s: float 
 import os, sys, time
 sys.path[:0] = [{str(REPO / "lambda_fn")!r}, {str(REPO)!r}]
 from alexa_skill_metrics.config import Settings
-from alexa_skill_metrics.storage.delivery import BackgroundDelivery
+from alexa_skill_metrics.storage.delivery import DEFAULT_WORKERS, BackgroundDelivery
 from alexa_skill_metrics.storage.writer import EventWriter
 from tests.functional.test_background_delivery import event
 

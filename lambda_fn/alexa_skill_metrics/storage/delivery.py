@@ -59,7 +59,7 @@ class InlineDelivery:
 
 
 DEFAULT_MAX_PENDING = 1000
-DEFAULT_WORKERS = 4
+DEFAULT_WORKERS = 8
 _REPORT_EVERY_S = 1.0
 # Request ids remembered per process: BatchWriteItem takes no condition, so an Alexa retry of a
 # request this process already recorded is recognised here instead (first write wins).
@@ -75,8 +75,8 @@ class BackgroundDelivery:
     I/O. Each of ``workers`` threads takes what is queued, up to 25 events, and writes it with one
     ``BatchWriteItem`` (``EventWriter.put_batch``: unprocessed items and throttled or failed calls
     retried with backoff and jitter). An idle service writes each event at once (a batch of one);
-    under load the queue fills while the workers are busy and batches grow to 25, so four workers
-    sustain thousands of events a second with DynamoDB 20 ms away (``bench/bench_webservice.py``).
+    under load the queue fills while the workers are busy and batches grow to 25, so eight workers
+    sustain some 3,000 events a second with DynamoDB 20 ms away (``bench/bench_webservice.py``).
 
     ``BatchWriteItem`` takes no condition, so first-write-wins on a request id (an Alexa retry)
     is kept here: a request id among the last ``RECENT_REQUESTS`` this process submitted is
