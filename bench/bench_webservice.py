@@ -260,13 +260,15 @@ def an_event() -> Any:
 
 
 def offer(delivery: BackgroundDelivery, base: Any, n: int, rate: float, tag: str) -> float:
-    """Submit ``n`` events at ``rate`` a second (each built as it goes, as a request would); return the start."""
+    """Submit ``n`` events at ``rate`` a second, each built as it goes; return when it started."""
     start = time.perf_counter()
     for i in range(n):
         due = start + i / rate
         while time.perf_counter() < due:
             time.sleep(0.0005)
-        delivery.submit(dataclasses.replace(base, request_id=f"{tag}-{i}", timestamp_ms=base.timestamp_ms + i))
+        delivery.submit(
+            dataclasses.replace(base, request_id=f"{tag}-{i}", timestamp_ms=base.timestamp_ms + i)
+        )
     return start
 
 
@@ -331,7 +333,8 @@ def memory_while_down(n: int, rate: float) -> None:
         pending, dropped = delivery.pending, delivery.dropped
         print(f"DynamoDB down (connections refused), {n:,} events offered at {rate:,.0f}/s:")
         print(
-            f"  held {pending:,} events, {held / 1e6:.2f} MB traced ({held / max(pending, 1) / 1000:.1f} kB each); "
+            f"  held {pending:,} events, {held / 1e6:.2f} MB traced "
+            f"({held / max(pending, 1) / 1000:.1f} kB each); "
             f"dropped and counted {dropped:,} (reported so far {delivery.writer.dropped:,})\n"
         )
     finally:
