@@ -140,9 +140,8 @@ class MotoPutItem:
         client = self.__dict__.get("_client")
         return getattr(self.__dict__["_writer"] if client is None else client, name)
 
-    def put_item(self, **call: Any) -> dict[str, Any]:
-        answer: dict[str, Any] = self._writer.put_item(**call)
-        return answer
+    def put_item(self, **call: Any) -> Any:
+        return self._writer.put_item(**call)
 
 
 _QUERIED = threading.local()  # the partition a moto Query of this thread reads
