@@ -1,12 +1,13 @@
 """A web service's recorder: bursts it keeps, memory while DynamoDB is down, reply latency. Prints figures.
 
-Run: ``python bench/bench_webservice.py [--bursts 1000,10000,50000] [--rate 3000] [--requests 1000]
-[--only bursts|latency]``
+Run: ``python bench/bench_webservice.py [--bursts 1000,10000,50000] [--rate 3000] [--delay-ms 20]
+[--workers 8] [--max-pending 5000] [--requests 1000] [--only bursts|latency]``
 
 Bursts (asserts nothing): a stand-in for DynamoDB answering every ``BatchWriteItem`` after
-``--delay-ms`` (20 ms) runs in a process of their own (``StandIn``: moto itself, behind
-``tests/lambda_runtime/proxy.py``, tops out below 500 items a second on two busy cores); the recorder's
-``BackgroundDelivery`` (its defaults: four workers, a queue of 1,000) writes through the proxy
+``--delay-ms`` (20 ms) runs in a process of its own (``StandIn``: moto itself, behind
+``tests/lambda_runtime/proxy.py``, tops out below 500 items a second on two busy cores); the
+recorder's
+``BackgroundDelivery`` (its defaults: eight workers, a queue of 5,000) writes to it
 with its default transport, as a web service would. Each burst offers events at ``--rate`` a
 second (the recorder's events of the sample skill, each built as it is submitted), from one
 thread; "sustained" is events stored per second from the first submit until the last is
@@ -23,8 +24,8 @@ client's ``post`` from call to return: what the reply costs in the process, with
 1. DynamoDB healthy: moto's server in a separate process on loopback, reached through
    ``AWS_ENDPOINT_URL`` by the recorder's default transport (real HTTP on the worker thread).
 2. DynamoDB 250 ms slow: a client whose ``batch_write_item`` sleeps 250 ms, injected into the
-   recorder: four workers write up to 100 events per 250 ms, the queue absorbs the rest.
-3. For comparison, 2 with the write inline on the request thread (today's Lambda behaviour).
+   recorder: eight workers write up to 200 events per 250 ms, the queue absorbs the rest.
+3. For comparison, 2 with the write inline on the request thread (the inline fallback).
 """
 
 from __future__ import annotations
@@ -62,7 +63,12 @@ from flask import Flask  # noqa: E402
 from flask_ask_sdk.skill_adapter import SkillAdapter  # noqa: E402
 
 from alexa_skill_metrics import SkillMetrics  # noqa: E402
-from alexa_skill_metrics.storage.delivery import DEFAULT_WORKERS, BackgroundDelivery, InlineDelivery  # noqa: E402
+from alexa_skill_metrics.storage.delivery import (  # noqa: E402
+    DEFAULT_MAX_PENDING,
+    DEFAULT_WORKERS,
+    BackgroundDelivery,
+    InlineDelivery,
+)
 from bench_recorder import KEY, TABLE, requests  # noqa: E402
 from sample_skill.app import build_skill  # noqa: E402
 
@@ -278,13 +284,12 @@ def warm(delivery: BackgroundDelivery, base: Any) -> None:
     delivery.flush(timeout_s=60)
 
 
-def bursts(sizes: list[int], rate: float, delay_ms: float, workers: int) -> None:
-    from alexa_skill_metrics.storage.delivery import DEFAULT_MAX_PENDING
-
+def bursts(sizes: list[int], rate: float, delay_ms: float, workers: int, max_pending: int) -> None:
     base = an_event()
     print(
         f"Bursts: DynamoDB {delay_ms:.0f} ms away (a stand-in answering after the delay, own process); "
-        f"BackgroundDelivery: {workers} workers (default {DEFAULT_WORKERS}), queue of {DEFAULT_MAX_PENDING}; "
+        f"BackgroundDelivery: {workers} workers (default {DEFAULT_WORKERS}), queue of {max_pending:,} "
+        f"(default {DEFAULT_MAX_PENDING:,}); "
         f"events offered at {rate:,.0f}/s"
     )
     with distant_dynamodb(delay_ms / 1000) as url:
@@ -292,7 +297,7 @@ def bursts(sizes: list[int], rate: float, delay_ms: float, workers: int) -> None
         try:
             for n in sizes:
                 writer = SkillMetrics(table_name=TABLE, pseudonym_key=KEY).recorder.writer
-                delivery = BackgroundDelivery(writer, workers=workers)
+                delivery = BackgroundDelivery(writer, workers=workers, max_pending=max_pending)
                 warm(delivery, base)
                 before = stored_at(url)
                 start = offer(delivery, base, n, rate, f"burst-{n}")
@@ -359,7 +364,7 @@ def latency(n_requests: int) -> None:
         print(f"  after flush: events written {written}, duplicates {writer.duplicates}, dropped {dropped}\n")
 
     slow = SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=SlowClient(0.25))  # type: ignore[arg-type]
-    compare("2. DynamoDB 250 ms slow, background delivery (queue of 1000)", slow, bodies)
+    compare("2. DynamoDB 250 ms slow, background delivery (default queue and workers)", slow, bodies)
 
     inline = SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=SlowClient(0.25))  # type: ignore[arg-type]
     compare("3. for comparison: DynamoDB 250 ms slow, write inline", inline, bodies[:60], inline=True)
@@ -372,6 +377,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=3000.0, help="events offered per second")
     parser.add_argument("--delay-ms", type=float, default=20.0, help="DynamoDB's distance")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="BackgroundDelivery's workers")
+    parser.add_argument("--max-pending", type=int, default=DEFAULT_MAX_PENDING, help="the queue's bound")
     parser.add_argument("--only", choices=("bursts", "latency"), default=None)
     parser.add_argument("--serve-stand-in", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -380,7 +386,7 @@ def main() -> None:
         return
     if args.only in (None, "bursts"):
         sizes = [int(size) for size in args.bursts.split(",")]
-        bursts(sizes, args.rate, args.delay_ms, args.workers)
+        bursts(sizes, args.rate, args.delay_ms, args.workers, args.max_pending)
         memory_while_down(max(sizes), args.rate)
     if args.only in (None, "latency"):
         latency(args.requests)

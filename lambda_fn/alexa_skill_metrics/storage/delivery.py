@@ -58,7 +58,7 @@ class InlineDelivery:
         return None
 
 
-DEFAULT_MAX_PENDING = 1000
+DEFAULT_MAX_PENDING = 5000  # about 1 kB each: some 5 MB held at most while DynamoDB is down
 DEFAULT_WORKERS = 8
 _REPORT_EVERY_S = 1.0
 # Request ids remembered per process: BatchWriteItem takes no condition, so an Alexa retry of a

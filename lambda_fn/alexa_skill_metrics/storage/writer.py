@@ -65,6 +65,9 @@ BACKOFF_MAX_S = 1.0
 # step serves every invocation with the same time left.
 _PATIENT_STEP = 1.5
 _PATIENT_MAX_S = 60.0
+# Nobody waits for a background batch either: a busy DynamoDB (or a loaded host) answering after
+# the inline 400 ms would otherwise be asked again, the same items twice, while the queue fills.
+BATCH_READ_TIMEOUT_S = 5.0
 
 
 class Transport(Protocol):
@@ -226,12 +229,13 @@ class EventWriter:
     ) -> int:
         """Write up to 25 events with ``BatchWriteItem``; return how many are now stored.
 
-        Unprocessed items are sent again, and a throttled, failed or unanswered call is retried,
-        with backoff and jitter; events still unwritten after DynamoDB has been failing for
-        ``give_up_after_s`` seconds, or that DynamoDB rejects, are dropped and counted.
-        ``BatchWriteItem`` takes no condition: a request id written twice (an Alexa retry)
-        overwrites its first item, and the stream reports the second write as a ``MODIFY``,
-        which the aggregator does not count again. ``between_retries`` is called before each
+        Each call waits up to ``BATCH_READ_TIMEOUT_S`` for its answer. Unprocessed items are sent
+        again, and a throttled, failed or unanswered call is retried, with backoff and jitter;
+        events still unwritten after DynamoDB has been failing for ``give_up_after_s`` seconds, or
+        that DynamoDB rejects, are dropped and counted. ``BatchWriteItem`` takes no condition: a
+        request id written twice (an Alexa retry) overwrites its first item (``BackgroundDelivery``
+        recognises the retries it has seen), and the stream reports the second write as a
+        ``MODIFY``, which the aggregator does not count again. ``between_retries`` is called before each
         pause (the background delivery reports its queue's drops there while DynamoDB is down).
         """
         if len(events) > BATCH_SIZE:
@@ -250,7 +254,9 @@ class EventWriter:
         failing_since: float | None = None
         for retry in itertools.count():
             try:
-                answer = self.transport.call("BatchWriteItem", {"RequestItems": {table: requests}})
+                answer = self.transport.call(
+                    "BatchWriteItem", {"RequestItems": {table: requests}}, read_timeout_s=BATCH_READ_TIMEOUT_S
+                )
             except DynamoDBError as exc:
                 now = time.monotonic()
                 failing_since = now if failing_since is None else failing_since
