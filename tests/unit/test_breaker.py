@@ -253,3 +253,13 @@ def test_a_server_error_opens_the_breaker_inline_too(
     transport.error = SERVER_ERROR
     writer.put(an_event(1))
     assert transport.calls == 2 and writer.breaker.is_open
+
+
+def test_after_the_reply_no_time_for_an_attempt_builds_nothing() -> None:
+    import time
+
+    # Given a cold writer (no transport yet) and less time left than one attempt's timeouts
+    writer = EventWriter(Settings(table_name="t"))
+    assert writer.put_by(an_event(1), deadline=time.monotonic() + 0.5) is False
+    # Then the event is a drop and the transport (boto3's session: slow to build) was not built
+    assert writer.dropped == 1 and writer._transport is None and not writer.breaker.is_open

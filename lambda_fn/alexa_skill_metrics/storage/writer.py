@@ -181,9 +181,13 @@ class EventWriter:
         if not self.breaker.allow():
             self._drop(CIRCUIT_OPEN, event, log=False)
             return False
+        if self.attempt_within(deadline - time.monotonic()) is None:
+            return self._give_up(event, DEADLINE_CLOSE, None)  # not even the transport gets built
         payload = self._put_payload(event)
         try:
-            transport = self.transport  # built first: a cold container's first build takes a while
+            # Built before the first attempt's timeout is chosen: a cold container's first build
+            # takes a while (boto3's session and endpoint resolution), and the time left shrinks
+            transport = self.transport
         except Exception as exc:  # no credentials, or any bug: fail-open
             return self._give_up(event, type(exc).__name__, None)
         failure: DynamoDBError | None = None
