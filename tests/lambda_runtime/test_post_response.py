@@ -31,6 +31,9 @@ from tests.lambda_runtime.proxy import HANG, DelayingProxy
 pytestmark = [pytest.mark.e2e, pytest.mark.lambda_runtime]
 
 SLOW_S = 0.25
+# Bounds on time say "waited" or "did not wait", never "fast": each is half of what waiting would
+# cost at least, so a loaded machine (a reply 145 ms late at a load average of 15) cannot cross it.
+NOT_WAITED_MS = SLOW_S * 1000 / 2
 AT_MS = 1_767_607_200_000
 
 
@@ -83,7 +86,9 @@ def test_reply_does_not_wait_for_a_slow_write(table: Any, moto_url: str, tmp_pat
         )
         inline, inline_counts = run(
             WITH_RECORDER,
-            {**env, "METRICS_DELIVERY": "inline"},
+            # the inline budget (two attempts of 400 ms) is not under test: 250 ms late must fit it
+            # however loaded the machine is
+            {**env, "METRICS_DELIVERY": "inline", "METRICS_TIMEOUT_MS": "2000"},
             conversation(envelopes, 5, "s-inline"),
             tmp_path / "inline.log",
             table,
@@ -95,10 +100,11 @@ def test_reply_does_not_wait_for_a_slow_write(table: Any, moto_url: str, tmp_pat
     added_post = reply_ms(post) - reply_ms(bare)
     added_inline = reply_ms(inline) - reply_ms(bare)
     assert added_inline >= SLOW_S * 1000 * 0.9, (added_inline, added_post)
-    assert added_post < SLOW_S * 1000 / 5, (added_inline, added_post)
+    assert added_post < NOT_WAITED_MS, (added_inline, added_post)
     # And the write happened after the reply, before the freeze (billed, not waited for)
-    assert all(i.post_reply_ms >= SLOW_S * 1000 * 0.9 for i in post)
-    assert all(i.post_reply_ms < SLOW_S * 1000 / 5 for i in inline[1:])
+    after_reply = [round(i.post_reply_ms) for i in post], [round(i.post_reply_ms) for i in inline]
+    assert all(i.post_reply_ms >= SLOW_S * 1000 * 0.9 for i in post), after_reply
+    assert all(i.post_reply_ms < NOT_WAITED_MS for i in inline[1:]), after_reply
     # And the customer is answered the same way (the rolls differ: seeded by the request id)
     assert [answer_shape(i) for i in post] == [answer_shape(i) for i in bare]
     assert [answer_shape(i) for i in inline] == [answer_shape(i) for i in bare]
@@ -141,12 +147,12 @@ def test_hanging_dynamodb_costs_one_held_invocation_per_cool_down(
     table: Any, moto_url: str, tmp_path: Path
 ) -> None:
     # Given a warm container (its first write built the transport), then DynamoDB that never
-    # answers, 100 ms timeouts and invocations with 1 s to live
+    # answers, 400 ms timeouts and invocations with 1 s to live
     envelopes = Envelopes()
     warm_up, *requests = conversation(envelopes, 9, "s-hang")
     log = tmp_path / "hang.log"
     with DelayingProxy(moto_url, 0.0) as proxy:
-        env = function_env(proxy.url, METRICS_TIMEOUT_MS="100")
+        env = function_env(proxy.url, METRICS_TIMEOUT_MS="400")
         with lambda_function(WITH_RECORDER, env, log) as emulator:
             assert emulator.invoke(warm_up).finished.wait(10)
             proxy.delay_s = HANG
@@ -168,11 +174,11 @@ def test_hanging_dynamodb_costs_one_held_invocation_per_cool_down(
     assert all(first.delivered <= t <= first.ended or probe.delivered <= t <= probe.ended for t in arrivals)
     # And those two were held no longer than their deadline (less the margin)
     assert first.ended - first.delivered < 1.0 and probe.ended - probe.delivered < 1.0
-    # And the invocations in the cool-downs ended right after their reply
+    # And the invocations in the cool-downs were not held (a held one lasts until its deadline)
     skipped = invocations[1:6] + invocations[7:]
-    assert all(i.post_reply_ms < 50 for i in skipped), [round(i.post_reply_ms) for i in skipped]
-    # And no reply waited for DynamoDB
-    assert all(i.reply_ms < 50 for i in invocations), [round(i.reply_ms) for i in invocations]
+    assert all(i.post_reply_ms < 500 for i in skipped), [round(i.post_reply_ms) for i in skipped]
+    # And no reply waited for DynamoDB (one attempt would take its 400 ms timeout)
+    assert all(i.reply_ms < 200 for i in invocations), [round(i.reply_ms) for i in invocations]
     # And every request in the hang is counted as a drop, and the pause logged once per opening
     text = log.read_text()
     assert text.count('"RecorderDrops":[1.0]') == len(requests)
@@ -288,7 +294,9 @@ def test_a_recorder_whose_handler_is_not_used_stops_holding_invocations(
             invocation = emulator.invoke(request, timeout_s=0.5)
             assert invocation.finished.wait(10)
             invocations.append(invocation)
-    # Then the first two are held until their deadline (less the margin) and the next are not
+    # Then the first two are held until their deadline (500 ms, less the 100 ms margin), counted
+    # from delivery (a cold start's slow reply leaves less to hold), and the next are not held
+    lived = [round((i.ended or 0) * 1000 - (i.delivered or 0) * 1000) for i in invocations]
     held = [round(i.post_reply_ms) for i in invocations]
-    assert all(250 < ms < 500 for ms in held[:2]) and all(ms < 50 for ms in held[2:]), held
+    assert all(ms > 300 for ms in lived[:2]) and all(ms < 250 for ms in held[2:]), (lived, held)
     assert log.read_text().count("the function's handler is not the wrapped one") == 1
