@@ -1,13 +1,16 @@
 """Rollup items: the codec between ``Rollup`` and DynamoDB, and ``RollupStore`` to read and write them.
 
-One item per ``RollupKey`` and part (keys in ``storage/keys.py``: a rollup is split over up to
-``ROLLUP_PARTS`` items, one per group of event write shards; ``query`` merges them). Counters
+One item per ``RollupKey`` and part (keys in ``storage/keys.py``: a rollup is one item, its head,
+until it is written concurrently, then split into the head's ``parts`` items by event write
+shard; ``query`` merges whatever parts exist). Counters
 are numbers and counter maps are maps, both left out when zero or empty; the customer and
 latency sketches are binary attributes (``CustomerSketch.to_bytes`` /
 ``LatencySketch.to_bytes``). Two attributes serve the aggregator's exactly-once writes and are
 never returned by ``query``: ``ver``, a version number for optimistic locking, and ``wm``, the
 watermarks (event partition key, shortened by ``keys.watermark_key`` -> last stream sequence
-number applied from it).
+number applied from it). The head (part 0) also keeps ``parts`` (1 until it splits) and, while it
+is one item, ``hw`` and ``hc``: its writes and the writes that had to be redone after a version
+conflict (what ``aggregation.apply`` splits it by).
 
 Example
 -------
@@ -37,6 +40,7 @@ from alexa_skill_metrics.model import ALL_INTENTS, Rollup, RollupKey
 from alexa_skill_metrics.periods import floor_ms
 from alexa_skill_metrics.retention_keys import DAILY, WEEKLY, counter_key, parse_key
 from alexa_skill_metrics.storage.keys import (
+    LEGACY_ROLLUP_PARTS,
     PK,
     SK,
     parse_rollup_key,
@@ -56,6 +60,9 @@ KIND = "rollup"
 SCHEMA_VERSION = 1
 VERSION = "ver"
 WATERMARKS = "wm"
+PARTS = "parts"  # on the head only: how many parts the rollup is split into (absent: legacy)
+HEAD_WRITES = "hw"  # on an unsplit head: its writes so far
+HEAD_CONFLICTS = "hc"  # on an unsplit head: writes redone after a version conflict
 CUSTOMERS = "customers"
 LATENCY = "latency"
 # Friction, endpoint time and invocation types: what they add to an item (the benchmark weighs it).
@@ -84,7 +91,9 @@ class StoredRollup:
     """A rollup part as stored: its key, counters and summaries, version, watermarks and part.
 
     ``version`` 0 means the item does not exist yet; ``part`` ``None`` is an item written before
-    parts existed.
+    parts existed. On the head (part 0): ``parts``, how many parts the rollup is split into (1:
+    not split; a head written before the split was adaptive reads as ``LEGACY_ROLLUP_PARTS``),
+    and, while not split, ``writes`` and ``conflicts`` (writes redone after a version conflict).
     """
 
     key: RollupKey
@@ -92,6 +101,9 @@ class StoredRollup:
     version: int = 0
     watermarks: dict[str, int] = field(default_factory=dict)
     part: int | None = None
+    parts: int = 1
+    writes: int = 0
+    conflicts: int = 0
 
 
 def rollup_to_item(stored: StoredRollup) -> Item:
@@ -129,6 +141,12 @@ def rollup_to_item(stored: StoredRollup) -> Item:
         item[RETENTION] = {"B": retention_to_bytes(rollup.retention)}
     if stored.watermarks:
         item[WATERMARKS] = {"M": {k: {"S": str(v)} for k, v in stored.watermarks.items()}}
+    if stored.part == 0:
+        item[PARTS] = {"N": str(stored.parts)}
+        if stored.parts == 1:
+            for name, value in ((HEAD_WRITES, stored.writes), (HEAD_CONFLICTS, stored.conflicts)):
+                if value:
+                    item[name] = {"N": str(value)}
     return item
 
 
@@ -165,7 +183,13 @@ def item_to_rollup(item: Item) -> StoredRollup:
             )
         watermarks = {k: int(v["S"]) for k, v in item.get(WATERMARKS, {}).get("M", {}).items()}
         version = int(item[VERSION]["N"]) if VERSION in item else 0
-        return StoredRollup(item_to_key(item), rollup, version, watermarks, rollup_part_of(item[SK]["S"]))
+        part = rollup_part_of(item[SK]["S"])
+        stored = StoredRollup(item_to_key(item), rollup, version, watermarks, part)
+        if part == 0:
+            stored.parts = int(item[PARTS]["N"]) if PARTS in item else LEGACY_ROLLUP_PARTS
+            stored.writes = int(item[HEAD_WRITES]["N"]) if HEAD_WRITES in item else 0
+            stored.conflicts = int(item[HEAD_CONFLICTS]["N"]) if HEAD_CONFLICTS in item else 0
+        return stored
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ValueError(f"unreadable rollup item: {type(exc).__name__}: {exc}") from None
 
