@@ -278,7 +278,9 @@ def test_bisected_batches(dynamodb: Any, traffic: Traffic) -> None:
 
 
 @pytest.mark.parametrize("split", ["adaptive", "always"])
-def test_throttled_rollup_write_fails_exactly_its_records(dynamodb: Any, traffic: Traffic, split: str) -> None:
+def test_throttled_rollup_write_fails_exactly_its_records(
+    dynamodb: Any, traffic: Traffic, split: str
+) -> None:
     # Given one rollup item (a 15-minute per-intent rollup) whose write is throttled once: its
     # only item while it is not split, one of its 8 parts when every rollup is split
     from alexa_skill_metrics.aggregation.rollup import new_customer_keys, rollup_keys
@@ -314,9 +316,7 @@ def test_throttled_rollup_write_fails_exactly_its_records(dynamodb: Any, traffic
     # Then exactly the records contributing to that item are reported: its events and the first
     # utterances of customers new in it
     earliest = first_utterances(decoded)
-    expected = {
-        r.sequence_number for r in decoded if target in rollup_keys(r.event) and part_of(r) == part
-    }
+    expected = {r.sequence_number for r in decoded if target in rollup_keys(r.event) and part_of(r) == part}
     expected |= {
         r.sequence_number for r in earliest.values()
         if part_of(r) == part

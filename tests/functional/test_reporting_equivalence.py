@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from alexa_skill_metrics.config import DEFAULT_ROLLUP_PARTS as ROLLUP_PARTS
 from alexa_skill_metrics.model import ALL_INTENTS
 from alexa_skill_metrics.reporting.metrics import METRICS
-from alexa_skill_metrics.config import DEFAULT_ROLLUP_PARTS as ROLLUP_PARTS
 from alexa_skill_metrics.storage.rollups import RollupStore
 from tests.functional.reporting_fixtures import (
     DAY_MS,

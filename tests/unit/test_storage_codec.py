@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
+from alexa_skill_metrics.config import DEFAULT_EVENT_WRITE_SHARDS as EVENT_WRITE_SHARDS
 from alexa_skill_metrics.model import SKILL_ENABLED, Event, Outcome
 from alexa_skill_metrics.storage.codec import event_partition_key, event_to_item, item_to_event
-from alexa_skill_metrics.config import DEFAULT_EVENT_WRITE_SHARDS as EVENT_WRITE_SHARDS
 from alexa_skill_metrics.storage.keys import (
     event_partitions,
     event_pk,

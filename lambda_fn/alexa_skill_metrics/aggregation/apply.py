@@ -260,7 +260,10 @@ class Aggregator:
         by default); a rollup split earlier keeps its own count.
     split:
         ``adaptive`` (split a rollup once parallel batches race for it) or ``always`` (every
-        rollup in ``rollup_parts`` parts from its first write, the layout before adaptive parts).
+        rollup in ``rollup_parts`` parts from its first write: the layout of fixed parts, which
+        the benchmarks compare with). ``always`` reads a rollup whose head was never written as
+        split into ``rollup_parts``, as fixed parts did, so under it ``rollup_parts`` changes
+        only with the stream drained; ``adaptive`` stores every split in the head first.
     """
 
     def __init__(
@@ -483,8 +486,7 @@ class Aggregator:
             wanted = [
                 (key, part)
                 for key in keys
-                if (head := heads.get((key, 0))) is not None and head.parts > 1
-                for part in sorted(contributions[key].parts(head.parts) - {0})
+                for part in sorted(contributions[key].parts(self._parts_of(heads.get((key, 0)))) - {0})
             ]
             others = self.rollups.get_many(wanted) if wanted else {}
         except _dynamodb_errors() as exc:
@@ -501,6 +503,12 @@ class Aggregator:
             result.add(counts)
             failed.update(not_written)
         return failed
+
+    def _parts_of(self, head: StoredRollup | None) -> int:
+        """How many parts a rollup is in, from its head (``None``: not written yet)."""
+        if head is not None:
+            return head.parts
+        return self.rollup_parts if self.split == "always" else 1
 
     def _splits(self, head: StoredRollup) -> bool:
         """Whether an unsplit head is to be split now: its writes race with parallel batches'."""
@@ -525,12 +533,12 @@ class Aggregator:
         before any other part, and is never undone, so a record's part never changes after it.
         """
         split_now = False  # split in this call, not yet stored
+        redone = 0  # this call's writes of the head that met a conflict: stored with its next write
         for _ in range(self.max_attempts):
             if head is None:
                 # "always": a missing head is a split one, written once a record of its own part comes
                 # (the layout of fixed parts, whose heads carry no ``parts``: LEGACY_ROLLUP_PARTS)
-                parts = self.rollup_parts if self.split == "always" else 1
-                head = StoredRollup(key, new_rollup(), part=0, parts=parts)
+                head = StoredRollup(key, new_rollup(), part=0, parts=self._parts_of(None))
             if head.parts == 1 and self._splits(head):
                 head.parts, split_now = self.rollup_parts, True
             mine = contributions if head.parts == 1 else contributions.only(0, head.parts)
@@ -545,9 +553,10 @@ class Aggregator:
                     self.rollups.put(head)
                 except VersionConflict:
                     counts.conflicts += 1
+                    redone += 1
                     head = self.rollups.get(key, 0)
                     if head is not None and head.parts == 1:
-                        head.conflicts += 1
+                        head.conflicts += redone
                     split_now = False
                     continue
             except _dynamodb_errors() as exc:
