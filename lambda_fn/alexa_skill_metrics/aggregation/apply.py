@@ -561,8 +561,9 @@ class Aggregator:
                     continue
             except _dynamodb_errors() as exc:
                 _warn_failed("rollup write", exc)
-                whole = head is None or split_now or head.parts == 1
-                return contributions.records() if whole else mine.records()
+                if head is None or split_now or head.parts == 1:
+                    return contributions.records()  # no split stored: no other part may be written
+                return mine.records() | self._write_other_parts(key, head, others, contributions, counts)
             counts.rollups_written += 1
             split_now = False
             break
