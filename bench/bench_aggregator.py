@@ -15,6 +15,10 @@ locales, as the recorder stamps them, in stream order (write shards interleaved 
    the state added for retention, paths and friction, and what each part of that state adds
    (``CallMeter``).
 3. The same batches delivered again (Lambda's retries): what a redelivery costs.
+
+All three twice in one run (``--split both``): every rollup in 8 fixed parts
+(``Aggregator(split="always")``, the layout before adaptive parts), then adaptive parts, and a
+summary of writes and write units per 1,000 events of both.
 """
 
 from __future__ import annotations

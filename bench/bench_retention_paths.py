@@ -24,7 +24,8 @@ recorder's path stamp.
    and 60 s). Customers get pseudonyms of the recorder's length (22 characters). Writes and
    write units per 1,000 events are printed without the new state and what each part of it
    adds (``bench_aggregator.CallMeter``: customer active days, retention counters, paths and
-   friction).
+   friction). Twice in one run (``--split both``): every rollup in 8 fixed parts
+   (``Aggregator(split="always")``, the layout before adaptive parts) and adaptive parts.
 """
 
 from __future__ import annotations
