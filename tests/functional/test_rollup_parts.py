@@ -121,7 +121,7 @@ def test_racing_batches_split_the_rollups_they_race_for(dynamodb: Any, traffic: 
     assert conflicts >= SPLIT_MIN_CONFLICTS
     split = [h for h in heads(dynamodb) if h.parts == 8]
     assert split and all(h.parts in (1, 8) for h in heads(dynamodb))
-    assert all(h.key.granularity == "PT1H" for h in split)
+    assert any(h.key.granularity == "PT1H" for h in split)
     assert {rollup_part_of(i["sk"]["S"]) for i in rollup_items(dynamodb)} - {0}
     # And nothing was counted twice or lost, also after everything is delivered again
     assert_matches_fold(dynamodb, TABLE, traffic.events)

@@ -147,6 +147,11 @@ DEFAULT_CONCURRENCY = 16  # item writes in flight per batch (analytics_client po
 # (any skill whose records share a stream shard) never conflict, so their rollups stay one item.
 SPLIT_MIN_CONFLICTS = 3
 SPLIT_SHARE = 10
+# A head this large splits too when a batch's records write at most one part in SPLIT_NARROW: a skill
+# whose batches hold a few sessions then rewrites the small parts of those sessions, not the whole
+# day's rollup (its path maps, sketches and marks). A batch spanning most write shards keeps one item.
+SPLIT_BYTES = 8 * 1024
+SPLIT_NARROW = 4
 SPLIT_POLICIES = ("adaptive", "always")  # always: every rollup in rollup_parts parts, as fixed parts were
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -510,13 +515,20 @@ class Aggregator:
             return head.parts
         return self.rollup_parts if self.split == "always" else 1
 
-    def _splits(self, head: StoredRollup) -> bool:
-        """Whether an unsplit head is to be split now: its writes race with parallel batches'."""
+    def _splits(self, head: StoredRollup, contributions: Contributions) -> bool:
+        """Whether an unsplit head is to be split now.
+
+        When its writes race with parallel batches' (conflicts), or when it is large and this
+        batch's records would write only a small share of its parts.
+        """
         if self.rollup_parts < 2:
             return False
         if self.split == "always":
             return True
-        return head.conflicts >= SPLIT_MIN_CONFLICTS and head.conflicts * SPLIT_SHARE >= head.writes
+        if head.conflicts >= SPLIT_MIN_CONFLICTS and head.conflicts * SPLIT_SHARE >= head.writes:
+            return True
+        narrow = len(contributions.parts(self.rollup_parts)) * SPLIT_NARROW <= self.rollup_parts
+        return head.size >= SPLIT_BYTES and narrow
 
     def _write_rollup(
         self,
@@ -539,7 +551,7 @@ class Aggregator:
                 # "always": a missing head is a split one, written once a record of its own part comes
                 # (the layout of fixed parts, whose heads carry no ``parts``: LEGACY_ROLLUP_PARTS)
                 head = StoredRollup(key, new_rollup(), part=0, parts=self._parts_of(None))
-            if head.parts == 1 and self._splits(head):
+            if head.parts == 1 and self._splits(head, contributions):
                 head.parts, split_now = self.rollup_parts, True
             mine = contributions if head.parts == 1 else contributions.only(0, head.parts)
             fresh = mine.fresh(head.watermarks)

@@ -49,6 +49,7 @@ from alexa_skill_metrics.storage.keys import (
     rollup_sk,
     rollup_sk_range,
 )
+from alexa_skill_metrics.storage.table import item_size
 from alexa_skill_metrics.varint import read_varints, unzigzag, write_varint, zigzag
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class StoredRollup:
     parts existed. On the head (part 0): ``parts``, how many parts the rollup is split into (1:
     not split; a head written before the split was adaptive reads as ``LEGACY_ROLLUP_PARTS``),
     and, while not split, ``writes`` and ``conflicts`` (writes redone after a version conflict).
+    ``size`` is the item's size as DynamoDB counts it, when it was last read or written.
     """
 
     key: RollupKey
@@ -105,6 +107,7 @@ class StoredRollup:
     parts: int = 1
     writes: int = 0
     conflicts: int = 0
+    size: int = 0  # bytes of the item as last read or written (``table.item_size``); 0: not stored
 
 
 def rollup_to_item(stored: StoredRollup) -> Item:
@@ -191,7 +194,7 @@ def item_to_rollup(item: Item) -> StoredRollup:
             watermarks.update(bytes_to_watermarks(_bytes(item[WATERMARK_BYTES]["B"])))
         version = int(item[VERSION]["N"]) if VERSION in item else 0
         part = rollup_part_of(item[SK]["S"])
-        stored = StoredRollup(item_to_key(item), rollup, version, watermarks, part)
+        stored = StoredRollup(item_to_key(item), rollup, version, watermarks, part, size=item_size(item))
         if part == 0:
             stored.parts = int(item[PARTS]["N"]) if PARTS in item else LEGACY_ROLLUP_PARTS
             stored.writes = int(item[HEAD_WRITES]["N"]) if HEAD_WRITES in item else 0
@@ -514,8 +517,10 @@ class RollupStore(TableAccess):
 
         Raises ``VersionConflict`` when another writer got there first.
         """
-        self.put_if(rollup_to_item(stored), stored.version)
+        item = rollup_to_item(stored)
+        self.put_if(item, stored.version)
         stored.version += 1
+        stored.size = item_size(item)
 
 
 def _item_key(key: RollupKey, part: int | None) -> tuple[str, str]:
