@@ -147,10 +147,10 @@ DEFAULT_CONCURRENCY = 16  # item writes in flight per batch (analytics_client po
 # (any skill whose records share a stream shard) never conflict, so their rollups stay one item.
 SPLIT_MIN_CONFLICTS = 3
 SPLIT_SHARE = 10
-# A head this large splits too when a batch's records write at most one part in SPLIT_NARROW: a skill
-# whose batches hold a few sessions then rewrites the small parts of those sessions, not the whole
-# day's rollup (its path maps, sketches and marks). A batch spanning most write shards keeps one item.
-SPLIT_BYTES = 8 * 1024
+# A head splits too when a batch's records write at most one part in SPLIT_NARROW and the head is
+# over 2 KB per part they write (twice what a small part costs): a skill whose batches hold a few
+# sessions then rewrites the small parts of those sessions, not the whole day rollup (its path
+# maps, sketches and marks). A batch spanning most write shards keeps one item.
 SPLIT_NARROW = 4
 SPLIT_POLICIES = ("adaptive", "always")  # always: every rollup in rollup_parts parts, as fixed parts were
 _T = TypeVar("_T")
@@ -519,7 +519,7 @@ class Aggregator:
         """Whether an unsplit head is to be split now.
 
         When its writes race with parallel batches' (conflicts), or when it is large and this
-        batch's records would write only a small share of its parts.
+        batch's records would write only a small share of its parts (``SPLIT_NARROW``).
         """
         if self.rollup_parts < 2:
             return False
@@ -527,8 +527,8 @@ class Aggregator:
             return True
         if head.conflicts >= SPLIT_MIN_CONFLICTS and head.conflicts * SPLIT_SHARE >= head.writes:
             return True
-        narrow = len(contributions.parts(self.rollup_parts)) * SPLIT_NARROW <= self.rollup_parts
-        return head.size >= SPLIT_BYTES and narrow
+        touched = len(contributions.parts(self.rollup_parts))
+        return touched * SPLIT_NARROW <= self.rollup_parts and head.size > 2048 * touched
 
     def _write_rollup(
         self,
