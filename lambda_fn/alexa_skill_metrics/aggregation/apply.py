@@ -22,7 +22,9 @@ One write per touched rollup per batch, split only where batches race
     whose records come in batches one after another (a quiet or busy one: one stream shard)
     writes each rollup it touches once per batch, however many write shards the batch spans.
     A head whose writes keep being redone (``SPLIT_MIN_CONFLICTS``, and one in ``SPLIT_SHARE``:
-    parallel stream shards race for it, as at a top skill's peak) is split: the writer stores
+    parallel stream shards race for it, as at a top skill's peak), or a large one that a batch
+    of a few sessions would rewrite whole for a few records (``SPLIT_NARROW``: a quiet skill's
+    day rollups, with their path maps), is split: the writer stores
     ``parts`` (the ``rollup_parts`` setting) in the head, and from then on a record writes part
     ``keys.rollup_part(source, parts)`` only, the head being part 0, so parallel batches of
     other write shards write other items. The split is stored in the head before any other
