@@ -553,6 +553,8 @@ class Aggregator:
                 # "always": a missing head is a split one, written once a record of its own part comes
                 # (the layout of fixed parts, whose heads carry no ``parts``: LEGACY_ROLLUP_PARTS)
                 head = StoredRollup(key, new_rollup(), part=0, parts=self._parts_of(None))
+            if head.parts == 1 and contributions.fresh(head.watermarks).empty:
+                break  # all of it applied before (a redelivery): nothing to write, nothing to split
             if head.parts == 1 and self._splits(head, contributions):
                 head.parts, split_now = self.rollup_parts, True
             mine = contributions if head.parts == 1 else contributions.only(0, head.parts)
