@@ -15,6 +15,10 @@ locales, as the recorder stamps them, in stream order (write shards interleaved 
    the state added for retention, paths and friction, and what each part of that state adds
    (``CallMeter``).
 3. The same batches delivered again (Lambda's retries): what a redelivery costs.
+
+All three twice in one run (``--split both``): every rollup in 8 fixed parts
+(``Aggregator(split="always")``, the layout before adaptive parts), then adaptive parts, and a
+summary of writes and write units per 1,000 events of both.
 """
 
 from __future__ import annotations
@@ -330,7 +334,12 @@ def bench_fold(events: list[Event]) -> None:
               f"{keys / (len(events) / BATCH):,.0f} rollups touched per batch")  # fmt: skip
 
 
-def bench_aggregator(records: list[dict[str, Any]]) -> None:
+# Aggregator(split=...) -> label: the layout before adaptive parts, and now.
+SPLITS = {"always": "before: every rollup in 8 parts (split='always')", "adaptive": "after: adaptive parts"}
+
+
+def bench_aggregator(records: list[dict[str, Any]], split: str) -> dict[str, tuple[float, float]]:
+    """Both halves and a redelivery through the handler; return each phase's writes and units per 1,000."""
     import boto3
     from moto import mock_aws
 
@@ -338,25 +347,29 @@ def bench_aggregator(records: list[dict[str, Any]]) -> None:
     from alexa_skill_metrics.storage.table import create_table
 
     half = len(records) // 2 // BATCH * BATCH
+    figures = {}
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, TABLE)
         meter = CallMeter(client)
-        aggregator = Aggregator(TABLE, client)
+        aggregator = Aggregator(TABLE, client, rollup_parts=8, split=split)
         phases = (
             ("first half, empty table (every customer is new)", records[:half]),
             ("second half (customers mostly known: the steady state)", records[half:]),
             ("second half delivered again (Lambda's redelivery)", records[half:]),
         )
         for label, part in phases:
-            _phase(label, part, aggregator, meter)
+            figures[label] = _phase(label, part, aggregator, meter)
         items = [item for item in _scan(client) if item["pk"]["S"].startswith("ROLL#")]
         sizes = sorted(item_size(item) for item in items)
         median, largest = sizes[len(sizes) // 2] / 1024, sizes[-1] / 1024
         print(f"\n  rollup items stored: {len(items):,}; median {median:.1f} KiB, largest {largest:.1f} KiB")
+    return figures
 
 
-def _phase(label: str, records: list[dict[str, Any]], aggregator: Any, meter: CallMeter) -> None:
+def _phase(
+    label: str, records: list[dict[str, Any]], aggregator: Any, meter: CallMeter
+) -> tuple[float, float]:
     from alexa_skill_metrics.aggregation.handler import process_records
 
     meter.reset()
@@ -389,6 +402,7 @@ def _phase(label: str, records: list[dict[str, Any]], aggregator: Any, meter: Ca
         f"    version conflicts / failed records     {stats['conflicts']:>10} / {stats['failed']}",
     ]
     print("\n".join(lines))
+    return writes * per_k, meter.write_units * per_k
 
 
 def _share(part: float, whole: float) -> str:
@@ -417,6 +431,12 @@ def main() -> None:
     parser.add_argument(
         "--slots", action="store_true", help="every RollDiceIntent utterance carries four slots' statuses"
     )
+    parser.add_argument(
+        "--split",
+        choices=("both", *SPLITS),
+        default="both",
+        help="rollup parts: fixed (every rollup in 8 parts, as before), adaptive (split once batches race)",
+    )
     args = parser.parse_args()
 
     events = traffic(args.events, args.rate, args.customers, cold_starts=args.cold_starts, days=args.days)
@@ -434,8 +454,16 @@ def main() -> None:
     print(f"  cold starts: {sum(e.cold_start for e in events):,} ({args.cold_starts:.1%} of utterances)")
     print("\npure fold (no I/O), batches of 1,000:")
     bench_fold(events)
-    print("\naggregator (Lambda handler path) against in-process moto:")
-    bench_aggregator(records)
+    figures = {}
+    for split in SPLITS if args.split == "both" else (args.split,):
+        print(f"\naggregator (Lambda handler path) against in-process moto, {SPLITS[split]}:")
+        figures[split] = bench_aggregator(records, split)
+    if len(figures) == 2:
+        print("\nper 1,000 events, writes / write units:")
+        for label in figures["always"]:
+            before, after = figures["always"][label], figures["adaptive"][label]
+            print(f"  {label:<56} before {before[0]:>6.1f} / {before[1]:>7.1f}   "
+                  f"after {after[0]:>6.1f} / {after[1]:>7.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ recorder's path stamp.
    and 60 s). Customers get pseudonyms of the recorder's length (22 characters). Writes and
    write units per 1,000 events are printed without the new state and what each part of it
    adds (``bench_aggregator.CallMeter``: customer active days, retention counters, paths and
-   friction).
+   friction). Twice in one run (``--split both``): every rollup in 8 fixed parts
+   (``Aggregator(split="always")``, the layout before adaptive parts) and adaptive parts.
 """
 
 from __future__ import annotations
@@ -66,6 +67,12 @@ def main() -> None:
     parser.add_argument("--no-reports", action="store_true", help="measure the aggregator's writes only")
     parser.add_argument("--batch-size", type=int, default=5000, help="the event source mapping's BatchSize")
     parser.add_argument("--window", type=float, default=60.0, help="MaximumBatchingWindowInSeconds")
+    parser.add_argument(
+        "--split",
+        choices=("both", *SPLITS),
+        default="both",
+        help="rollup parts: fixed (every rollup in 8 parts, as before), adaptive (split once batches race)",
+    )
     args = parser.parse_args()
     os.environ.update(
         AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench"
@@ -96,7 +103,15 @@ def main() -> None:
         measure(items, events, days)
     if args.cost_days:
         first, _, end = args.cost_days.partition(":")
-        aggregator_cost(events, int(first), int(end or int(first) + 1), args.batch_size, args.window)
+        figures = {}
+        for split in SPLITS if args.split == "both" else (args.split,):
+            figures[split] = aggregator_cost(
+                events, int(first), int(end or int(first) + 1), args.batch_size, args.window, split
+            )
+        if len(figures) == 2:
+            print("\nper 1,000 events, the same slice: writes / write units / rollup items read")
+            for split, (writes, units, read) in figures.items():
+                print(f"  {SPLITS[split]:<44} {writes:>8.1f} / {units:>8.1f} / {read:>8.1f}")
 
 
 def measure(items: list[Any], events: list[Any], days: int) -> None:
@@ -153,10 +168,17 @@ items read: DynamoDB items a report reads (day rollups: days x locales, whatever
   through in-process moto, whose Query with a projection is far slower than DynamoDB's one round trip.""")
 
 
+# Aggregator(split=...) -> label: the layout before adaptive parts, and now.
+SPLITS = {"always": "before: every rollup in 8 parts (split='always')", "adaptive": "after: adaptive parts"}
+
+
 def aggregator_cost(
-    events: list[Any], first_day: int, end_day: int, batch_size: int, window_s: float
-) -> None:
-    """Feed days ``[first_day, end_day)`` to the aggregator in Lambda's batches; print what it wrote."""
+    events: list[Any], first_day: int, end_day: int, batch_size: int, window_s: float, split: str
+) -> tuple[float, float, float]:
+    """Feed days ``[first_day, end_day)`` to the aggregator in Lambda's batches; print what it wrote.
+
+    Returns writes, write units and rollup items read per 1,000 events.
+    """
     import boto3
     from moto import mock_aws
 
@@ -174,7 +196,8 @@ def aggregator_cost(
             by_day.setdefault((e.timestamp_ms - START_MS) // DAY_MS, []).append(e)
     now = [0.0]  # the aggregator's wall clock: when the batch is handed over (the moves' and acts' age)
     shape = f"BatchSize {batch_size:,}, {window_s:.0f} s window, one stream shard"
-    print(f"\naggregator, days {first_day}-{end_day - 1} (0-based) in Lambda's batches ({shape}), moto:")
+    print(f"\naggregator, {SPLITS[split]}, days {first_day}-{end_day - 1} (0-based) in Lambda's batches "
+          f"({shape}), moto:")  # fmt: skip
     print(f"{'day':>5}{'events':>8}{'batches':>9}{'ev/batch':>9}{'writes/1k':>11}{'units/1k':>10}"
           f"{'new state: writes':>19}{'units':>8}")  # fmt: skip
     with mock_aws():
@@ -183,7 +206,7 @@ def aggregator_cost(
         meter = CallMeter(client)
         seeded = seed_customers(client, before)
         meter.reset()  # the seeding's writes are not the aggregator's (the meter remembers the items)
-        aggregator = Aggregator(TABLE, client, clock=lambda: now[0])
+        aggregator = Aggregator(TABLE, client, clock=lambda: now[0], rollup_parts=8, split=split)
         batched = 0
         began = time.perf_counter()
         for day, day_events in sorted(by_day.items()):
@@ -203,12 +226,28 @@ def aggregator_cost(
                   f"{units * 1000 / n:>10.1f}{_added(new_writes, base_writes):>19}"
                   f"{_added(new_units, base_units):>8}")  # fmt: skip
         elapsed = time.perf_counter() - began
+        items = rollup_items(client)
     n = sum(len(day_events) for day_events in by_day.values())
     writes, units = _figures(meter)[:2]
     print(f"\n  the slice: {n:,} events in {batched:,} batches ({n / batched:.1f} events a batch), "
           f"{seeded:,} customers seeded from {len(before):,} earlier events; {elapsed:.0f} s")  # fmt: skip
     print(f"    writes / write units per 1,000 events  {writes * 1000 / n:>10.1f} / {units * 1000 / n:.1f}")
     print("\n".join(meter.new_state_lines(n)))
+    read = aggregator.rollups.items_read * 1000 / n
+    print(f"    rollup items read per 1,000 events     {read:>10.1f}")
+    print(f"    rollup items stored                    {len(items):>10,}   "
+          f"(rollups {len({_rollup_of(item) for item in items}):,})")  # fmt: skip
+    return writes * 1000 / n, units * 1000 / n, read
+
+
+def rollup_items(client: Any) -> list[dict[str, Any]]:
+    pages = client.get_paginator("scan").paginate(TableName=TABLE)
+    return [item for page in pages for item in page["Items"] if item["pk"]["S"].startswith("ROLL#")]
+
+
+def _rollup_of(item: dict[str, Any]) -> tuple[str, str]:
+    """A rollup item's rollup: its keys without the part."""
+    return item["pk"]["S"], "#".join(item["sk"]["S"].split("#", 3)[:3])
 
 
 def _figures(meter: CallMeter) -> tuple[int, ...]:

@@ -212,6 +212,7 @@ def lane(
     phase: float,
     batch_size: int,
     concurrency: int,
+    split: str = "adaptive",
 ) -> Any:
     """One shard's poller: batches of its records in order, Lambda's retries and bisection."""
     from alexa_skill_metrics.aggregation.apply import Aggregator
@@ -223,6 +224,8 @@ def lane(
         clock=lambda: START_MS / 1000 + clock.now,
         concurrency=concurrency,
         executor=VirtualExecutor(clock, client, concurrency),
+        rollup_parts=8,
+        split=split,
     )
 
     def body() -> None:
@@ -290,6 +293,7 @@ def run(
     batch_size: int = BATCH_SIZE,
     backlog: bool = False,
     concurrency: int = CONCURRENCY,
+    split: str = "adaptive",
 ) -> dict[str, Any]:
     import contextlib
 
@@ -344,6 +348,7 @@ def run(
                     rng.uniform(0, POLL_S),
                     batch_size,
                     concurrency,
+                    split,
                 )
             )
         clock.run(bodies)
@@ -358,6 +363,7 @@ def run(
         "backlog": backlog,
         "batch_size": batch_size,
         "concurrency": concurrency,
+        "split": split,
         "new_share": new_share,
         "events": len(events),
         "lanes": len(lanes),
@@ -495,7 +501,7 @@ def report(r: dict[str, Any]) -> None:
     backlog = ", all as a backlog" if r["backlog"] else ""
     print(
         f"\n{r['rate']:,.0f} requests/s ({r['backend']}, BatchSize {r['batch_size']:,}, "
-        f"{r['concurrency']} writes in flight, "
+        f"{r['concurrency']} writes in flight, rollup parts {r['split']}, "
         f"{r['new_share']:.0%} new customers{backlog}): {r['events']:,} events, {r['lanes']} stream lanes, "
         f"{r['virtual_s']:.1f} s simulated in {r['wall_s']:.0f} s wall"
     )
@@ -574,6 +580,12 @@ def main() -> None:
         default="memory",
         help="the store behind the limits: a dict (fast) or in-process moto (about 100 events/s)",
     )
+    parser.add_argument(
+        "--split",
+        choices=("adaptive", "always"),
+        default="adaptive",
+        help="rollup parts: split once parallel lanes race for a rollup, or every rollup in 8 parts",
+    )
     args = parser.parse_args()
     print(__doc__.splitlines()[0])
     for rate in (float(r) for r in args.rates.split(",")):
@@ -589,6 +601,7 @@ def main() -> None:
                 args.batch_size,
                 args.backlog,
                 args.concurrency,
+                args.split,
             )
         )
 

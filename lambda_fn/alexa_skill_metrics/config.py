@@ -26,6 +26,9 @@ ENV_PSEUDONYM_KEY = "METRICS_PSEUDONYM_KEY"
 ENV_RETENTION_DAYS = "METRICS_RETENTION_DAYS"
 ENV_TIMEOUT_MS = "METRICS_TIMEOUT_MS"
 ENV_DELIVERY = "METRICS_DELIVERY"
+ENV_EVENT_WRITE_SHARDS = "METRICS_EVENT_WRITE_SHARDS"
+ENV_EVENT_READ_SHARDS = "METRICS_EVENT_READ_SHARDS"
+ENV_ROLLUP_PARTS = "METRICS_ROLLUP_PARTS"
 
 STAGES = ("live", "development")
 # auto: in Lambda, write after the reply is posted (internal extension), else inline; inline: always inline.
@@ -39,6 +42,12 @@ DEFAULT_RETENTION_DAYS = 90
 # the recorder adds at most ~4 x this to a request whose write hangs (Alexa allows 8 s); after
 # the reply, the connect timeout, while the read timeout grows with the time left.
 DEFAULT_TIMEOUT_MS = 400
+# How far one skill's writes spread (storage/keys.py): event partition keys per hour, and the most
+# items a hot rollup is split into. Every function of a deployment must see the same values.
+DEFAULT_EVENT_WRITE_SHARDS = 32
+DEFAULT_ROLLUP_PARTS = 8
+MAX_EVENT_WRITE_SHARDS = 1024
+MAX_ROLLUP_PARTS = 64
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,16 @@ class Settings:
     delivery:
         ``auto`` or ``inline`` (``METRICS_DELIVERY``): when the write happens, see the README's
         "How events are delivered".
+    event_write_shards:
+        Event partition keys per skill and hour the recorder spreads its writes over
+        (``METRICS_EVENT_WRITE_SHARDS``, 32): about 1,000 requests per second each.
+    event_read_shards:
+        Shards per hour that readers (rebuild, erasure, recomputed reports) query
+        (``METRICS_EVENT_READ_SHARDS``): at least ``event_write_shards``; keep it at the old
+        count for ``retention_days`` after lowering the write shards, so older hours stay read.
+    rollup_parts:
+        Items a rollup is split into once it is written concurrently (``METRICS_ROLLUP_PARTS``, 8);
+        a rollup already split keeps its own count (``storage/keys.py``).
     """
 
     table_name: str
@@ -71,6 +90,9 @@ class Settings:
     retention_days: int = DEFAULT_RETENTION_DAYS
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     delivery: str = DELIVERY_MODES[0]
+    event_write_shards: int = DEFAULT_EVENT_WRITE_SHARDS
+    event_read_shards: int = 0  # 0: as many as event_write_shards
+    rollup_parts: int = DEFAULT_ROLLUP_PARTS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -93,6 +115,7 @@ class Settings:
             ),
             "timeout_ms": given.get("timeout_ms", _int_setting(env, ENV_TIMEOUT_MS, DEFAULT_TIMEOUT_MS)),
             "delivery": given.get("delivery", env.get(ENV_DELIVERY) or DELIVERY_MODES[0]),
+            **spread_settings(env, given),
         }
         return cls(**values).validated()
 
@@ -110,9 +133,15 @@ class Settings:
             raise ConfigurationError(
                 ENV_DELIVERY, f"is {self.delivery!r}; use one of {', '.join(DELIVERY_MODES)}"
             )
+        check_spread(self.event_write_shards, self.event_read_shards, self.rollup_parts)
         if need_key:
             self._check_key()
         return self
+
+    @property
+    def shards_read(self) -> int:
+        """Event write shards per hour that readers query (``event_read_shards``, at least the written)."""
+        return max(self.event_write_shards, self.event_read_shards)
 
     @property
     def key_parameter(self) -> str | None:
@@ -131,6 +160,36 @@ class Settings:
             )
         if self.key_parameter is None and len(self.pseudonym_key.encode()) < MIN_KEY_BYTES:
             raise ConfigurationError(ENV_PSEUDONYM_KEY, f"is shorter than {MIN_KEY_BYTES} bytes")
+
+
+def spread_settings(env: Mapping[str, str], given: Mapping[str, Any] | None = None) -> dict[str, int]:
+    """``event_write_shards``, ``event_read_shards`` and ``rollup_parts`` from ``given``, else ``env``.
+
+    >>> spread_settings({"METRICS_ROLLUP_PARTS": "4"})
+    {'event_write_shards': 32, 'event_read_shards': 0, 'rollup_parts': 4}
+    """
+    given = given or {}
+    return {
+        "event_write_shards": given.get(
+            "event_write_shards", _int_setting(env, ENV_EVENT_WRITE_SHARDS, DEFAULT_EVENT_WRITE_SHARDS)
+        ),
+        "event_read_shards": given.get("event_read_shards", _int_setting(env, ENV_EVENT_READ_SHARDS, 0)),
+        "rollup_parts": given.get("rollup_parts", _int_setting(env, ENV_ROLLUP_PARTS, DEFAULT_ROLLUP_PARTS)),
+    }
+
+
+def check_spread(write_shards: int, read_shards: int, parts: int) -> None:
+    """Raise ``ConfigurationError`` naming the first spread setting out of range."""
+    if not 1 <= write_shards <= MAX_EVENT_WRITE_SHARDS:
+        raise ConfigurationError(
+            ENV_EVENT_WRITE_SHARDS, f"is {write_shards}; use 1 to {MAX_EVENT_WRITE_SHARDS}"
+        )
+    if not 0 <= read_shards <= MAX_EVENT_WRITE_SHARDS:
+        raise ConfigurationError(
+            ENV_EVENT_READ_SHARDS, f"is {read_shards}; use 0 (as written) to {MAX_EVENT_WRITE_SHARDS}"
+        )
+    if not 1 <= parts <= MAX_ROLLUP_PARTS:
+        raise ConfigurationError(ENV_ROLLUP_PARTS, f"is {parts}; use 1 to {MAX_ROLLUP_PARTS}")
 
 
 def _int_setting(env: Mapping[str, str], name: str, default: int) -> int:

@@ -280,10 +280,17 @@ def test_bisected_batches(dynamodb: Any, traffic: Traffic) -> None:
     assert_matches_fold(dynamodb, TABLE, traffic.events)
 
 
-def test_throttled_rollup_write_fails_exactly_its_records(dynamodb: Any, traffic: Traffic) -> None:
-    # Given one rollup item (a 15-minute per-intent rollup) whose write is throttled once
+@pytest.mark.parametrize("split", ["adaptive", "always"])
+def test_throttled_rollup_write_fails_exactly_its_records(
+    dynamodb: Any, traffic: Traffic, split: str
+) -> None:
+    # Given one rollup item (a 15-minute per-intent rollup) whose write is throttled once: its
+    # only item while it is not split, one of its 8 parts when every rollup is split
     from alexa_skill_metrics.aggregation.rollup import new_customer_keys, rollup_keys
     from alexa_skill_metrics.storage.keys import rollup_part, rollup_pk, rollup_sk
+
+    def part_of(r: StreamRecord) -> int:
+        return rollup_part(r.source, 8) if split == "always" else 0
 
     batch = traffic.records[:150]
     decoded = traffic.decoded[:150]
@@ -294,7 +301,7 @@ def test_throttled_rollup_write_fails_exactly_its_records(dynamodb: Any, traffic
         if k.granularity == "PT15M" and k.intent == "RollDiceIntent"
     )
     # (the part of it that the first contributing record's write shard writes)
-    part = next(rollup_part(r.source) for r in decoded if target in rollup_keys(r.event))
+    part = next(part_of(r) for r in decoded if target in rollup_keys(r.event))
     target_keys = (rollup_pk(target.skill_id, target.stage, target.granularity, intents=True),
                    rollup_sk(target.bucket_ms, target.locale, target.intent, part))  # fmt: skip
     throttled = []
@@ -307,17 +314,15 @@ def test_throttled_rollup_write_fails_exactly_its_records(dynamodb: Any, traffic
             )
 
     # When the batch is handled
-    aggregator = Aggregator(TABLE, FaultyClient(dynamodb, throttle_target))
+    aggregator = Aggregator(TABLE, FaultyClient(dynamodb, throttle_target), rollup_parts=8, split=split)
     failed = _failed(lambda_handler({"Records": batch}, None, aggregator=aggregator))
     # Then exactly the records contributing to that item are reported: its events and the first
     # utterances of customers new in it
     earliest = first_utterances(decoded)
-    expected = {
-        r.sequence_number for r in decoded if target in rollup_keys(r.event) and rollup_part(r.source) == part
-    }
+    expected = {r.sequence_number for r in decoded if target in rollup_keys(r.event) and part_of(r) == part}
     expected |= {
         r.sequence_number for r in earliest.values()
-        if rollup_part(r.source) == part
+        if part_of(r) == part
         and target in new_customer_keys(r.event.skill_id, r.event.stage, FirstUtterance.of(r.event))  # type: ignore[arg-type]
     }  # fmt: skip
     assert throttled and failed and set(failed) == expected
@@ -413,12 +418,12 @@ def _split_lanes(traffic: Traffic) -> tuple[list[dict[str, Any]], list[dict[str,
 
 def _split_sharing_parts(traffic: Traffic) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Two parallel consumers whose write shards write the same rollup items (``keys.rollup_part``)."""
-    from alexa_skill_metrics.storage.keys import ROLLUP_PARTS
+    from alexa_skill_metrics.config import DEFAULT_ROLLUP_PARTS
 
     pairs = list(zip(traffic.decoded, traffic.records, strict=True))
     halves: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
     for r, raw in pairs:
-        halves[int(r.source.rsplit("#", 1)[1]) // ROLLUP_PARTS % 2].append(raw)
+        halves[int(r.source.rsplit("#", 1)[1]) // DEFAULT_ROLLUP_PARTS % 2].append(raw)
     return halves
 
 

@@ -111,15 +111,21 @@ class Interleaved:
     rollup write: the rebuild's conditional write then conflicts and it starts over."""
 
     def __init__(self, client: Any, records: list[dict[str, Any]]) -> None:
+        import threading
+
         self._client = client
         self._records = records
         self.interleaved = False
+        # The rebuild's other writes wait for the live batches (it writes from several threads):
+        # otherwise they may all land before the live aggregator writes anything.
+        self._turn = threading.Lock()
 
     def put_item(self, **kwargs: Any) -> Any:
-        if not self.interleaved and kwargs["Item"]["pk"]["S"].startswith("ROLL#"):
-            self.interleaved = True
-            feed(self._client, self._records)
-        return self._client.put_item(**kwargs)
+        with self._turn:
+            if not self.interleaved and kwargs["Item"]["pk"]["S"].startswith("ROLL#"):
+                self.interleaved = True
+                feed(self._client, self._records)
+            return self._client.put_item(**kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from alexa_skill_metrics.config import DEFAULT_EVENT_WRITE_SHARDS as EVENT_WRITE_SHARDS
 from alexa_skill_metrics.reporting import RecomputedRollups, Reporter
 from alexa_skill_metrics.storage.codec import event_to_item
 from alexa_skill_metrics.storage.events import EventReader
-from alexa_skill_metrics.storage.keys import EVENT_WRITE_SHARDS, event_partitions
+from alexa_skill_metrics.storage.keys import event_partitions
 from alexa_skill_metrics.storage.table import create_table
 from tests.functional.reporting_fixtures import (
     DAY_MS,

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from alexa_skill_metrics.config import DEFAULT_ROLLUP_PARTS as ROLLUP_PARTS
 from alexa_skill_metrics.model import SESSION_ENDED, EndType, Event, Outcome
 from alexa_skill_metrics.pathtree import MAX_DEPTH
 from alexa_skill_metrics.reporting import BadRequest
 from alexa_skill_metrics.reporting.params import format_time
-from alexa_skill_metrics.storage.keys import ROLLUP_PARTS
 from alexa_skill_metrics.storage.rollups import RollupStore
 from tests.functional.reporting_fixtures import (
     DAY_MS,

@@ -122,7 +122,7 @@ def test_a_week_reads_its_seven_day_rollups(deployment: Deployment) -> None:
     daily = reporter.source.items_read - before - weekly
     # Then it read the day rollups (at most one per day and locale, in up to ROLLUP_PARTS items),
     # as the daily view does
-    from alexa_skill_metrics.storage.keys import ROLLUP_PARTS
+    from alexa_skill_metrics.config import DEFAULT_ROLLUP_PARTS as ROLLUP_PARTS
 
     locales = {e.locale or "-" for e in deployment.events}
     assert 0 < weekly == daily <= 14 * len(locales) * ROLLUP_PARTS

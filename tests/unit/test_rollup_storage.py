@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -215,3 +216,42 @@ def test_truncated_retention_counters_are_unreadable() -> None:
         key = RollupKey(SKILL, "live", "P1D", T0, "-")
         item = rollup_to_item(StoredRollup(key, new_rollup()))
         item_to_rollup({**item, "retention": {"B": data[:-1]}})
+
+
+_ODD_SOURCES = ["rebuild", "rebuild#17", "20260105T10#05", "20261305T10#1", "20260105T24#1", "x#1"]
+_HOURS = st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2999, 12, 31)).map(
+    lambda t: t.strftime("%Y%m%dT%H")
+)
+
+
+@given(
+    st.dictionaries(
+        st.one_of(
+            st.tuples(_HOURS, st.integers(0, 2000)).map(lambda p: f"{p[0]}#{p[1]}"),
+            st.sampled_from(_ODD_SOURCES),
+        ),
+        st.integers(0, 10**40),
+    )
+)
+def test_watermarks_pack_back_to_themselves(marks: dict[str, int]) -> None:
+    # Any marks: event partition keys pack (a few bytes each), every other source stays a map entry
+    from alexa_skill_metrics.storage.rollups import bytes_to_watermarks, watermarks_to_bytes
+
+    packed, others = watermarks_to_bytes(marks)
+    assert {**bytes_to_watermarks(packed), **others} == marks
+    assert set(others) <= set(_ODD_SOURCES)
+
+
+def test_an_unsplit_day_rollup_keeps_its_marks_small() -> None:
+    # A mark per write shard and hour of a day (768), as an unsplit day rollup of a busy skill holds
+    from alexa_skill_metrics.model import RollupKey
+    from alexa_skill_metrics.simulation.limits import item_size
+    from alexa_skill_metrics.storage.rollups import StoredRollup, item_to_rollup, rollup_to_item
+
+    key = RollupKey("amzn1.ask.skill.1", "live", "P1D", 1_767_571_200_000, "en-US")
+    base = 44_215_845_000_000_000_174_504
+    marks = {f"20260105T{h:02d}#{s}": base + 997 * (h * 32 + s) for h in range(24) for s in range(32)}
+    stored = StoredRollup(key, new_rollup(), watermarks=marks, part=0)
+    item = rollup_to_item(stored)
+    assert item_to_rollup(item).watermarks == marks
+    assert item_size(item) < 4 * 1024  # a map of them: about 30 KB

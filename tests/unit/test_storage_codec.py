@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import pytest
 
+from alexa_skill_metrics.config import DEFAULT_EVENT_WRITE_SHARDS as EVENT_WRITE_SHARDS
 from alexa_skill_metrics.model import SKILL_ENABLED, Event, Outcome
 from alexa_skill_metrics.storage.codec import event_partition_key, event_to_item, item_to_event
 from alexa_skill_metrics.storage.keys import (
-    EVENT_WRITE_SHARDS,
     event_partitions,
     event_pk,
     event_shard,
@@ -169,7 +169,7 @@ def test_one_sessions_events_share_a_write_shard_and_rollup_part() -> None:
     loose_keys = {event_partition_key(e) for e in loose}
     # Then the session's events share one write shard (so one rollup part), in every hour they fall in
     assert len(session_keys) == 2  # 40 steps 9 s apart from 09:57 cross one hour boundary
-    assert len({rollup_part(watermark_key(pk)) for pk in session_keys}) == 1
+    assert len({rollup_part(watermark_key(pk), 8) for pk in session_keys}) == 1
     assert all(event_to_item(e, 90)["pk"]["S"] == event_partition_key(e) for e in session)
     # and requests outside a session still spread over the write shards by request id
     assert len(loose_keys) > EVENT_WRITE_SHARDS // 2

@@ -361,6 +361,25 @@ def test_parameters_have_defaults_that_the_code_accepts(template: dict[str, Any]
             assert resource.get("Condition") == "HasSkillId", name
 
 
+def test_spread_settings_reach_every_function_and_the_code_accepts_them(template: dict[str, Any]) -> None:
+    # Every function sees the same write shards, read shards and rollup parts (Globals), from
+    # parameters whose defaults and bounds are the code's
+    from alexa_skill_metrics import config
+
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    params = template["Parameters"]
+    for variable, name, default, high in (
+        (config.ENV_EVENT_WRITE_SHARDS, "EventWriteShards", config.DEFAULT_EVENT_WRITE_SHARDS, 1024),
+        (config.ENV_EVENT_READ_SHARDS, "EventReadShards", 0, 1024),
+        (config.ENV_ROLLUP_PARTS, "RollupParts", config.DEFAULT_ROLLUP_PARTS, config.MAX_ROLLUP_PARTS),
+    ):
+        assert env[variable] == {"Ref": name}
+        assert (params[name]["Default"], params[name]["MaxValue"]) == (default, high)
+    settings = Settings.from_env(template_environment(template, "AggregatorFunction", "t"))
+    assert (settings.event_write_shards, settings.shards_read, settings.rollup_parts) == (32, 32, 8)
+    assert params["EventWriteShards"]["MaxValue"] == config.MAX_EVENT_WRITE_SHARDS
+
+
 def test_outputs_name_what_users_need(template: dict[str, Any]) -> None:
     outputs = template["Outputs"]
     assert outputs["RecorderLayerArn"]["Value"] == {"Ref": "RecorderLayer"}

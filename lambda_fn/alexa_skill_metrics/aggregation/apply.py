@@ -14,15 +14,29 @@ Watermarks
     and partition key: the records applied are exactly those contributing records with a
     sequence number up to the watermark.
 
-One write per touched item per batch
-    Contributions are grouped by rollup item: a record contributes to the part of each rollup
-    that its event write shard belongs to (``keys.rollup_part``), so parallel batches of other
-    stream shards mostly write other items, and an item's watermarks name only its part's
-    write shards. The touched items are read with one strongly consistent BatchGetItem per
-    100, and each item is written once with a ``PutItem`` conditioned on the ``ver`` it was read
-    at (optimistic locking: another writer, e.g. a parallel batch of another shard of the same
-    part, makes it re-read that one item and redo it, a bounded number of times). A replayed
-    batch writes nothing: every contribution is under the marks.
+One write per touched rollup per batch, split only where batches race
+    A rollup starts as one item, its head (part 0), and every record writes it. The touched
+    heads are read with one strongly consistent BatchGetItem per 100, and each is written once
+    with a ``PutItem`` conditioned on the ``ver`` it was read at (optimistic locking: another
+    writer makes it re-read that one item and redo it, a bounded number of times). So a skill
+    whose records come in batches one after another (a quiet or busy one: one stream shard)
+    writes each rollup it touches once per batch, however many write shards the batch spans.
+    A head whose writes keep being redone (``SPLIT_MIN_CONFLICTS``, and one in ``SPLIT_SHARE``:
+    parallel stream shards race for it, as at a top skill's peak), or a large one that a batch
+    of a few sessions would rewrite whole for a few records (``SPLIT_NARROW``: a quiet skill's
+    day rollups, with their path maps), is split: the writer stores
+    ``parts`` (the ``rollup_parts`` setting) in the head, and from then on a record writes part
+    ``keys.rollup_part(source, parts)`` only, the head being part 0, so parallel batches of
+    other write shards write other items. The split is stored in the head before any other
+    part is written and is never undone, so the part a record writes is fixed once any record
+    of its partition key has been applied after the split, and the head's version guards every
+    write made before it: a redelivered record meets the item that holds its mark (exactly-once
+    does not depend on which invocation, or which zombie write, comes first). A record is fresh
+    for a part above both that part's watermark and the head's (what it applied before the
+    split). Other parts of split rollups are read in a second BatchGetItem. ``split="always"``
+    splits every rollup from its first write: the layout of fixed parts, whose heads carry no
+    ``parts`` and read as ``LEGACY_ROLLUP_PARTS``. A replayed batch writes nothing: every
+    contribution is under the marks.
 
 Concurrent writes within a batch
     No two writes of one stage touch the same item, so the customer items are written
@@ -62,9 +76,13 @@ What this relies on, and what remains
     * A record that Lambda gives up on (after ``MaximumRetryAttempts``, or older than
       ``MaximumRecordAgeInSeconds``) goes to the on-failure destination and is not counted;
       later records of its partition key are, and their watermarks then pass it for good.
-    * Day rollup parts carry up to about a hundred watermarks (24 hours x the 4 write shards
-      of a part, plus session ends and new-customer moves from neighbouring hours), about 40
-      bytes each.
+    * An unsplit day rollup carries a watermark per write shard and hour that contributed (up
+      to about 800 for a skill using all 32 shards all day), about 40 bytes each; a split
+      one's parts carry their own write shards' only.
+    * Rollups written with fixed parts (before the split was adaptive) keep their 8 parts. One
+      of them whose head (part 0) was never written, and that a record applied before the
+      upgrade and delivered again after it contributes to, would get that record twice: upgrade
+      from fixed parts with the stream drained (iterator age 0), as from before parts.
     * Rollup items written before parts existed (no part in the sort key) are read and merged
       by reports but never written again; a record applied to such an item and delivered again
       after the upgrade would count twice, so upgrade with the stream drained (iterator age 0).
@@ -114,6 +132,7 @@ from alexa_skill_metrics.storage.customers import (
     Move,
 )
 from alexa_skill_metrics.storage.keys import PK, is_event_key, rollup_part, watermark_key
+from alexa_skill_metrics.storage.keys import rollup_parts as configured_parts
 from alexa_skill_metrics.storage.rollups import RollupStore, StoredRollup, VersionConflict, analytics_client
 
 if TYPE_CHECKING:
@@ -125,10 +144,20 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_ATTEMPTS = 5  # conditional-write attempts per item before its records are failed
 DEFAULT_CONCURRENCY = 16  # item writes in flight per batch (analytics_client pools as many connections)
+# An unsplit head splits once this many of its writes had to be redone after a version conflict,
+# and at least one in SPLIT_SHARE: parallel batches race for it. Batches that come one after another
+# (any skill whose records share a stream shard) never conflict, so their rollups stay one item.
+SPLIT_MIN_CONFLICTS = 3
+SPLIT_SHARE = 10
+# A head splits too when a batch's records write at most one part in SPLIT_NARROW and the head is
+# over 2 KB per part they write (twice what a small part costs): a skill whose batches hold a few
+# sessions then rewrites the small parts of those sessions, not the whole day rollup (its path
+# maps, sketches and marks). A batch spanning most write shards keeps one item.
+SPLIT_NARROW = 4
+SPLIT_POLICIES = ("adaptive", "always")  # always: every rollup in rollup_parts parts, as fixed parts were
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 RecordId = tuple[str, int]  # (watermark key of the event partition key, sequence number)
-Part = tuple["RollupKey", int]  # a rollup and the part its records write (keys.rollup_part)
 
 
 class MalformedRecord(ValueError):
@@ -233,6 +262,15 @@ class Aggregator:
     executor:
         Runs the concurrent writes (only its ``map`` is used); by default a pool of
         ``concurrency`` threads, built on first use and kept for a warm Lambda's next batches.
+    rollup_parts:
+        How many parts a rollup splits into (``keys.rollup_parts()``, ``METRICS_ROLLUP_PARTS``,
+        by default); a rollup split earlier keeps its own count.
+    split:
+        ``adaptive`` (split a rollup once parallel batches race for it) or ``always`` (every
+        rollup in ``rollup_parts`` parts from its first write: the layout of fixed parts, which
+        the benchmarks compare with). ``always`` reads a rollup whose head was never written as
+        split into ``rollup_parts``, as fixed parts did, so under it ``rollup_parts`` changes
+        only with the stream drained; ``adaptive`` stores every split in the head first.
     """
 
     def __init__(
@@ -245,9 +283,17 @@ class Aggregator:
         clock: Callable[[], float] = time.time,
         concurrency: int = DEFAULT_CONCURRENCY,
         executor: Executor | None = None,
+        rollup_parts: int | None = None,
+        split: str = SPLIT_POLICIES[0],
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if split not in SPLIT_POLICIES:
+            raise ValueError(f"split must be one of {', '.join(SPLIT_POLICIES)}")
+        self.rollup_parts = rollup_parts if rollup_parts is not None else configured_parts()
+        if self.rollup_parts < 1:
+            raise ValueError("rollup_parts must be at least 1")
+        self.split = split
         self.table_name = table_name
         self._client = client  # built on first use, shared by both stores
         self._rollups: RollupStore | None = None
@@ -416,86 +462,178 @@ class Aggregator:
         acts: Mapping[RecordId, list[Act]],
         result: BatchResult,
     ) -> set[RecordId]:
-        """Write every rollup the active records touch, once each; return the records of failed items."""
-        events: dict[Part, list[StreamRecord]] = defaultdict(list)
-        deltas: dict[Part, list[tuple[StreamRecord, int]]] = defaultdict(list)
-        counters: dict[Part, list[Counted]] = defaultdict(list)
+        """Write every rollup the active records touch, once per part; return the records of failed items."""
+        events: dict[RollupKey, list[StreamRecord]] = defaultdict(list)
+        deltas: dict[RollupKey, list[tuple[StreamRecord, int]]] = defaultdict(list)
+        counters: dict[RollupKey, list[Counted]] = defaultdict(list)
         keeps_retention = RETENTION_GRANULARITY in self.granularities
         for record in active:
-            part = rollup_part(record.source)
             if keeps_retention:
                 for act in acts.get(record.id, ()):
                     for day, counter, delta in act.changes:
                         key = retention_key(record.event.skill_id, record.event.stage, day, act.locale)
-                        counters[(key, part)].append((record, counter, delta))
+                        counters[key].append((record, counter, delta))
             for key in rollup_keys(record.event, self.granularities):
-                events[(key, part)].append(record)
+                events[key].append(record)
             skill_id, stage = record.event.skill_id, record.event.stage
             for move in moves.get(record.id, ()):
                 for key in new_customer_keys(skill_id, stage, move.to, self.granularities):
-                    deltas[(key, part)].append((record, 1))
+                    deltas[key].append((record, 1))
                 if move.from_ is not None:
                     for key in new_customer_keys(skill_id, stage, move.from_, self.granularities):
-                        deltas[(key, part)].append((record, -1))
-        items = list(events.keys() | deltas.keys() | counters.keys())
-        failed: set[RecordId] = set()
+                        deltas[key].append((record, -1))
+        keys = list(events.keys() | deltas.keys() | counters.keys())
+        contributions = {
+            key: Contributions(events.get(key, []), deltas.get(key, []), counters.get(key, []))
+            for key in keys
+        }
         try:
-            stored = self.rollups.get_many(items)
+            # The heads first: whether a rollup is split decides which other parts the batch needs.
+            heads = self.rollups.get_many((key, 0) for key in keys)
+            wanted = [
+                (key, part)
+                for key in keys
+                for part in sorted(contributions[key].parts(self._parts_of(heads.get((key, 0)))) - {0})
+            ]
+            others = self.rollups.get_many(wanted) if wanted else {}
         except _dynamodb_errors() as exc:
             _warn_failed("rollup read", exc)
             return {r.id for r in active}
 
-        def write(item: Part) -> tuple[Contributions, bool, WriteCounts]:
+        def write(key: RollupKey) -> tuple[set[RecordId], WriteCounts]:
             counts = WriteCounts()
-            contributions = Contributions(events.get(item, []), deltas.get(item, []), counters.get(item, []))
-            return contributions, self._write_rollup(item, stored.get(item), contributions, counts), counts
+            head = heads.get((key, 0))
+            return self._write_rollup(key, head, others, contributions[key], counts), counts
 
-        for contributions, written, counts in self._each(write, items):
+        failed: set[RecordId] = set()
+        for not_written, counts in self._each(write, keys):
             result.add(counts)
-            if not written:
-                failed.update(contributions.records())
+            failed.update(not_written)
         return failed
 
+    def _parts_of(self, head: StoredRollup | None) -> int:
+        """How many parts a rollup is in, from its head (``None``: not written yet)."""
+        if head is not None:
+            return head.parts
+        return self.rollup_parts if self.split == "always" else 1
+
+    def _splits(self, head: StoredRollup, contributions: Contributions) -> bool:
+        """Whether an unsplit head is to be split now.
+
+        When its writes race with parallel batches' (conflicts), or when it is large and this
+        batch's records would write only a small share of its parts (``SPLIT_NARROW``).
+        """
+        if self.rollup_parts < 2:
+            return False
+        if self.split == "always":
+            return True
+        if head.conflicts >= SPLIT_MIN_CONFLICTS and head.conflicts * SPLIT_SHARE >= head.writes:
+            return True
+        touched = len(contributions.parts(self.rollup_parts))
+        return touched * SPLIT_NARROW <= self.rollup_parts and head.size > 2048 * touched
+
     def _write_rollup(
-        self, key: Part, current: StoredRollup | None, contributions: Contributions, result: WriteCounts
-    ) -> bool:
-        """Apply the contributions above the item's watermarks in one conditional write; redo on conflict."""
+        self,
+        key: RollupKey,
+        head: StoredRollup | None,
+        others: Mapping[tuple[RollupKey, int | None], StoredRollup],
+        contributions: Contributions,
+        counts: WriteCounts,
+    ) -> set[RecordId]:
+        """Apply a rollup's contributions above its watermarks: the head, then any other parts.
+
+        Returns the records of the parts that could not be written. While the rollup is one item
+        everything goes to the head; a split (``parts`` on the head) is written to the head
+        before any other part, and is never undone, so a record's part never changes after it.
+        """
+        split_now = False  # split in this call, not yet stored
+        redone = 0  # this call's writes of the head that met a conflict: stored with its next write
         for _ in range(self.max_attempts):
-            if current is None:
-                current = StoredRollup(key[0], new_rollup(), part=key[1])
-            marks = current.watermarks
-            fresh = [r for r in contributions.events if r.seq > marks.get(r.source, -1)]
-            fresh_deltas = [(r, d) for r, d in contributions.deltas if r.seq > marks.get(r.source, -1)]
-            fresh_counters = [c for c in contributions.counters if c[0].seq > marks.get(c[0].source, -1)]
-            if not fresh and not fresh_deltas and not fresh_counters:
-                return True  # all of it applied before: a redelivery
-            for record in fresh:
-                apply_event(current.rollup, key[0], record.event)
-            current.rollup.new_customers += sum(delta for _, delta in fresh_deltas)
-            retention = current.rollup.retention
-            for _, counter, delta in fresh_counters:
-                total = retention.get(counter, 0) + delta
-                if total:
-                    retention[counter] = total
-                else:
-                    retention.pop(counter, None)
-            for record in (*fresh, *(r for r, _ in fresh_deltas), *(c[0] for c in fresh_counters)):
-                if record.seq > marks.get(record.source, -1):
-                    marks[record.source] = record.seq
+            if head is None:
+                # "always": a missing head is a split one, written once a record of its own part comes
+                # (the layout of fixed parts, whose heads carry no ``parts``: LEGACY_ROLLUP_PARTS)
+                head = StoredRollup(key, new_rollup(), part=0, parts=self._parts_of(None))
+            if head.parts == 1 and contributions.fresh(head.watermarks).empty:
+                break  # all of it applied before (a redelivery): nothing to write, nothing to split
+            if head.parts == 1 and self._splits(head, contributions):
+                head.parts, split_now = self.rollup_parts, True
+            mine = contributions if head.parts == 1 else contributions.only(0, head.parts)
+            fresh = mine.fresh(head.watermarks)
+            if fresh.empty and not split_now:
+                break  # nothing new for the head: a redelivery, or records of other parts only
+            fresh.apply_to(head)
+            if head.parts == 1:
+                head.writes += 1
             try:
                 try:
-                    self.rollups.put(current)
+                    self.rollups.put(head)
                 except VersionConflict:
-                    result.conflicts += 1
-                    current = self.rollups.get(*key)
+                    counts.conflicts += 1
+                    redone += 1
+                    head = self.rollups.get(key, 0)
+                    if head is not None and head.parts == 1:
+                        head.conflicts += redone
+                    split_now = False
                     continue
             except _dynamodb_errors() as exc:
                 _warn_failed("rollup write", exc)
-                return False
-            result.rollups_written += 1
-            return True
-        _warn_failed("rollup write", None)
-        return False
+                if head is None or split_now or head.parts == 1:
+                    return contributions.records()  # no split stored: no other part may be written
+                return mine.records() | self._write_other_parts(key, head, others, contributions, counts)
+            counts.rollups_written += 1
+            split_now = False
+            break
+        else:
+            _warn_failed("rollup write", None)
+            if split_now or head is None or head.parts == 1:
+                return contributions.records()  # the split is not stored: no other part may be written
+            failed = contributions.only(0, head.parts).records()
+            return failed | self._write_other_parts(key, head, others, contributions, counts)
+        if head.parts == 1:
+            return set()
+        return self._write_other_parts(key, head, others, contributions, counts)
+
+    def _write_other_parts(
+        self,
+        key: RollupKey,
+        head: StoredRollup,
+        others: Mapping[tuple[RollupKey, int | None], StoredRollup],
+        contributions: Contributions,
+        counts: WriteCounts,
+    ) -> set[RecordId]:
+        """Write the parts other than the head of a split rollup; return the records of failed ones."""
+        failed: set[RecordId] = set()
+        head_marks = head.watermarks  # a record applied before the split is marked in the head
+        for part in sorted(contributions.parts(head.parts) - {0}):
+            mine = contributions.only(part, head.parts)
+            current = others.get((key, part))
+            for _ in range(self.max_attempts):
+                if current is None:
+                    current = StoredRollup(key, new_rollup(), part=part)
+                fresh = mine.fresh(current.watermarks, head_marks)
+                if fresh.empty:
+                    break
+                fresh.apply_to(current)
+                try:
+                    try:
+                        self.rollups.put(current)
+                    except VersionConflict:
+                        counts.conflicts += 1
+                        current = self.rollups.get(key, part)
+                        # A rebuild may have closed sources in the head meanwhile.
+                        fresh_head = self.rollups.get(key, 0)
+                        head_marks = fresh_head.watermarks if fresh_head is not None else head_marks
+                        continue
+                except _dynamodb_errors() as exc:
+                    _warn_failed("rollup write", exc)
+                    failed |= mine.records()
+                    break
+                counts.rollups_written += 1
+                break
+            else:
+                _warn_failed("rollup write", None)
+                failed |= mine.records()
+        return failed
 
 
 Counted = tuple[StreamRecord, str, int]  # a record's change of one retention counter
@@ -503,7 +641,7 @@ Counted = tuple[StreamRecord, str, int]  # a record's change of one retention co
 
 @dataclass(frozen=True, slots=True)
 class Contributions:
-    """What a batch's records bring one rollup item: events, new-customer deltas, retention changes."""
+    """What a batch's records bring one rollup: events, new-customer deltas, retention changes."""
 
     events: Sequence[StreamRecord]
     deltas: Sequence[tuple[StreamRecord, int]]
@@ -515,6 +653,56 @@ class Contributions:
             *(r.id for r, _ in self.deltas),
             *(c[0].id for c in self.counters),
         }
+
+    @property
+    def empty(self) -> bool:
+        return not self.events and not self.deltas and not self.counters
+
+    def parts(self, parts: int) -> set[int]:
+        """The parts these contributions write in a rollup split into ``parts``."""
+        return {rollup_part(source, parts) for source, _ in self.records()}
+
+    def only(self, part: int, parts: int) -> Contributions:
+        """The contributions of records that write ``part`` of a rollup split into ``parts``."""
+
+        def keep(record: StreamRecord) -> bool:
+            return rollup_part(record.source, parts) == part
+
+        return Contributions(
+            [r for r in self.events if keep(r)],
+            [d for d in self.deltas if keep(d[0])],
+            [c for c in self.counters if keep(c[0])],
+        )
+
+    def fresh(self, marks: Mapping[str, int], also: Mapping[str, int] | None = None) -> Contributions:
+        """The contributions above the watermarks (``also``: the head's, for a part other than it)."""
+        also = also or {}
+
+        def new(record: StreamRecord) -> bool:
+            return record.seq > max(marks.get(record.source, -1), also.get(record.source, -1))
+
+        return Contributions(
+            [r for r in self.events if new(r)],
+            [d for d in self.deltas if new(d[0])],
+            [c for c in self.counters if new(c[0])],
+        )
+
+    def apply_to(self, stored: StoredRollup) -> None:
+        """Add these contributions to ``stored`` and raise its watermarks to their records."""
+        for record in self.events:
+            apply_event(stored.rollup, stored.key, record.event)
+        stored.rollup.new_customers += sum(delta for _, delta in self.deltas)
+        retention = stored.rollup.retention
+        for _, counter, delta in self.counters:
+            total = retention.get(counter, 0) + delta
+            if total:
+                retention[counter] = total
+            else:
+                retention.pop(counter, None)
+        marks = stored.watermarks
+        for record in (*self.events, *(r for r, _ in self.deltas), *(c[0] for c in self.counters)):
+            if record.seq > marks.get(record.source, -1):
+                marks[record.source] = record.seq
 
 
 def _dynamodb_errors() -> tuple[type[Exception], ...]:

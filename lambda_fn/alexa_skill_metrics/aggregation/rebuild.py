@@ -102,7 +102,7 @@ from alexa_skill_metrics.config import STAGES
 from alexa_skill_metrics.exceptions import SkillMetricsError
 from alexa_skill_metrics.model import NO_LOCALE
 from alexa_skill_metrics.periods import BUCKET_MS, GRANULARITIES, HOUR_MS, buckets, floor_ms, format_time
-from alexa_skill_metrics.storage.keys import ROLLUP_PARTS, event_partitions, rollup_part, watermark_key
+from alexa_skill_metrics.storage.keys import LEGACY_ROLLUP_PARTS, event_partitions, watermark_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -132,6 +132,14 @@ class EventsExpired(SkillMetricsError):
 
 class RebuildConflict(SkillMetricsError):
     """The live aggregator kept changing the range's items; run the rebuild again."""
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The deployment's spread settings a rebuild needs: rollup parts and event shards per hour."""
+
+    rollup_parts: int
+    event_shards: int
 
 
 @dataclass
@@ -164,13 +172,20 @@ def rebuild(
     client: DynamoDBClient | None = None,
     clock: Callable[[], float] = time.time,
     progress: Progress | None = None,
+    rollup_parts: int | None = None,
+    event_shards: int | None = None,
 ) -> RebuildResult:
     """Rebuild every rollup of ``skill_id`` in the whole days covering ``[start_ms, end_ms)``.
 
     ``progress`` is told the hours of raw events read and the rollup items written so far.
+    ``rollup_parts`` and ``event_shards`` are the deployment's ``METRICS_ROLLUP_PARTS`` and
+    read shards (``keys.rollup_parts()``, ``keys.event_read_shards()`` by default): which rollup
+    parts may exist, and which event partitions hold the range's events.
     """
     from alexa_skill_metrics.storage.customers import CustomerStore
     from alexa_skill_metrics.storage.events import EventReader
+    from alexa_skill_metrics.storage.keys import event_read_shards
+    from alexa_skill_metrics.storage.keys import rollup_parts as configured_parts
     from alexa_skill_metrics.storage.rollups import RollupStore, VersionConflict, analytics_client
 
     start, end = align_range(start_ms, end_ms)
@@ -184,7 +199,8 @@ def rebuild(
     client = client if client is not None else analytics_client()
     result = RebuildResult(start, end)
     on_read = None if progress is None else (lambda done, total, _events: progress("hours", done, total))
-    reader = EventReader(table_name, client, progress=on_read)
+    spread = Spread(rollup_parts or configured_parts(), event_shards or event_read_shards())
+    reader = EventReader(table_name, client, progress=on_read, shards=spread.event_shards)
     events = list(reader.read(skill_id, start, end + SESSION_TAIL_MS))
     result.events = sum(1 for e in events if start <= e.timestamp_ms < end)
     rollups, customers = RollupStore(table_name, client), CustomerStore(table_name, client)
@@ -194,7 +210,7 @@ def rebuild(
             result.attempts += 1
             try:
                 written = _rebuild_stage(
-                    rollups, customers, skill_id, stage, staged, start, end, now_ms, result, progress
+                    rollups, customers, skill_id, stage, staged, start, end, now_ms, result, spread, progress
                 )
             except VersionConflict:
                 if attempt == MAX_ATTEMPTS:
@@ -218,6 +234,7 @@ def _rebuild_stage(
     end: int,
     now_ms: int,
     result: RebuildResult,
+    spread: Spread,
     progress: Progress | None = None,
 ) -> int:
     """Rewrite one stage's rollups of the range; return how many items were written."""
@@ -269,7 +286,16 @@ def _rebuild_stage(
                     _bump(pending.retention, counter, delta)
     # with the range's rollups that logged changes would go to, so their marks close them there
     keys = sorted(folded.keys() | existing | logged.keys(), key=_order)
-    written = _rewrite_parts(rollups, skill_id, keys, folded, logged, progress)
+    written = _rewrite_parts(
+        rollups,
+        skill_id,
+        keys,
+        folded,
+        logged,
+        progress,
+        rollup_parts=spread.rollup_parts,
+        event_shards=spread.event_shards,
+    )
     written += _apply_outside(rollups, outside)
     result.rollups_written += written
     return written
@@ -282,31 +308,56 @@ def _rewrite_parts(
     folded: dict[RollupKey, Rollup],
     logged: dict[RollupKey, dict[str, int]],
     progress: Progress | None = None,
+    *,
+    rollup_parts: int,
+    event_shards: int,
 ) -> int:
-    """Write every part of ``keys``' rollups: part 0 the recount, the others empty, all closed."""
+    """Write the parts of ``keys``' rollups: the head the recount, closed; the others empty.
+
+    The head (part 0) takes the whole recount and a ``COMPLETE`` mark for every partition that
+    can contribute, which closes them for every part (a record is fresh for a part only above
+    the head's mark too). Every other part that exists is emptied, and a rollup that is split,
+    or whose head is missing (fixed parts, ``split="always"``), gets all its parts written, so
+    a part the live aggregator creates meanwhile conflicts instead of adding to the recount. An
+    item from before parts is emptied and closed.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     from alexa_skill_metrics.storage.rollups import StoredRollup
 
-    # Every part of a rollup is rewritten (part 0 holds the whole recount, the others nothing),
-    # each closed for the sources that write it; an item from before parts is emptied.
-    items = [(key, part) for key in keys for part in (None, *range(ROLLUP_PARTS))]
-    current = rollups.get_many(items)
+    most = max(rollup_parts, LEGACY_ROLLUP_PARTS)
+    current = rollups.get_many((key, part) for key in keys for part in (None, *range(most)))
+    wider = [
+        (key, part)
+        for key in keys
+        if (head := current.get((key, 0))) is not None and head.parts > most
+        for part in range(most, head.parts)
+    ]
+    if wider:
+        current.update(rollups.get_many(wider))
     rebuilt: list[StoredRollup] = []
-    for key, part in items:
-        stored = current.get((key, part))
-        if stored is None and part is None:
-            continue
-        stored = stored or StoredRollup(key, new_rollup(), part=part)
-        marks = dict(stored.watermarks)
+    for key in keys:
+        head = current.get((key, 0))
+        present = {part for (k, part) in current if k == key and part is not None}
+        split = head.parts if head is not None else (most if present else 1)
+        closed = dict.fromkeys(contributing_sources(skill_id, key, event_shards), COMPLETE)
+        marks = dict(head.watermarks) if head is not None else {}
         for source, seq in logged.get(key, {}).items():
-            if part is None or _part_of(source) == part:
-                marks[source] = max(seq, marks.get(source, -1))
-        for source in contributing_sources(skill_id, key):
-            if part is None or rollup_part(source) == part:
-                marks[source] = COMPLETE
-        rollup = (folded.get(key) if part == 0 else None) or new_rollup()
-        rebuilt.append(StoredRollup(key, rollup, stored.version, marks, part))
+            marks[source] = max(seq, marks.get(source, -1))
+        marks.update(closed)
+        rollup = folded.get(key) or new_rollup()
+        new_head = StoredRollup(key, rollup, head.version if head is not None else 0, marks, 0)
+        new_head.parts = split
+        if head is not None:
+            new_head.writes, new_head.conflicts = head.writes, head.conflicts
+        rebuilt.append(new_head)
+        for part in sorted(present.union(range(split if split > 1 else 0)) - {0}):
+            stored = current.get((key, part))
+            version, kept = (stored.version, stored.watermarks) if stored is not None else (0, {})
+            rebuilt.append(StoredRollup(key, new_rollup(), version, dict(kept), part))
+        legacy = current.get((key, None))
+        if legacy is not None:
+            rebuilt.append(StoredRollup(key, new_rollup(), legacy.version, {**legacy.watermarks, **marks}))
     # Items are independent: in flight together; a VersionConflict surfaces once every write has
     # ended, and the caller rebuilds the stage from a fresh read.
     with ThreadPoolExecutor(WRITE_CONCURRENCY, thread_name_prefix="rebuild") as pool:
@@ -333,11 +384,6 @@ def _mark_source(source: str, seq: int) -> str:
     return f"{REBUILD_SOURCE}#{seq}" if source == REBUILD_SOURCE else source
 
 
-def _part_of(source: str) -> int:
-    """The part holding a watermark: a record's own part, part 0 for a rebuild run's changes."""
-    return 0 if source.startswith(f"{REBUILD_SOURCE}#") else rollup_part(source)
-
-
 def _applied(marks: dict[str, int], seq: int) -> bool:
     """Whether the rebuild run ``seq``'s changes are in a rollup (its key; the single key before it)."""
     return _mark_source(REBUILD_SOURCE, seq) in marks or marks.get(REBUILD_SOURCE, -1) >= seq
@@ -359,17 +405,18 @@ def _check_events_kept(stage: str, events: Sequence[Event], existing: Iterable[R
         )
 
 
-def contributing_sources(skill_id: str, key: RollupKey) -> list[str]:
+def contributing_sources(skill_id: str, key: RollupKey, shards: int | None = None) -> list[str]:
     """Watermark keys of the event partitions that can contribute to ``key``'s rollup.
 
     The hours of its bucket and of ``SESSION_TAIL_MS`` after it (sessions started in the bucket
-    can end there), every write shard of each.
+    can end there), every write shard of each (``shards``: ``keys.event_read_shards()`` by
+    default).
     """
     end = key.bucket_ms + BUCKET_MS[key.granularity] + SESSION_TAIL_MS
     return [
         watermark_key(pk)
         for hour in buckets(floor_ms(key.bucket_ms, "PT1H"), end, "PT1H")
-        for pk in event_partitions(skill_id, hour)
+        for pk in event_partitions(skill_id, hour, shards)
     ]
 
 

@@ -38,27 +38,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from alexa_skill_metrics.storage.table import item_size
+
 PARTITION_WCU = 1_000  # write units per second per partition
 PARTITION_RCU = 3_000  # read units per second per partition
 MAX_ITEM_BYTES = 400 * 1024
 
-
-def item_size(value: Any) -> int:
-    """Approximately DynamoDB's item size: names, values, and a few bytes per map or list entry."""
-    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("S", "N", "B", "BOOL", "M", "L"):
-        kind, inner = next(iter(value.items()))
-        if kind == "S":
-            return len(inner.encode())
-        if kind == "N":
-            return len(inner) // 2 + 1
-        if kind == "B":
-            return len(inner)
-        if kind == "BOOL":
-            return 1
-        if kind == "M":
-            return 3 + sum(len(k.encode()) + item_size(v) + 1 for k, v in inner.items())
-        return 3 + sum(item_size(v) + 1 for v in inner)
-    return sum(len(k.encode()) + item_size(v) for k, v in value.items())
+__all__ = ["MAX_ITEM_BYTES", "PARTITION_RCU", "PARTITION_WCU", "Limits", "Window", "item_size"]
 
 
 class Window:

@@ -1,7 +1,7 @@
 """Reading raw events back: every event of one skill in a time range, for the recomputation path.
 
 Events are partitioned by skill, hour and write shard (``keys.event_partitions``), so a range is
-``hours x EVENT_WRITE_SHARDS`` key-range Queries, never a Scan. Most of them are empty and each is
+``hours x keys.event_read_shards()`` key-range Queries, never a Scan. Most of them are empty and each is
 a round trip, so ``READ_CONCURRENCY`` of them are in flight at once, a few hours ahead of what the
 caller consumes (memory stays bounded on long ranges). Items that are not events (or that no
 longer decode) are skipped and counted, as the aggregator would not count them either.
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from alexa_skill_metrics.periods import buckets
 from alexa_skill_metrics.storage.codec import is_event_item, item_to_event
-from alexa_skill_metrics.storage.keys import EVENT_WRITE_SHARDS, PK, SK, event_partitions
+from alexa_skill_metrics.storage.keys import PK, SK, event_partitions, event_read_shards
 from alexa_skill_metrics.storage.rollups import TableAccess
 
 if TYPE_CHECKING:
@@ -45,20 +45,27 @@ class EventReader(TableAccess):
         The metrics table.
     client:
         A boto3 DynamoDB client; by default one is built on first use.
-
     progress:
         Called after each hour read with ``(hours read, hours in the range, events read)``.
+    shards:
+        Write shards per hour to query (``keys.event_read_shards()`` by default).
 
     ``items_read`` and ``calls`` count what reading cost; ``skipped`` counts items in event
     partitions that were not readable events.
     """
 
     def __init__(
-        self, table_name: str, client: DynamoDBClient | None = None, *, progress: ReadProgress | None = None
+        self,
+        table_name: str,
+        client: DynamoDBClient | None = None,
+        *,
+        progress: ReadProgress | None = None,
+        shards: int | None = None,
     ) -> None:
         super().__init__(table_name, client)
         self.skipped = 0
         self.progress = progress
+        self.shards = shards  # write shards per hour to query; None: keys.event_read_shards()
 
     def read(self, skill_id: str, start_ms: int, end_ms: int) -> Iterator[Event]:
         """Events of ``skill_id`` whose time (``Event.timestamp_ms``) lies in ``[start_ms, end_ms)``.
@@ -70,7 +77,8 @@ class EventReader(TableAccess):
             return
         low, high = f"{start_ms:013d}", f"{end_ms - 1:013d}~"  # '#' after the digits sorts below '~'
         hours = list(buckets(start_ms, end_ms, "PT1H"))
-        partitions = iter([pk for hour in hours for pk in event_partitions(skill_id, hour)])
+        shards = self.shards or event_read_shards()
+        partitions = iter([pk for hour in hours for pk in event_partitions(skill_id, hour, shards)])
         _ = self.client  # built once, before the threads share it
         pool = ThreadPoolExecutor(READ_CONCURRENCY, thread_name_prefix="event-reader")
         window: deque[Future[list[dict[str, Any]]]] = deque()
@@ -82,7 +90,7 @@ class EventReader(TableAccess):
 
         events = done = 0
         try:
-            for _ in range(READ_AHEAD_HOURS * EVENT_WRITE_SHARDS):
+            for _ in range(READ_AHEAD_HOURS * shards):
                 submit()
             while window:
                 items = window.popleft().result()
@@ -91,8 +99,8 @@ class EventReader(TableAccess):
                     events += 1
                     yield event
                 done += 1
-                if self.progress is not None and done % EVENT_WRITE_SHARDS == 0:
-                    self.progress(done // EVENT_WRITE_SHARDS, len(hours), events)
+                if self.progress is not None and done % shards == 0:
+                    self.progress(done // shards, len(hours), events)
         finally:  # a caller that stops early leaves no queries running for it
             pool.shutdown(cancel_futures=True)
 

@@ -5,27 +5,33 @@ One table, partition key ``pk`` and sort key ``sk`` (both strings), TTL attribut
 Raw events
     ``pk = EVT#<skill id>#<yyyymmddThh>#<write shard>``, ``sk = <epoch ms, 13 digits>#<request id>``.
     The hour is the event's own hour (Alexa's clock), so all events of a skill for any hour are
-    ``EVENT_WRITE_SHARDS`` queries, never a scan. The shard is a stable hash of the session id
+    ``event_read_shards()`` queries, never a scan. The shard is a stable hash of the session id
     (the request id outside a session: ``codec.event_partition_key``), spreading one skill's
-    writes over that many partition-key values: DynamoDB serves at most
-    1,000 write units per second per partition-key value (its sort keys grow with time, so
-    split for heat cannot spread one), each event is one write unit (< 1 KB), so one skill
-    sustains about ``EVENT_WRITE_SHARDS x 1,000`` requests per second before any throttling
-    (``bench/bench_scale.py`` measures it: the hash leaves the busiest shard above the mean). The
-    request id in the sort key makes Alexa's and Lambda's retries of one request land on the
-    same item, written once.
+    writes over ``event_write_shards()`` partition-key values (``METRICS_EVENT_WRITE_SHARDS``,
+    32): DynamoDB serves at most 1,000 write units per second per partition-key value (its sort
+    keys grow with time, so split for heat cannot spread one), each event is one write unit
+    (< 1 KB), so one skill sustains about ``shards x 1,000`` requests per second before any
+    throttling (``bench/bench_scale.py`` measures it: the hash leaves the busiest shard above
+    the mean). The request id in the sort key makes Alexa's and Lambda's retries of one request
+    land on the same item, written once. Raising the shard count on a live table is safe (an
+    hour's old shards are among the new ones); after lowering it, readers keep querying the old
+    count (``METRICS_EVENT_READ_SHARDS``) while older hours are kept.
 
 Rollups (written by the aggregator, read by reporting)
     ``pk = ROLL#<skill id>#<stage>#<granularity>#ALL`` for the rollups of every request of a
     bucket, ``...#INTENT`` for the per-intent ones;
     ``sk = <bucket epoch ms, 13 digits>#<locale>#<intent>#<part>``.
-    A rollup is stored in up to ``ROLLUP_PARTS`` items (parts), each written only with the
-    records of the event write shards of that part (``rollup_part``): parallel stream shards
-    then write different items instead of racing for one, and each part's watermarks name only
-    its own write shards. A report is still one key-range Query per granularity
-    (``rollup_sk_range``), reads up to ``ROLLUP_PARTS`` items per bucket, locale and intent, and
-    merges them; it reads per-intent items only when it asks for them. Items without a part
-    (written before parts existed) merge the same way.
+    A rollup starts as one item, its head (part 0). Once its head is written concurrently
+    (``aggregation.apply``: version conflicts on a share of its writes) it is split: the head
+    records ``parts`` (``METRICS_ROLLUP_PARTS`` when it split, 8 by default) and from then on a
+    record writes part ``rollup_part(source, parts)``, so parallel stream shards write
+    different items instead of racing for one. A quiet or busy skill whose batches come one
+    after another never splits, and writes one item per rollup and batch. Rollups written
+    before the split was adaptive hold 8 parts and a head without ``parts``
+    (``LEGACY_ROLLUP_PARTS``). A report is still one key-range Query per granularity
+    (``rollup_sk_range``), reads whatever parts a bucket, locale and intent has, and merges
+    them; it reads per-intent items only when it asks for them. Items without a part (written
+    before parts existed) merge the same way.
 
 Customers (the aggregator's first-seen state)
     ``pk = CUST#<skill id>#<stage>#<customer pseudonym>``, ``sk = CUSTOMER_SK``: one item per
@@ -44,7 +50,7 @@ Example
 '1767607200000#amzn1.echo-api.request.1'
 >>> rollup_pk("amzn1.ask.skill.1", "live", "PT1H", intents=False)
 'ROLL#amzn1.ask.skill.1#live#PT1H#ALL'
->>> rollup_sk(1_767_607_200_000, "en-US", "*", rollup_part("20260105T10#13"))
+>>> rollup_sk(1_767_607_200_000, "en-US", "*", rollup_part("20260105T10#13", 8))
 '1767607200000#en-US#*#5'
 >>> watermark_key("EVT#amzn1.ask.skill.1#20260105T10#5")
 '20260105T10#5'
@@ -52,41 +58,87 @@ Example
 
 from __future__ import annotations
 
+import os
 import zlib
 from datetime import UTC, datetime
+from functools import cache
 
 PK = "pk"
 SK = "sk"
 TTL_ATTRIBUTE = "expires_at"
 
 EVENT_PREFIX = "EVT#"
-EVENT_WRITE_SHARDS = 32
-ROLLUP_PARTS = 8  # items per rollup at most; a divisor of EVENT_WRITE_SHARDS
+LEGACY_ROLLUP_PARTS = 8  # every rollup's parts before they were adaptive (a head without ``parts``)
 _HOUR_FORMAT = "%Y%m%dT%H"
 
 
-def event_shard(shard_key: str) -> int:
+@cache
+def _spread() -> dict[str, int]:
+    """The deployment's spread settings from the environment, read once per process.
+
+    Out-of-range values fall back to the defaults here: ``Settings.from_env`` reports them where a
+    function's settings are resolved, and the recorder must not fail on them.
+    """
+    from alexa_skill_metrics.config import check_spread, spread_settings
+    from alexa_skill_metrics.exceptions import ConfigurationError
+
+    try:
+        values = spread_settings(os.environ)
+        check_spread(values["event_write_shards"], values["event_read_shards"], values["rollup_parts"])
+    except ConfigurationError:
+        values = spread_settings({})
+    return values
+
+
+def reset_spread() -> None:
+    """Read the spread settings from the environment again (tools and tests that change them)."""
+    _spread.cache_clear()
+
+
+def event_write_shards() -> int:
+    """How many write shards the recorder spreads a skill's events of one hour over."""
+    return _spread()["event_write_shards"]
+
+
+def event_read_shards() -> int:
+    """How many write shards per hour readers query: at least the written ones."""
+    spread = _spread()
+    return max(spread["event_write_shards"], spread["event_read_shards"])
+
+
+def rollup_parts() -> int:
+    """How many parts a rollup is split into when it splits (one that split before keeps its own)."""
+    return _spread()["rollup_parts"]
+
+
+def event_shard(shard_key: str, shards: int | None = None) -> int:
     """Stable across processes and Python versions (unlike ``hash``)."""
-    return zlib.crc32(shard_key.encode()) % EVENT_WRITE_SHARDS
+    return zlib.crc32(shard_key.encode()) % (shards or event_write_shards())
 
 
 def event_hour(timestamp_ms: int) -> str:
     return datetime.fromtimestamp(timestamp_ms / 1000, UTC).strftime(_HOUR_FORMAT)
 
 
-def event_pk(skill_id: str, timestamp_ms: int, shard_key: str) -> str:
-    """``shard_key``: the session id, or the request id outside a session (``codec.event_partition_key``)."""
-    return f"{EVENT_PREFIX}{skill_id}#{event_hour(timestamp_ms)}#{event_shard(shard_key)}"
+def event_pk(skill_id: str, timestamp_ms: int, shard_key: str, shards: int | None = None) -> str:
+    """``shard_key``: the session id, or the request id outside a session (``codec.event_partition_key``).
+
+    ``shards``: the write shards (``event_write_shards()`` when not given).
+    """
+    return f"{EVENT_PREFIX}{skill_id}#{event_hour(timestamp_ms)}#{event_shard(shard_key, shards)}"
 
 
 def event_sk(timestamp_ms: int, request_id: str) -> str:
     return f"{timestamp_ms:013d}#{request_id}"
 
 
-def event_partitions(skill_id: str, hour_start_ms: int) -> list[str]:
-    """Every partition key holding the events of one skill for the hour starting at ``hour_start_ms``."""
+def event_partitions(skill_id: str, hour_start_ms: int, shards: int | None = None) -> list[str]:
+    """Every partition key holding the events of one skill for the hour starting at ``hour_start_ms``.
+
+    ``shards``: how many write shards to list (``event_read_shards()`` when not given).
+    """
     hour = event_hour(hour_start_ms)
-    return [f"{EVENT_PREFIX}{skill_id}#{hour}#{shard}" for shard in range(EVENT_WRITE_SHARDS)]
+    return [f"{EVENT_PREFIX}{skill_id}#{hour}#{shard}" for shard in range(shards or event_read_shards())]
 
 
 def skill_of(pk: str) -> str:
@@ -120,9 +172,9 @@ def rollup_sk(bucket_ms: int, locale: str, intent: str, part: int | None = None)
     return sk if part is None else f"{sk}#{part}"
 
 
-def rollup_part(source: str) -> int:
-    """The part of the rollup items a record of ``source`` (a ``watermark_key``) contributes to."""
-    return int(source.rsplit("#", 1)[1]) % ROLLUP_PARTS
+def rollup_part(source: str, parts: int) -> int:
+    """The part a record of ``source`` (a ``watermark_key``) writes in a rollup split into ``parts``."""
+    return int(source.rsplit("#", 1)[1]) % parts
 
 
 def rollup_part_of(sk: str) -> int | None:

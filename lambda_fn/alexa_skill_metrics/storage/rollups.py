@@ -1,13 +1,16 @@
 """Rollup items: the codec between ``Rollup`` and DynamoDB, and ``RollupStore`` to read and write them.
 
-One item per ``RollupKey`` and part (keys in ``storage/keys.py``: a rollup is split over up to
-``ROLLUP_PARTS`` items, one per group of event write shards; ``query`` merges them). Counters
+One item per ``RollupKey`` and part (keys in ``storage/keys.py``: a rollup is one item, its head,
+until it is written concurrently, then split into the head's ``parts`` items by event write
+shard; ``query`` merges whatever parts exist). Counters
 are numbers and counter maps are maps, both left out when zero or empty; the customer and
 latency sketches are binary attributes (``CustomerSketch.to_bytes`` /
 ``LatencySketch.to_bytes``). Two attributes serve the aggregator's exactly-once writes and are
 never returned by ``query``: ``ver``, a version number for optimistic locking, and ``wm``, the
 watermarks (event partition key, shortened by ``keys.watermark_key`` -> last stream sequence
-number applied from it).
+number applied from it). The head (part 0) also keeps ``parts`` (1 until it splits) and, while it
+is one item, ``hw`` and ``hc``: its writes and the writes that had to be redone after a version
+conflict (what ``aggregation.apply`` splits it by).
 
 Example
 -------
@@ -28,7 +31,7 @@ Example
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +40,7 @@ from alexa_skill_metrics.model import ALL_INTENTS, Rollup, RollupKey
 from alexa_skill_metrics.periods import floor_ms
 from alexa_skill_metrics.retention_keys import DAILY, WEEKLY, counter_key, parse_key
 from alexa_skill_metrics.storage.keys import (
+    LEGACY_ROLLUP_PARTS,
     PK,
     SK,
     parse_rollup_key,
@@ -45,6 +49,7 @@ from alexa_skill_metrics.storage.keys import (
     rollup_sk,
     rollup_sk_range,
 )
+from alexa_skill_metrics.storage.table import item_size
 from alexa_skill_metrics.varint import read_varints, unzigzag, write_varint, zigzag
 
 if TYPE_CHECKING:
@@ -55,7 +60,11 @@ Item = dict[str, dict[str, Any]]
 KIND = "rollup"
 SCHEMA_VERSION = 1
 VERSION = "ver"
-WATERMARKS = "wm"
+WATERMARKS = "wm"  # watermarks of other sources (the rebuild's), and every one in items written before
+WATERMARK_BYTES = "wmb"  # watermarks of event partition keys, packed (``watermarks_to_bytes``)
+PARTS = "parts"  # on the head only: how many parts the rollup is split into (absent: legacy)
+HEAD_WRITES = "hw"  # on an unsplit head: its writes so far
+HEAD_CONFLICTS = "hc"  # on an unsplit head: writes redone after a version conflict
 CUSTOMERS = "customers"
 LATENCY = "latency"
 # Friction, endpoint time and invocation types: what they add to an item (the benchmark weighs it).
@@ -89,7 +98,10 @@ class StoredRollup:
     """A rollup part as stored: its key, counters and summaries, version, watermarks and part.
 
     ``version`` 0 means the item does not exist yet; ``part`` ``None`` is an item written before
-    parts existed.
+    parts existed. On the head (part 0): ``parts``, how many parts the rollup is split into (1:
+    not split; a head written before the split was adaptive reads as ``LEGACY_ROLLUP_PARTS``),
+    and, while not split, ``writes`` and ``conflicts`` (writes redone after a version conflict).
+    ``size`` is the item's size as DynamoDB counts it, when it was last read or written.
     """
 
     key: RollupKey
@@ -97,6 +109,10 @@ class StoredRollup:
     version: int = 0
     watermarks: dict[str, int] = field(default_factory=dict)
     part: int | None = None
+    parts: int = 1
+    writes: int = 0
+    conflicts: int = 0
+    size: int = 0  # bytes of the item as last read or written (``table.item_size``); 0: not stored
 
 
 def rollup_to_item(stored: StoredRollup) -> Item:
@@ -133,7 +149,17 @@ def rollup_to_item(stored: StoredRollup) -> Item:
     if rollup.retention:
         item[RETENTION] = {"B": retention_to_bytes(rollup.retention)}
     if stored.watermarks:
-        item[WATERMARKS] = {"M": {k: {"S": str(v)} for k, v in stored.watermarks.items()}}
+        packed, others = watermarks_to_bytes(stored.watermarks)
+        if packed:
+            item[WATERMARK_BYTES] = {"B": packed}
+        if others:
+            item[WATERMARKS] = {"M": {k: {"S": str(v)} for k, v in others.items()}}
+    if stored.part == 0:
+        item[PARTS] = {"N": str(stored.parts)}
+        if stored.parts == 1:
+            for name, value in ((HEAD_WRITES, stored.writes), (HEAD_CONFLICTS, stored.conflicts)):
+                if value:
+                    item[name] = {"N": str(value)}
     return item
 
 
@@ -169,10 +195,85 @@ def item_to_rollup(item: Item) -> StoredRollup:
                 else {k: int(v["N"]) for k, v in stored_retention["M"].items()}  # written as a map before
             )
         watermarks = {k: int(v["S"]) for k, v in item.get(WATERMARKS, {}).get("M", {}).items()}
+        if WATERMARK_BYTES in item:
+            watermarks.update(bytes_to_watermarks(_bytes(item[WATERMARK_BYTES]["B"])))
         version = int(item[VERSION]["N"]) if VERSION in item else 0
-        return StoredRollup(item_to_key(item), rollup, version, watermarks, rollup_part_of(item[SK]["S"]))
+        part = rollup_part_of(item[SK]["S"])
+        stored = StoredRollup(item_to_key(item), rollup, version, watermarks, part, size=item_size(item))
+        if part == 0:
+            stored.parts = int(item[PARTS]["N"]) if PARTS in item else LEGACY_ROLLUP_PARTS
+            stored.writes = int(item[HEAD_WRITES]["N"]) if HEAD_WRITES in item else 0
+            stored.conflicts = int(item[HEAD_CONFLICTS]["N"]) if HEAD_CONFLICTS in item else 0
+        return stored
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ValueError(f"unreadable rollup item: {type(exc).__name__}: {exc}") from None
+
+
+_EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
+
+
+def watermarks_to_bytes(marks: Mapping[str, int]) -> tuple[bytes, dict[str, int]]:
+    """Watermarks of event partition keys (``<yyyymmddThh>#<shard>``) packed, and the others as they are.
+
+    An unsplit day rollup carries a mark per write shard and hour (hundreds): as a map each costs
+    about 40 bytes, packed 3 to 8. Per mark, sorted by hour and shard: the hour's distance from
+    the previous mark's (epoch hours), the shard, and the sequence number's difference from the
+    previous mark's (zigzag: sequence numbers of other partition keys may be lower).
+
+    >>> marks = {"20260105T10#5": 11_000_042, "20260105T11#0": 11_000_040}
+    >>> packed, others = watermarks_to_bytes({**marks, "rebuild": 9})
+    >>> len(packed), others, bytes_to_watermarks(packed) == marks
+    (11, {'rebuild': 9}, True)
+    """
+    entries: list[tuple[int, int, int]] = []
+    others: dict[str, int] = {}
+    for source, seq in marks.items():
+        place = _hour_and_shard(source)
+        if place is None or seq < 0:
+            others[source] = seq
+        else:
+            entries.append((*place, seq))
+    out = bytearray()
+    previous_hour = previous_seq = 0
+    for hours, shard, seq in sorted(entries):
+        for number in (hours - previous_hour, shard, zigzag(seq - previous_seq)):
+            write_varint(out, number)
+        previous_hour, previous_seq = hours, seq
+    return bytes(out), others
+
+
+def _hour_and_shard(source: str) -> tuple[int, int] | None:
+    """Epoch hour and shard of a ``<yyyymmddThh>#<shard>`` source that packs back to itself, else ``None``."""
+    from datetime import date
+
+    hour, _, shard = source.partition("#")
+    if len(hour) != 11 or hour[8] != "T" or not (hour[:8] + hour[9:]).isdigit():
+        return None
+    if not shard.isdigit() or shard != str(int(shard)):
+        return None
+    try:
+        day = date(int(hour[:4]), int(hour[4:6]), int(hour[6:8])).toordinal() - _EPOCH_ORDINAL
+    except ValueError:
+        return None
+    if day < 0 or int(hour[9:]) > 23:
+        return None
+    return day * 24 + int(hour[9:]), int(shard)
+
+
+def bytes_to_watermarks(data: bytes) -> dict[str, int]:
+    """The marks ``watermarks_to_bytes`` packed; raises ``ValueError`` on truncated data."""
+    from datetime import date
+
+    values = list(read_varints(data))
+    if len(values) % 3:
+        raise ValueError("truncated watermarks")
+    marks: dict[str, int] = {}
+    hours = seq = 0
+    for step, shard, delta in zip(values[::3], values[1::3], values[2::3], strict=True):
+        hours, seq = hours + step, seq + unzigzag(delta)
+        day = date.fromordinal(hours // 24 + _EPOCH_ORDINAL)
+        marks[f"{day.year:04d}{day.month:02d}{day.day:02d}T{hours % 24:02d}#{shard}"] = seq
+    return marks
 
 
 def retention_to_bytes(counters: dict[str, int]) -> bytes:
@@ -421,8 +522,10 @@ class RollupStore(TableAccess):
 
         Raises ``VersionConflict`` when another writer got there first.
         """
-        self.put_if(rollup_to_item(stored), stored.version)
+        item = rollup_to_item(stored)
+        self.put_if(item, stored.version)
         stored.version += 1
+        stored.size = item_size(item)
 
 
 def _item_key(key: RollupKey, part: int | None) -> tuple[str, str]:

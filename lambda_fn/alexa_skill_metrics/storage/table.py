@@ -51,3 +51,25 @@ def create_table(client: DynamoDBClient, table_name: str) -> bool:
             TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
         )
     return created
+
+
+def item_size(value: Any) -> int:
+    """Approximately DynamoDB's item size: names, values, and a few bytes per map or list entry.
+
+    >>> item_size({"pk": {"S": "ROLL#a"}, "n": {"N": "12"}, "m": {"M": {"k": {"BOOL": True}}}})
+    18
+    """
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("S", "N", "B", "BOOL", "M", "L"):
+        kind, inner = next(iter(value.items()))
+        if kind == "S":
+            return len(inner.encode())
+        if kind == "N":
+            return len(inner) // 2 + 1
+        if kind == "B":
+            return len(inner)
+        if kind == "BOOL":
+            return 1
+        if kind == "M":
+            return 3 + sum(len(k.encode()) + item_size(v) + 1 for k, v in inner.items())
+        return 3 + sum(item_size(v) + 1 for v in inner)
+    return sum(len(k.encode()) + item_size(v) for k, v in value.items())
