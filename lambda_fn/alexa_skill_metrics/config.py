@@ -13,11 +13,13 @@ Example
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from alexa_skill_metrics.exceptions import ConfigurationError
+from alexa_skill_metrics.model import NO_RELEASE, RELEASE_PATTERN
 
 # The environment variable names, in one place.
 ENV_TABLE = "METRICS_TABLE"
@@ -26,6 +28,7 @@ ENV_PSEUDONYM_KEY = "METRICS_PSEUDONYM_KEY"
 ENV_RETENTION_DAYS = "METRICS_RETENTION_DAYS"
 ENV_TIMEOUT_MS = "METRICS_TIMEOUT_MS"
 ENV_DELIVERY = "METRICS_DELIVERY"
+ENV_RELEASE = "METRICS_RELEASE"
 
 STAGES = ("live", "development")
 # auto: in Lambda, write after the reply is posted (internal extension), else inline; inline: always inline.
@@ -61,6 +64,10 @@ class Settings:
     delivery:
         ``auto`` or ``inline`` (``METRICS_DELIVERY``): when the write happens, see the README's
         "How events are delivered".
+    release:
+        The developer's name for the running release (``METRICS_RELEASE``), e.g. a git commit:
+        up to 24 letters, digits and ``. _ : + @ / $ -``. Empty: in Lambda, the function version
+        that served each request; elsewhere, none (``-``).
     """
 
     table_name: str
@@ -69,6 +76,7 @@ class Settings:
     retention_days: int = DEFAULT_RETENTION_DAYS
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     delivery: str = DELIVERY_MODES[0]
+    release: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -91,6 +99,7 @@ class Settings:
             ),
             "timeout_ms": given.get("timeout_ms", _int_setting(env, ENV_TIMEOUT_MS, DEFAULT_TIMEOUT_MS)),
             "delivery": given.get("delivery", env.get(ENV_DELIVERY) or DELIVERY_MODES[0]),
+            "release": given.get("release", env.get(ENV_RELEASE, "")).strip(),
         }
         return cls(**values).validated()
 
@@ -107,6 +116,12 @@ class Settings:
         if self.delivery not in DELIVERY_MODES:
             raise ConfigurationError(
                 ENV_DELIVERY, f"is {self.delivery!r}; use one of {', '.join(DELIVERY_MODES)}"
+            )
+        if self.release and (self.release == NO_RELEASE or not re.fullmatch(RELEASE_PATTERN, self.release)):
+            raise ConfigurationError(
+                ENV_RELEASE,
+                f"is {self.release[:60]!r}; use up to 24 letters, digits and . _ : + @ / $ - "
+                "(a short git commit, v1.4.2)",
             )
         if need_key:
             self._check_key()

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from alexa_skill_metrics.reporting.source import RollupSource
     from alexa_skill_metrics.reporting.v2 import MetricsV2Request
     from alexa_skill_metrics.reporting.views.paths import PathsView
+    from alexa_skill_metrics.reporting.views.releases import ReleasesView
     from alexa_skill_metrics.reporting.views.retention import RetentionView
 
 
@@ -75,7 +76,8 @@ class Reporter:
             if request.intent is not None:
                 raise BadRequest("intent", f"cannot filter the {name} view")
             params = {"startTime": format_time(request.start_ms), "endTime": format_time(request.end_ms),
-                      "stage": request.stage, "locale": request.locale or ""}  # fmt: skip
+                      "stage": request.stage, "locale": request.locale or "",
+                      "release": request.release or ""}  # fmt: skip
             return self.report(name, request.skill_id, params)
         body: dict[str, Any] = to_json(self.build_view(name, request))
         return body
@@ -93,6 +95,8 @@ class Reporter:
             return self.retention(skill_id, given)
         if name == "paths":
             return self.paths(skill_id, given)
+        if name == "releases":
+            return self.releases(skill_id, given)
         if name in METRICS:
             return self.metric(
                 MetricRequest.from_params(skill_id, {"skillType": "custom", **given, "metric": name})
@@ -121,7 +125,12 @@ class Reporter:
             )
         per_intent = spec.per_intent is True or request.intent is not None
         found = self.source.fetch(
-            window.skill_id, window.stage, _spans(spec, window), intents=per_intent, locale=window.locale
+            window.skill_id,
+            window.stage,
+            _spans(spec, window),
+            intents=per_intent,
+            locale=window.locale,
+            release=window.release,
         )
         rollups = [(k, r) for k, r in found if request.intent is None or k.intent == request.intent]
         view: ViewHeader = spec.build(Frame(window, self.clock(), self.source.exact, rollups))
@@ -147,8 +156,28 @@ class Reporter:
 
         request = PathsRequest.from_params(skill_id, params)
         span = Span(PATH_GRANULARITY, request.start_ms, request.end_ms)
-        found = self.source.fetch(skill_id, request.stage, [span], locale=request.locale)
+        found = self.source.fetch(
+            skill_id, request.stage, [span], locale=request.locale, release=request.release
+        )
         return paths(request, found, self.clock())
+
+    def build_releases(self, skill_id: str, params: Mapping[str, str]) -> ReleasesView:
+        """The releases view for query ``params``: the hourly all-intents rollups of the range."""
+        from alexa_skill_metrics.reporting.views.releases import (
+            RELEASES_GRANULARITY,
+            ReleasesRequest,
+            releases,
+        )
+
+        request = ReleasesRequest.from_params(skill_id, params)
+        span = Span(RELEASES_GRANULARITY, request.start_ms, request.end_ms)
+        found = self.source.fetch(skill_id, request.stage, [span], locale=request.locale)
+        return releases(request, found, self.clock(), exact=self.source.exact)
+
+    def releases(self, skill_id: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """``build_releases`` as the JSON body the API returns."""
+        body: dict[str, Any] = to_json(self.build_releases(skill_id, params))
+        return body
 
     def retention(self, skill_id: str, params: Mapping[str, str]) -> dict[str, Any]:
         """``build_retention`` as the JSON body the API returns."""

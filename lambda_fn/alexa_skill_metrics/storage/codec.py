@@ -38,6 +38,9 @@ _STRINGS = (
     "stage",
     "last_intent",
     "path_node",
+    "release",
+    "alias",
+    "session_release",
 )
 _NUMBERS = ("timestamp_ms", "received_ms", "session_start_ms", "previous_ms")
 _BOOLS = ("timestamp_from_alexa", "new_session", "should_end_session", "last_prompt", "last_unhandled")
@@ -49,6 +52,9 @@ _SHORT = {
     "last_unhandled": "lu",
     "cold_start": "cs",
     "startup_ms": "su",
+    "release": "rl",
+    "alias": "al",
+    "session_release": "sr",
 }
 
 
