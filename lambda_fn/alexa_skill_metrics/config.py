@@ -29,6 +29,8 @@ ENV_RETENTION_DAYS = "METRICS_RETENTION_DAYS"
 ENV_TIMEOUT_MS = "METRICS_TIMEOUT_MS"
 ENV_DELIVERY = "METRICS_DELIVERY"
 ENV_RELEASE = "METRICS_RELEASE"
+ENV_HEALTH = "METRICS_HEALTH"
+HEALTH_MODES = ("on", "off")
 
 STAGES = ("live", "development")
 # auto: in Lambda, write after the reply is posted (internal extension), else inline; inline: always inline.
@@ -64,6 +66,9 @@ class Settings:
     delivery:
         ``auto`` or ``inline`` (``METRICS_DELIVERY``): when the write happens, see the README's
         "How events are delivered".
+    health:
+        ``on`` (default) or ``off`` (``METRICS_HEALTH``): the skill's health as CloudWatch metrics,
+        one Embedded Metric Format log line per utterance (``recording.health``).
     release:
         The developer's name for the running release (``METRICS_RELEASE``), e.g. a git commit:
         up to 24 letters, digits and ``. _ : + @ / $ -``. Empty: in Lambda, the function version
@@ -77,6 +82,7 @@ class Settings:
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     delivery: str = DELIVERY_MODES[0]
     release: str = ""
+    health: str = HEALTH_MODES[0]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -100,6 +106,7 @@ class Settings:
             "timeout_ms": given.get("timeout_ms", _int_setting(env, ENV_TIMEOUT_MS, DEFAULT_TIMEOUT_MS)),
             "delivery": given.get("delivery", env.get(ENV_DELIVERY) or DELIVERY_MODES[0]),
             "release": given.get("release", env.get(ENV_RELEASE, "")).strip(),
+            "health": given.get("health", env.get(ENV_HEALTH) or HEALTH_MODES[0]),
         }
         return cls(**values).validated()
 
@@ -123,6 +130,8 @@ class Settings:
                 f"is {self.release[:60]!r}; use up to 24 letters, digits and . _ : + @ / $ - "
                 "(a short git commit, v1.4.2)",
             )
+        if self.health not in HEALTH_MODES:
+            raise ConfigurationError(ENV_HEALTH, f"is {self.health!r}; use one of {', '.join(HEALTH_MODES)}")
         if need_key:
             self._check_key()
         return self

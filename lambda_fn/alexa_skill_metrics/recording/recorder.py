@@ -156,6 +156,7 @@ class Recorder:
         self._clock = clock
         self._pseudonymizer: Pseudonymizer | None = None
         self.enabled = settings is not None
+        self._health_attached = settings is None or settings.health == "off"
 
     # --- the wrapper's side -------------------------------------------------------------------
 
@@ -346,6 +347,7 @@ class Recorder:
     def use_delivery(self, delivery: Delivery) -> None:
         """Hand later events to ``delivery`` (a web service moves writes off the request thread)."""
         self._delivery = delivery
+        self._health_attached = self._settings is None or self._settings.health == "off"
 
     def discard(self, inv: Invocation) -> None:
         """Forget ``inv`` without recording it (a web request that failed verification)."""
@@ -353,7 +355,18 @@ class Recorder:
             _current.set(None)
 
     def _write(self, event: Event) -> None:
+        if not self._health_attached:
+            self._attach_health()
         self.delivery.submit(event)
+
+    def _attach_health(self) -> None:
+        """Once: the skill's health metrics go out where the writes happen (``recording.health``)."""
+        from alexa_skill_metrics.recording.health import HealthMetrics
+
+        self._health_attached = True
+        writer = self.delivery.writer
+        if writer.observer is None:
+            writer.observer = HealthMetrics(self._require_settings().stage)
 
     def _invocation(self, envelope: Callable[[], Any], wrapped: bool) -> Invocation:
         received_ms = int(self._clock() * 1000)

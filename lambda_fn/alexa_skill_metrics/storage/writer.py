@@ -28,6 +28,8 @@ from alexa_skill_metrics.storage.keys import PK
 from alexa_skill_metrics.storage.signed_http import RETRYABLE, DynamoDBError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from alexa_skill_metrics.config import Settings
@@ -85,6 +87,9 @@ class EventWriter:
         self.written = 0
         self.duplicates = 0
         self.dropped = 0
+        # Told of every event before its write, where the write happens (after the reply in Lambda):
+        # the recorder's health metrics (``recording.health``). Its errors are its own.
+        self.observer: Callable[[Event], None] | None = None
 
     @property
     def transport(self) -> Transport:
@@ -105,6 +110,11 @@ class EventWriter:
         ``deadline`` (``time.monotonic`` seconds): no attempt starts that could end after it;
         the event is dropped instead.
         """
+        if self.observer is not None:
+            try:
+                self.observer(event)
+            except Exception as exc:  # the observer never stops a write
+                telemetry.warn("skill metrics observer error", error=type(exc).__name__)
         if not self.breaker.allow():
             self._drop(CIRCUIT_OPEN, event, log=False)
             return False
