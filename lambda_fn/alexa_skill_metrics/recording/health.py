@@ -112,6 +112,6 @@ class HealthMetrics:
 
             metrics = EphemeralMetrics(namespace=HEALTH_NAMESPACE)
             # Powertools would add the skill's POWERTOOLS_SERVICE_NAME as a "service" dimension
-            metrics.service = None
+            metrics.service = None  # type: ignore[assignment]  # Powertools types it str; None is "no service"
             self._metrics = metrics
         return self._metrics
