@@ -30,7 +30,7 @@ ENV_TIMEOUT_MS = "METRICS_TIMEOUT_MS"
 ENV_DELIVERY = "METRICS_DELIVERY"
 ENV_RELEASE = "METRICS_RELEASE"
 ENV_HEALTH = "METRICS_HEALTH"
-HEALTH_MODES = ("on", "off")
+HEALTH_MODES = ("auto", "on", "off")  # auto: on in Lambda (its logs are CloudWatch Logs), else off
 
 STAGES = ("live", "development")
 # auto: in Lambda, write after the reply is posted (internal extension), else inline; inline: always inline.
@@ -67,8 +67,10 @@ class Settings:
         ``auto`` or ``inline`` (``METRICS_DELIVERY``): when the write happens, see the README's
         "How events are delivered".
     health:
-        ``on`` (default) or ``off`` (``METRICS_HEALTH``): the skill's health as CloudWatch metrics,
-        one Embedded Metric Format log line per utterance (``recording.health``).
+        ``auto`` (default), ``on`` or ``off`` (``METRICS_HEALTH``): the skill's health as
+        CloudWatch metrics, one Embedded Metric Format log line per utterance on stdout
+        (``recording.health``). ``auto`` is on in Lambda, whose stdout is CloudWatch Logs, and
+        off elsewhere (a web service behind the CloudWatch agent sets ``on``).
     release:
         The developer's name for the running release (``METRICS_RELEASE``), e.g. a git commit:
         up to 24 letters, digits and ``. _ : + @ / $ -``. Empty: in Lambda, the function version

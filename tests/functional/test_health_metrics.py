@@ -67,6 +67,7 @@ def ours(output: str) -> list[dict[str, Any]]:
 
 
 def metrics(**settings: Any) -> SkillMetrics:
+    settings.setdefault("health", "on")  # auto would be off here: not in Lambda
     return SkillMetrics(table_name="t", pseudonym_key=KEY, client=CapturingClient(), **settings)  # type: ignore[arg-type]
 
 
@@ -167,7 +168,14 @@ def test_a_failing_health_line_never_reaches_the_skill(
     assert len(recorder.recorder.writer.transport._client.items) == 3  # type: ignore[attr-defined]
 
 
-def test_health_metrics_can_be_switched_off(capsys: pytest.CaptureFixture[str]) -> None:
-    handler = build_handler(metrics(health="off"))
-    handler(Envelopes().launch(user="u1", session="s1", at_ms=T), None)
-    assert not ours(capsys.readouterr().out)
+def test_health_metrics_can_be_switched_off_and_are_off_outside_lambda_by_default(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    for health in ("off", "auto"):
+        build_handler(metrics(health=health))(Envelopes().launch(user="u1", session="s1", at_ms=T), None)
+        assert not ours(capsys.readouterr().out), health
+    # In Lambda (its stdout is CloudWatch Logs), auto is on
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "dice-coach")
+    build_handler(metrics(health="auto"))(Envelopes().launch(user="u1", session="s1", at_ms=T), None)
+    assert len(ours(capsys.readouterr().out)) == 1

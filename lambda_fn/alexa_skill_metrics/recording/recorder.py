@@ -156,7 +156,7 @@ class Recorder:
         self._clock = clock
         self._pseudonymizer: Pseudonymizer | None = None
         self.enabled = settings is not None
-        self._health_attached = settings is None or settings.health == "off"
+        self._health_attached = not _health_wanted(settings)
 
     # --- the wrapper's side -------------------------------------------------------------------
 
@@ -347,7 +347,7 @@ class Recorder:
     def use_delivery(self, delivery: Delivery) -> None:
         """Hand later events to ``delivery`` (a web service moves writes off the request thread)."""
         self._delivery = delivery
-        self._health_attached = self._settings is None or self._settings.health == "off"
+        self._health_attached = not _health_wanted(self._settings)
 
     def discard(self, inv: Invocation) -> None:
         """Forget ``inv`` without recording it (a web request that failed verification)."""
@@ -415,6 +415,15 @@ class Recorder:
             telemetry.error("skill metrics recording is off", setting=exc.setting, problem=str(exc))
             return
         telemetry.warn("skill metrics recorder error", error=type(exc).__name__)
+
+
+def _health_wanted(settings: Settings | None) -> bool:
+    """Whether the skill's health metrics go out (``Settings.health``; ``auto``: in Lambda)."""
+    if settings is None or settings.health == "off":
+        return False
+    import os
+
+    return settings.health == "on" or bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
 
 
 def resolve_key(settings: Settings) -> bytes:
