@@ -367,6 +367,7 @@ def test_outputs_name_what_users_need(template: dict[str, Any]) -> None:
     assert outputs["MetricsTableName"]["Value"] == {"Ref": "MetricsTable"}
     assert "${MetricsApi}.execute-api" in outputs["MetricsApiUrl"]["Value"]["Fn::Sub"]
     assert outputs["SampleSkillFunctionArn"]["Value"] == {"Fn::GetAtt": ["SampleSkillFunction", "Arn"]}
+    assert outputs["SampleSkillAliasArn"]["Value"] == {"Ref": "SampleSkillFunction.Alias"}  # the endpoint
 
 
 # --- layers -------------------------------------------------------------------------------------------------
@@ -731,3 +732,25 @@ def test_health_alarms_watch_the_metrics_the_recorder_emits(template: dict[str, 
     # An optional e-mail address is subscribed to the topic every alarm notifies
     assert params["AlarmEmail"]["Default"] == ""
     assert resources["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
+
+
+def test_the_sample_skill_deploys_by_canary_rolled_back_by_its_new_versions_health(
+    template: dict[str, Any],
+) -> None:
+    from alexa_skill_metrics.recording.health import ENDPOINT, FAILED, UNHANDLED, UTTERANCES
+
+    resources = template["Resources"]
+    skill = resources["SampleSkillFunction"]["Properties"]
+    assert skill["AutoPublishAlias"] == "live"
+    preference = skill["DeploymentPreference"]
+    assert preference["Type"].startswith("Canary") and preference["PassthroughCondition"] is True
+    alarms = [ref["Ref"] for ref in preference["Alarms"]]
+    watched = {m["MetricName"] for name in alarms for m in _health_metrics(resources[name])}
+    assert watched == {FAILED, UNHANDLED, UTTERANCES, ENDPOINT}
+    new_version = {"Fn::Select": [7, {"Fn::Split": [":", {"Ref": "SampleSkillFunction.Version"}]}]}
+    for name in alarms:
+        assert resources[name]["Condition"] == "HasSkillId"
+        for metric in _health_metrics(resources[name]):
+            # the version dimension set of recording.health, at the version this deployment publishes
+            assert [d["Name"] for d in metric["Dimensions"]] == ["SkillId", "Stage", "FunctionVersion"]
+            assert metric["Dimensions"][2]["Value"] == new_version
