@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -74,3 +75,27 @@ def test_report_takes_a_release_filter(deployment: Deployment) -> None:
     assert body["release"] == "2" and body["totals"]["utterances"] == served
     retention = invoke(["report", "retention", "--skill-id", SKILL, "--release", "2"])
     assert retention.exit_code == 2 and "cannot filter retention" in retention.output
+
+
+def test_health_prints_the_windows_whose_alarm_would_have_fired(deployment: Deployment) -> None:
+    # Given the rollout's traffic and a low traffic floor (this traffic is thin)
+    result = invoke(["health", "--skill-id", SKILL, *RANGE, "--min-utterances", "3"])
+    lines = [line for line in result.output.splitlines() if line.startswith("would have fired: ")]
+    assert result.exit_code == 1 and lines
+    # Then each failed-utterance line is the raw events' rate in that 15-minute window and release
+    for line in lines:
+        start, alarm = line.split()[3], " ".join(line.split()[4:6])
+        if alarm != "failed-utterance rate":
+            continue
+        who = line.rsplit("(", 1)[1]
+        release = None if who.startswith("the skill") else who.split(",")[0].removeprefix("release ")
+        bucket = int(datetime.fromisoformat(start).timestamp() * 1000)
+        window = [
+            e for e in deployment.events
+            if e.is_utterance and bucket <= e.timestamp_ms < bucket + 900_000
+            and (release is None or e.release == release)
+        ]  # fmt: skip
+        assert f"{100 * sum(e.failed for e in window) / len(window):.1f}%" in line
+        assert f"{len(window):,} utterances" in line
+    quiet = invoke(["health", "--skill-id", SKILL, *RANGE, "--failed-rate", "1", "--unhandled-rate", "1"])
+    assert quiet.exit_code == 0 and quiet.output.strip() == "no health alarm would have fired"

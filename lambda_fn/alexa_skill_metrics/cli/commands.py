@@ -551,11 +551,12 @@ def main() -> None:
 def _add_metrics_commands() -> None:
     # Amazon's v2 body (query) and the side-by-side with Amazon's figures (compare) live in their own module.
     from alexa_skill_metrics.cli.metrics import compare_command, query_command
-    from alexa_skill_metrics.cli.releases import releases_command
+    from alexa_skill_metrics.cli.releases import health_command, releases_command
 
     cli.add_command(query_command)
     cli.add_command(compare_command)
     cli.add_command(releases_command)
+    cli.add_command(health_command)
 
 
 _add_metrics_commands()

@@ -1,4 +1,4 @@
-"""``skill-metrics releases``: the releases that served a range, and two of them compared.
+"""``skill-metrics releases`` (the releases of a range, two compared) and ``skill-metrics health``.
 
 The body is the releases view's (``reporting.views.releases``); this module only lays it out.
 
@@ -132,3 +132,56 @@ def releases_command(
         click.echo(json.dumps(body, indent=2))
     else:
         print_releases(Console(), body)
+
+
+@click.command("health")
+@click.option("--skill-id", required=True, type=SKILL_ID, help="amzn1.ask.skill.<uuid>")
+@click.option("--start", "start_time", required=True, type=TIME, help="ISO 8601, e.g. 2026-01-05T00:00:00Z")
+@click.option("--end", "end_time", required=True, type=TIME, help="ISO 8601, exclusive")
+@click.option(
+    "--stage", type=click.Choice(STAGES), help="live or development [default: METRICS_STAGE, else live]"
+)
+@click.option("--failed-rate", type=click.FloatRange(0, 1), default=0.05, show_default=True,
+              help="FailedUtteranceRateThreshold")  # fmt: skip
+@click.option("--unhandled-rate", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+              help="UnhandledRateThreshold")  # fmt: skip
+@click.option("--endpoint-p90-ms", type=click.FloatRange(1, 8000), default=2000.0, show_default=True,
+              help="EndpointP90ThresholdMs")  # fmt: skip
+@click.option("--min-utterances", type=click.IntRange(1), default=10, show_default=True,
+              help="HealthAlarmMinUtterances")  # fmt: skip
+@click.option("--recompute", is_flag=True, help="Compute from raw events instead of rollups.")
+@click.option("--table", help="Table name [default: METRICS_TABLE].")
+@click.pass_obj
+def health_command(
+    context: Any,
+    skill_id: str,
+    start_time: str,
+    end_time: str,
+    stage: str | None,
+    failed_rate: float,
+    unhandled_rate: float,
+    endpoint_p90_ms: float,
+    min_utterances: int,
+    recompute: bool,
+    table: str | None,
+) -> None:
+    """Which of the template's health alarms would have fired, and when, over recorded data.
+
+    The failed-utterance rate, unhandled rate and endpoint p90 alarms (thresholds as the stack's
+    parameters, same defaults), per 15-minute window, for the skill and for each release (a
+    canary's alarms). Exits 1 when one would have fired. Silence (anomaly detection) is not
+    evaluated.
+    """
+    from alexa_skill_metrics.reporting.client import table_reporter
+    from alexa_skill_metrics.reporting.health import HealthRules
+
+    rules = HealthRules(failed_rate, unhandled_rate, endpoint_p90_ms, min_utterances)
+    reporter = table_reporter(context.settings(table_name=table).table_name, recompute=recompute)
+    params = {"startTime": start_time, "endTime": end_time, "stage": context.stage(stage)}
+    firings = reporter.health(skill_id, params, rules)
+    for firing in firings:
+        click.echo(f"would have fired: {firing.line}")
+    if not firings:
+        click.echo("no health alarm would have fired")
+    else:
+        raise SystemExit(1)

@@ -39,6 +39,7 @@ from alexa_skill_metrics.reporting.views import (
 )
 
 if TYPE_CHECKING:
+    from alexa_skill_metrics.reporting.health import Firing, HealthRules
     from alexa_skill_metrics.reporting.source import RollupSource
     from alexa_skill_metrics.reporting.v2 import MetricsV2Request
     from alexa_skill_metrics.reporting.views.paths import PathsView
@@ -178,6 +179,21 @@ class Reporter:
         """``build_releases`` as the JSON body the API returns."""
         body: dict[str, Any] = to_json(self.build_releases(skill_id, params))
         return body
+
+    def health(
+        self, skill_id: str, params: Mapping[str, str], rules: HealthRules | None = None
+    ) -> list[Firing]:
+        """The template's health alarms over the range's 15-minute rollups: the windows that would fire.
+
+        ``params``: ``startTime``, ``endTime``, ``stage``, ``locale`` (as the releases view takes them).
+        """
+        from alexa_skill_metrics.reporting.health import HEALTH_GRANULARITY, HealthRules, evaluate
+        from alexa_skill_metrics.reporting.views.releases import ReleasesRequest
+
+        request = ReleasesRequest.from_params(skill_id, params)
+        span = Span(HEALTH_GRANULARITY, request.start_ms, request.end_ms)
+        found = self.source.fetch(skill_id, request.stage, [span], locale=request.locale)
+        return evaluate(found, rules or HealthRules(), exact=self.source.exact)
 
     def retention(self, skill_id: str, params: Mapping[str, str]) -> dict[str, Any]:
         """``build_retention`` as the JSON body the API returns."""
