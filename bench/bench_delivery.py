@@ -13,8 +13,9 @@ inline (``METRICS_DELIVERY=inline``) and with it post-response (the default in L
 - after reply: from the posted reply to the freeze, Lambda's ``PostRuntimeExtensionsDuration``
   (billed, not waited for).
 - DynamoDB requests: what reached the proxy. When it hangs, invocations come every 50 ms for
-  ``--hang-seconds`` (8 s); each write is two attempts of ``METRICS_TIMEOUT_MS`` (400 ms), and the
-  breaker allows one write per cool-down (1, 2, 4 s ...): about 4 writes, 8 requests, in 8 s.
+  ``--hang-seconds`` (8 s); an inline write is two attempts of ``METRICS_TIMEOUT_MS`` (400 ms), a
+  post-response one waits until the invocation's deadline (3 s here), and the breaker allows one
+  write per cool-down (1, 2, 4 s ...): a few writes in 8 s.
 
 Web-service skills (background delivery) are measured by ``bench/bench_webservice.py``.
 """

@@ -1,6 +1,20 @@
-"""Reply latency the recorder adds to a Flask skill (flask-ask-sdk). Prints figures; asserts nothing.
+"""A web service's recorder: bursts it keeps, memory while DynamoDB is down, reply latency. Prints figures.
 
-Run: ``python bench/bench_webservice.py [--requests 1000]``
+Run: ``python bench/bench_webservice.py [--bursts 1000,10000,50000] [--rate 3000] [--delay-ms 20]
+[--workers 8] [--max-pending 5000] [--requests 1000] [--only bursts|latency]``
+
+Bursts (asserts nothing): a stand-in for DynamoDB answering every ``BatchWriteItem`` after
+``--delay-ms`` (20 ms) runs in a process of its own (``StandIn``: moto itself, behind
+``tests/lambda_runtime/proxy.py``, tops out below 500 items a second on two busy cores); the
+recorder's
+``BackgroundDelivery`` (its defaults: eight workers, a queue of 5,000) writes to it
+with its default transport, as a web service would. Each burst offers events at ``--rate`` a
+second (the recorder's events of the sample skill, each built as it is submitted), from one
+thread; "sustained" is events stored per second from the first submit until the last is
+stored, "drops" are what the queue could not take. Then, with DynamoDB down (its port refused),
+the memory the delivery holds (tracemalloc) after the same 50,000 events.
+
+Latency (the figures below 1. to 3.):
 
 The sample skill behind flask-ask-sdk's ``SkillAdapter``, driven in-process through Flask's test
 client (verifiers off), each request sent to a bare app and to the same app with
@@ -9,15 +23,16 @@ client's ``post`` from call to return: what the reply costs in the process, with
 
 1. DynamoDB healthy: moto's server in a separate process on loopback, reached through
    ``AWS_ENDPOINT_URL`` by the recorder's default transport (real HTTP on the worker thread).
-2. DynamoDB 250 ms slow: a client whose ``put_item`` sleeps 250 ms, injected into the recorder.
-   The background queue fills (one write per 250 ms) and the rest are dropped and counted.
-3. For comparison, 2 with the write inline on the request thread (today's Lambda behaviour).
+2. DynamoDB 250 ms slow: a client whose ``batch_write_item`` sleeps 250 ms, injected into the
+   recorder: eight workers write up to 200 events per 250 ms, the queue absorbs the rest.
+3. For comparison, 2 with the write inline on the request thread (the inline fallback).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import gc
 import json
 import os
@@ -25,7 +40,9 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import tracemalloc
 from collections.abc import Iterator
 from typing import Any
 
@@ -46,7 +63,12 @@ from flask import Flask  # noqa: E402
 from flask_ask_sdk.skill_adapter import SkillAdapter  # noqa: E402
 
 from alexa_skill_metrics import SkillMetrics  # noqa: E402
-from alexa_skill_metrics.storage.delivery import BackgroundDelivery, InlineDelivery  # noqa: E402
+from alexa_skill_metrics.storage.delivery import (  # noqa: E402
+    DEFAULT_MAX_PENDING,
+    DEFAULT_WORKERS,
+    BackgroundDelivery,
+    InlineDelivery,
+)
 from bench_recorder import KEY, TABLE, requests  # noqa: E402
 from sample_skill.app import build_skill  # noqa: E402
 
@@ -54,12 +76,16 @@ SKILL_ID = "amzn1.ask.skill.bench"
 
 
 class SlowClient:
-    """DynamoDB answering every PutItem after ``delay_s`` (the GIL is released while it waits)."""
+    """DynamoDB answering every write after ``delay_s`` (the GIL is released while it waits)."""
 
     def __init__(self, delay_s: float) -> None:
         self.delay_s = delay_s
 
     def put_item(self, **_: Any) -> dict[str, Any]:
+        time.sleep(self.delay_s)
+        return {}
+
+    def batch_write_item(self, **_: Any) -> dict[str, Any]:
         time.sleep(self.delay_s)
         return {}
 
@@ -144,12 +170,185 @@ def moto_server_process() -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=1000)
-    args = parser.parse_args()
-    bodies = [json.dumps(r) for r in requests(args.requests + 100)]
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.requests} paired requests\n")
+class StandIn:
+    """DynamoDB's BatchWriteItem as a loopback HTTP server answering after ``delay_s``: keeps the keys only.
+
+    moto is the bottleneck of a burst on a small machine (its BatchWriteItem costs more CPU than
+    the recorder's whole write), so the bursts are written to this instead: the recorder's
+    transport, signing and batching are real, the far side only keeps each item's key (distinct
+    keys are what "stored" counts) and answers after the delay, as a DynamoDB 20 ms away would.
+    """
+
+    def __init__(self, delay_s: float) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.keys: set[tuple[str, str]] = set()
+        lock = threading.Lock()
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                keys = [
+                    (r["PutRequest"]["Item"]["pk"]["S"], r["PutRequest"]["Item"]["sk"]["S"])
+                    for table in body.get("RequestItems", {}).values()
+                    for r in table
+                ]
+                time.sleep(delay_s)
+                with lock:
+                    stand_in.keys.update(keys)
+                self._send(b'{"UnprocessedItems":{}}')
+
+            def do_GET(self) -> None:  # how many distinct items are stored
+                with lock:
+                    self._send(str(len(stand_in.keys)).encode())
+
+            def _send(self, content: bytes) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+def serve_stand_in(delay_s: float) -> None:
+    """In a process of its own: the stand-in; print its URL, serve until stdin closes."""
+    stand_in = StandIn(delay_s)
+    threading.Thread(target=stand_in.server.serve_forever, daemon=True).start()
+    print(stand_in.url, flush=True)
+    sys.stdin.read()
+
+
+@contextlib.contextmanager
+def distant_dynamodb(delay_s: float) -> Iterator[str]:
+    """The stand-in, ``delay_s`` away, in a child process (its CPU not the recorder's); yields its URL."""
+    proc = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "--serve-stand-in", str(delay_s)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=20)
+
+
+def stored_at(url: str) -> int:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return int(answer.read())
+
+
+def an_event() -> Any:
+    """The recorder's event for one of the sample skill's requests (the shape every burst repeats)."""
+    metrics = SkillMetrics(table_name=TABLE, pseudonym_key=KEY)
+    recorder = metrics.recorder
+    envelope = requests(2)[1]
+    return recorder.build_event(recorder.begin(envelope), response=None, error=None)
+
+
+def offer(delivery: BackgroundDelivery, base: Any, n: int, rate: float, tag: str) -> float:
+    """Submit ``n`` events at ``rate`` a second, each built as it goes; return when it started."""
+    start = time.perf_counter()
+    for i in range(n):
+        due = start + i / rate
+        while time.perf_counter() < due:
+            time.sleep(0.0005)
+        delivery.submit(
+            dataclasses.replace(base, request_id=f"{tag}-{i}", timestamp_ms=base.timestamp_ms + i)
+        )
+    return start
+
+
+def warm(delivery: BackgroundDelivery, base: Any) -> None:
+    """One event through every worker's path first: the transport is built on the first write."""
+    delivery.submit(dataclasses.replace(base, request_id=f"warm-{time.time_ns()}"))
+    delivery.flush(timeout_s=60)
+
+
+def bursts(sizes: list[int], rate: float, delay_ms: float, workers: int, max_pending: int) -> None:
+    base = an_event()
+    print(
+        f"Bursts: DynamoDB {delay_ms:.0f} ms away (a stand-in answering after the delay, own process); "
+        f"BackgroundDelivery: {workers} workers (default {DEFAULT_WORKERS}), queue of {max_pending:,} "
+        f"(default {DEFAULT_MAX_PENDING:,}); "
+        f"events offered at {rate:,.0f}/s"
+    )
+    with distant_dynamodb(delay_ms / 1000) as url:
+        os.environ["AWS_ENDPOINT_URL"] = url
+        try:
+            for n in sizes:
+                writer = SkillMetrics(table_name=TABLE, pseudonym_key=KEY).recorder.writer
+                delivery = BackgroundDelivery(writer, workers=workers, max_pending=max_pending)
+                warm(delivery, base)
+                before = stored_at(url)
+                start = offer(delivery, base, n, rate, f"burst-{n}")
+                offered = n / (time.perf_counter() - start)
+                delivery.flush(timeout_s=600)
+                elapsed = time.perf_counter() - start
+                stored = stored_at(url) - before
+                print(
+                    f"  burst {n:>6,}: offered {offered:7,.0f}/s  stored {stored:>6,}  "
+                    f"sustained {stored / elapsed:7,.0f} events/s  drops {delivery.writer.dropped:,}"
+                    f"  ({elapsed:.1f} s)"
+                )
+                delivery.close(timeout_s=1)
+        finally:
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+    print()
+
+
+def memory_while_down(n: int, rate: float) -> None:
+    """Events offered to a delivery whose DynamoDB refuses connections: what it holds, what it drops."""
+    with socket.socket() as s:  # a port nobody listens on: every connection is refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+    base = an_event()
+    try:
+        delivery = BackgroundDelivery(SkillMetrics(table_name=TABLE, pseudonym_key=KEY).recorder.writer)
+        delivery.submit(dataclasses.replace(base, request_id="warm"))  # workers and transport built
+        time.sleep(0.5)
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        offer(delivery, base, n, rate, "down")
+        time.sleep(2.0)  # the workers report the drops between their retries
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        pending, dropped = delivery.pending, delivery.dropped
+        print(f"DynamoDB down (connections refused), {n:,} events offered at {rate:,.0f}/s:")
+        print(
+            f"  held {pending:,} events, {held / 1e6:.2f} MB traced "
+            f"({held / max(pending, 1) / 1000:.1f} kB each); "
+            f"dropped and counted {dropped:,} (reported so far {delivery.writer.dropped:,})\n"
+        )
+    finally:
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+def latency(n_requests: int) -> None:
+    bodies = [json.dumps(r) for r in requests(n_requests + 100)]
+    print(f"Latency: python {sys.version.split()[0]}, {os.cpu_count()} cpus, {n_requests} paired requests\n")
 
     with moto_server_process():
         import boto3
@@ -165,10 +364,32 @@ def main() -> None:
         print(f"  after flush: events written {written}, duplicates {writer.duplicates}, dropped {dropped}\n")
 
     slow = SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=SlowClient(0.25))  # type: ignore[arg-type]
-    compare("2. DynamoDB 250 ms slow, background delivery (queue of 1000)", slow, bodies)
+    compare("2. DynamoDB 250 ms slow, background delivery (default queue and workers)", slow, bodies)
 
     inline = SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=SlowClient(0.25))  # type: ignore[arg-type]
     compare("3. for comparison: DynamoDB 250 ms slow, write inline", inline, bodies[:60], inline=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000, help="paired requests of the latency part")
+    parser.add_argument("--bursts", default="1000,10000,50000", help="burst sizes, comma-separated")
+    parser.add_argument("--rate", type=float, default=3000.0, help="events offered per second")
+    parser.add_argument("--delay-ms", type=float, default=20.0, help="DynamoDB's distance")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="BackgroundDelivery's workers")
+    parser.add_argument("--max-pending", type=int, default=DEFAULT_MAX_PENDING, help="the queue's bound")
+    parser.add_argument("--only", choices=("bursts", "latency"), default=None)
+    parser.add_argument("--serve-stand-in", type=float, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_stand_in is not None:
+        serve_stand_in(args.serve_stand_in)
+        return
+    if args.only in (None, "bursts"):
+        sizes = [int(size) for size in args.bursts.split(",")]
+        bursts(sizes, args.rate, args.delay_ms, args.workers, args.max_pending)
+        memory_while_down(max(sizes), args.rate)
+    if args.only in (None, "latency"):
+        latency(args.requests)
 
 
 if __name__ == "__main__":

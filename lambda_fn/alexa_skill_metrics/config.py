@@ -40,8 +40,9 @@ MIN_KEY_BYTES = 16
 
 DEFAULT_STAGE = "live"
 DEFAULT_RETENTION_DAYS = 90
-# Connect and read timeout of one DynamoDB call from the skill. Two attempts at most, so the
-# recorder adds at most ~4 x this to a request whose write hangs (Alexa allows 8 s).
+# Connect and read timeout of one DynamoDB call from the skill. Inline, two attempts at most, so
+# the recorder adds at most ~4 x this to a request whose write hangs (Alexa allows 8 s); after
+# the reply, the connect timeout, while the read timeout grows with the time left.
 DEFAULT_TIMEOUT_MS = 400
 
 
@@ -62,7 +63,8 @@ class Settings:
     retention_days:
         Raw events expire this many days after the request (``METRICS_RETENTION_DAYS``).
     timeout_ms:
-        Connect and read timeout of the recorder's write (``METRICS_TIMEOUT_MS``).
+        Connect and read timeout of the recorder's inline write (``METRICS_TIMEOUT_MS``); after
+        the reply, its connect timeout and the shortest read timeout.
     delivery:
         ``auto`` or ``inline`` (``METRICS_DELIVERY``): when the write happens, see the README's
         "How events are delivered".

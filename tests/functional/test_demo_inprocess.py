@@ -31,12 +31,12 @@ def stream_images(client: Any) -> list[dict[str, Any]]:
     return [r["dynamodb"]["NewImage"] for r in stream_records(client, TABLE)]
 
 
-def test_direct_puts_store_and_stream_what_boto3_puts_do() -> None:
+def test_the_demo_client_stores_and_streams_what_boto3_puts_do() -> None:
     with in_process_dynamodb():
         client = boto3.client("dynamodb")
         create_table(client, TABLE)
         settings = Settings(table_name=TABLE)
-        # Given one event written through a boto3 client and one straight into moto's backend
+        # Given one event written through a default boto3 client and one through the demo's client
         through_boto3, direct = EventWriter(settings, client), EventWriter(settings, MotoPutItem())  # type: ignore[arg-type]
         assert through_boto3.put(event("r1")) and direct.put(event("r2"))
         # Then both items read back and stream alike (apart from their request ids)
@@ -77,7 +77,7 @@ def test_the_aggregator_writing_directly_stays_exactly_once(dynamodb: Any, traff
     from tests.functional.conftest import assert_matches_fold, batches
     from tests.functional.test_aggregator_exactly_once import deliver
 
-    # Given the aggregator writing through moto's backend directly, reading through boto3
+    # Given the aggregator writing through the demo's client, reading through a default one
     aggregator = Aggregator(TABLE, MotoPutItem(dynamodb))
     # When the traffic is delivered, and delivered again in other batches
     for size in (100, 33):

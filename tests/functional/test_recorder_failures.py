@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,6 +30,7 @@ class FakeDynamoDB:
     def __init__(self) -> None:
         self.status = 200
         self.code = ""
+        self.delay_s = 0.0  # before each answer
         self.requests: list[dict[str, Any]] = []
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
@@ -38,6 +40,7 @@ class FakeDynamoDB:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 fake.requests.append({"headers": dict(self.headers), "body": json.loads(body)})
+                time.sleep(fake.delay_s)
                 reply = (
                     b"{}"
                     if fake.status == 200
@@ -166,3 +169,25 @@ def test_a_hanging_endpoint_is_dropped_after_two_attempts(silent_server: list[so
 def test_writer_connects_nowhere_until_first_write() -> None:
     writer = EventWriter(Settings(table_name=TABLE))
     assert writer._transport is None
+
+
+def test_a_slow_dynamodb_is_given_up_on_inline_and_waited_for_after_the_reply(
+    fake_dynamodb: FakeDynamoDB,
+) -> None:
+    import time
+
+    from alexa_skill_metrics.config import Settings
+    from alexa_skill_metrics.model import Event
+    from alexa_skill_metrics.storage.writer import EventWriter
+
+    # Given DynamoDB answering every call 600 ms late, and the default 400 ms timeouts
+    fake_dynamodb.delay_s = 0.6
+    writer = EventWriter(Settings(table_name=TABLE))
+    event = Event(skill_id="s", request_id="r1", request_type="LaunchRequest", timestamp_ms=1, received_ms=1)
+    # When the customer waits (inline): two attempts time out, the event is dropped
+    assert writer.put(event) is False
+    assert len(fake_dynamodb.requests) == 2 and writer.dropped == 1
+    writer.breaker.succeeded()  # the timeouts opened it; this part is about the wait alone
+    # When nobody waits (after the reply, 8 s to the deadline): one attempt, waited for
+    assert writer.put_by(event, deadline=time.monotonic() + 8) is True
+    assert len(fake_dynamodb.requests) == 3 and writer.written == 1

@@ -148,9 +148,9 @@ def test_reply_does_not_wait_for_the_write(dynamodb: Any, metrics: SkillMetrics)
     gate = threading.Event()
 
     class HeldClient:
-        def put_item(self, **payload: Any) -> Any:
+        def batch_write_item(self, **payload: Any) -> Any:
             gate.wait(timeout=10)
-            return dynamodb.put_item(**payload)
+            return dynamodb.batch_write_item(**payload)
 
     held = SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=HeldClient())  # type: ignore[arg-type]
     h = held.webservice(handler(None))

@@ -137,41 +137,108 @@ def test_registration_refused_after_init_writes_inline_and_says_so_once(
     assert len(fallbacks) == 1 and "403" in fallbacks[0]["reason"]
 
 
-def test_hanging_dynamodb_costs_one_slow_write_per_cool_down(
+def test_hanging_dynamodb_costs_one_held_invocation_per_cool_down(
     table: Any, moto_url: str, tmp_path: Path
 ) -> None:
-    # Given DynamoDB that never answers, and a 100 ms timeout per attempt
+    # Given a warm container (its first write built the transport), then DynamoDB that never
+    # answers, 100 ms timeouts and invocations with 1 s to live
     envelopes = Envelopes()
-    requests = conversation(envelopes, 8, "s-hang")
+    warm_up, *requests = conversation(envelopes, 9, "s-hang")
     log = tmp_path / "hang.log"
-    with DelayingProxy(moto_url, HANG) as proxy:
+    with DelayingProxy(moto_url, 0.0) as proxy:
         env = function_env(proxy.url, METRICS_TIMEOUT_MS="100")
         with lambda_function(WITH_RECORDER, env, log) as emulator:
+            assert emulator.invoke(warm_up).finished.wait(10)
+            proxy.delay_s = HANG
+            before = len(proxy.arrivals)
             invocations: list[Invocation] = []
             for i, request in enumerate(requests):
                 if i == 6:  # past the first cool-down (1 s): this one probes
                     time.sleep(max(0.0, (invocations[0].ended or 0) + 1.1 - time.monotonic()))
-                invocation = emulator.invoke(request)
+                invocation = emulator.invoke(request, timeout_s=1.0)
                 assert invocation.finished.wait(10)
                 invocations.append(invocation)
-        arrivals = list(proxy.arrivals)
+        arrivals = proxy.arrivals[before:]
     first, probe = invocations[0], invocations[6]
     assert first.delivered is not None and first.ended is not None
     assert probe.delivered is not None and probe.ended is not None
-    # Then DynamoDB saw one write (two attempts) in the first invocation and one in the probe
-    assert len(arrivals) == 4
-    assert all(first.delivered <= t <= first.ended for t in arrivals[:2])
-    assert all(probe.delivered <= t <= probe.ended for t in arrivals[2:])
+    # Then DynamoDB was waited for (and retried) in the first invocation and in the probe only
+    assert any(first.delivered <= t <= first.ended for t in arrivals)
+    assert any(probe.delivered <= t <= probe.ended for t in arrivals)
+    assert all(first.delivered <= t <= first.ended or probe.delivered <= t <= probe.ended for t in arrivals)
+    # And those two were held no longer than their deadline (less the margin)
+    assert first.ended - first.delivered < 1.0 and probe.ended - probe.delivered < 1.0
     # And the invocations in the cool-downs ended right after their reply
     skipped = invocations[1:6] + invocations[7:]
     assert all(i.post_reply_ms < 50 for i in skipped), [round(i.post_reply_ms) for i in skipped]
     # And no reply waited for DynamoDB
-    assert all(i.reply_ms < 50 for i in invocations[1:]), [round(i.reply_ms) for i in invocations]
-    # And every request is counted as a drop, and the pause logged once per opening
+    assert all(i.reply_ms < 50 for i in invocations), [round(i.reply_ms) for i in invocations]
+    # And every request in the hang is counted as a drop, and the pause logged once per opening
     text = log.read_text()
     assert text.count('"RecorderDrops":[1.0]') == len(requests)
     assert text.count("metrics writes paused") == 2
-    assert stored(table) == 0
+    assert stored(table) == 1  # the warm-up
+
+
+def test_after_the_reply_only_the_deadline_bounds_the_write(
+    table: Any, moto_url: str, tmp_path: Path
+) -> None:
+    # Given one execution environment through five spells of DynamoDB: 250 ms slow, 1.5 s slow,
+    # failing three requests, failing for longer than an invocation lives, and back at 250 ms.
+    # Every DynamoDB answer is held until the current invocation's reply is posted: a reply that
+    # waited for any write would never come (invoke raises).
+    envelopes = Envelopes()
+    requests = iter(conversation(envelopes, 11, "s-spells"))
+    log = tmp_path / "spells.log"
+    seen: list[tuple[str, Invocation, int, int, int]] = []  # spell, invocation, stored, arrivals before/after
+    with (
+        DelayingProxy(moto_url, SLOW_S) as proxy,
+        lambda_function(WITH_RECORDER, function_env(proxy.url), log) as emulator,
+    ):
+        proxy.before_answer = lambda: emulator.invocations[-1].done.wait(30)
+
+        def invoke(spell: str, timeout_s: float = 8.0) -> Invocation:
+            before = len(proxy.arrivals)
+            invocation = emulator.invoke(next(requests), timeout_s=timeout_s)
+            assert invocation.finished.wait(30), "the invocation never ended"
+            assert invocation.delivered is not None and invocation.ended is not None
+            assert invocation.ended - invocation.delivered < timeout_s  # never held past its deadline
+            seen.append((spell, invocation, stored(table), before, len(proxy.arrivals)))  # frozen now
+            return invocation
+
+        for _ in range(3):
+            invoke("250 ms slow")
+        proxy.delay_s = 1.5
+        for _ in range(3):
+            invoke("1.5 s slow")
+        proxy.delay_s = SLOW_S
+        proxy.fail_next = 3
+        invoke("3 failures")
+        proxy.failing = True
+        down = invoke("failing", timeout_s=1.5)
+        invoke("paused")
+        proxy.failing = False
+        time.sleep(max(0.0, (down.ended or 0) + 1.1 - time.monotonic()))  # past the 1 s cool-down
+        invoke("back")
+        invoke("back")
+    spells = [spell for spell, *_ in seen]
+    # Then every event is stored before its freeze whenever its deadline allowed: slow or not,
+    # and through a few failures
+    assert [n for _, _, n, _, _ in seen] == [1, 2, 3, 4, 5, 6, 7, 7, 7, 8, 9], spells
+    # And the 1.5 s writes were waited for, once each: no attempt gave up early
+    assert [after - before for spell, _, _, before, after in seen if spell == "1.5 s slow"] == [1, 1, 1]
+    # And the failures were retried within the one invocation
+    assert [after - before for spell, _, _, before, after in seen if spell == "3 failures"] == [4]
+    # And DynamoDB failing until the deadline opened the breaker: the next event was not even tried
+    retried, paused = seen[7], seen[8]
+    assert retried[4] - retried[3] >= 2 and paused[4] == paused[3]
+    # And both lost events are counted as drops, the failing one with DynamoDB's error code
+    text = log.read_text()
+    assert text.count('"RecorderDrops":[1.0]') == 2
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    dropped = [line for line in lines if line.get("message") == "metrics event dropped"]
+    assert [line["error_code"] for line in dropped] == ["InternalServerError"]
+    assert text.count("metrics writes paused") == 1
 
 
 def test_close_deadline_drops_the_write_and_never_holds_the_freeze(

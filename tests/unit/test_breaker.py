@@ -158,3 +158,108 @@ def test_no_attempt_starts_that_could_end_after_the_deadline(
     # Then nothing was sent, the event is a drop, and the breaker has no opinion
     assert transport.calls == 0 and writer.dropped == 1 and not writer.breaker.is_open
     assert writer.put(an_event(2), deadline=time.monotonic() + 5) is True
+
+
+class FlakyTransport(ScriptedTransport):
+    """Fails with ``error`` for its first ``failures`` calls (all when ``None``); notes read timeouts."""
+
+    def __init__(self, error: DynamoDBError, failures: int | None) -> None:
+        super().__init__()
+        self.failures = failures
+        self.fail_with = error
+        self.read_timeouts: list[float | None] = []
+
+    def call(
+        self, operation: str, payload: dict[str, Any], read_timeout_s: float | None = None
+    ) -> dict[str, Any]:
+        self.read_timeouts.append(read_timeout_s)
+        self.error = self.fail_with if self.failures is None or self.calls < self.failures else None
+        return super().call(operation, payload)
+
+
+SERVER_ERROR = DynamoDBError("InternalServerError", retryable=True, status=500)
+THROTTLED = DynamoDBError("ProvisionedThroughputExceededException", retryable=True, status=400)
+
+
+def patient_writer(transport: ScriptedTransport) -> EventWriter:
+    writer = EventWriter(Settings(table_name="t"))
+    writer._transport = transport
+    return writer
+
+
+def test_after_the_reply_a_slow_dynamodb_is_waited_for_as_long_as_the_deadline_allows() -> None:
+    import time
+
+    transport = FlakyTransport(TIMEOUT, failures=0)
+    writer = patient_writer(transport)
+    # Given 7.9 s left (Alexa's 8 s): the one attempt waits up to 400 ms x 1.5^7 for the answer
+    assert writer.put_by(an_event(1), deadline=time.monotonic() + 7.9) is True
+    assert transport.read_timeouts == [6.834375]
+    # And the wait shrinks with the time left, never past it (400 ms connect + read)
+    assert writer.attempt_within(7.9) == 6.834375
+    assert writer.attempt_within(1.0) == 0.6
+    assert writer.attempt_within(0.79) is None
+
+
+@pytest.mark.parametrize("error", [TIMEOUT, REFUSED, SERVER_ERROR, THROTTLED])
+def test_after_the_reply_failures_are_retried_until_the_write_goes_through(error: DynamoDBError) -> None:
+    import time
+
+    transport = FlakyTransport(error, failures=3)
+    writer = patient_writer(transport)
+    assert writer.put_by(an_event(1), deadline=time.monotonic() + 8) is True
+    assert transport.calls == 4 and writer.written == 1 and writer.dropped == 0
+    assert not writer.breaker.is_open
+
+
+@pytest.mark.parametrize(("error", "opens"), [(SERVER_ERROR, True), (REFUSED, True), (THROTTLED, False)])
+def test_after_the_reply_failing_until_the_deadline_drops_and_only_a_down_dynamodb_opens_the_breaker(
+    error: DynamoDBError, opens: bool
+) -> None:
+    import time
+
+    transport = FlakyTransport(error, failures=None)
+    writer = patient_writer(transport)
+    # Given DynamoDB failing for longer than the invocation lives
+    started = time.monotonic()
+    assert writer.put_by(an_event(1), deadline=started + 1.0) is False
+    # Then it was retried, gave up by the deadline and counted the drop
+    assert transport.calls >= 2 and time.monotonic() < started + 1.0
+    assert writer.dropped == 1
+    # And a DynamoDB that errors or refuses opens the breaker (the next write is skipped, counted);
+    # a throttling one answered, so it stays closed
+    assert writer.breaker.is_open is opens
+    calls = transport.calls
+    writer.put_by(an_event(2), deadline=time.monotonic() + 1.0)
+    assert writer.dropped == 2
+    assert (transport.calls == calls) is opens
+
+
+def test_after_the_reply_a_rejected_write_is_not_retried() -> None:
+    import time
+
+    transport = FlakyTransport(
+        DynamoDBError("ValidationException", retryable=False, status=400), failures=None
+    )
+    writer = patient_writer(transport)
+    assert writer.put_by(an_event(1), deadline=time.monotonic() + 8) is False
+    assert transport.calls == 1 and writer.dropped == 1 and not writer.breaker.is_open
+
+
+def test_a_server_error_opens_the_breaker_inline_too(
+    setup: tuple[EventWriter, ScriptedTransport, Clock],
+) -> None:
+    writer, transport, _ = setup
+    transport.error = SERVER_ERROR
+    writer.put(an_event(1))
+    assert transport.calls == 2 and writer.breaker.is_open
+
+
+def test_after_the_reply_no_time_for_an_attempt_builds_nothing() -> None:
+    import time
+
+    # Given a cold writer (no transport yet) and less time left than one attempt's timeouts
+    writer = EventWriter(Settings(table_name="t"))
+    assert writer.put_by(an_event(1), deadline=time.monotonic() + 0.5) is False
+    # Then the event is a drop and the transport (boto3's session: slow to build) was not built
+    assert writer.dropped == 1 and writer._transport is None and not writer.breaker.is_open

@@ -6,9 +6,9 @@ through the aggregator, and the nine views read back from the rollups through th
 code, summarised, and written as tables, JSON and HTML.
 
 By default moto runs in this process (``local.in_process_dynamodb``) and the recorder writes
-through ``SkillMetrics(client=...)`` (a documented integration) to moto's backend directly
-(``local.MotoPutItem``), and so does the aggregator: no socket, no HTTP server, and the data is
-gone when the demo ends.
+through ``SkillMetrics(client=...)`` (a documented integration) with a boto3 client made for
+in-process moto (``local.MotoPutItem``: unsigned, unvalidated, one attempt), and so does the
+aggregator: no socket, no HTTP server, and the data is gone when the demo ends.
 With ``keep_port`` the demo runs against moto's server started as a process of its own on that
 port, with the recorder's default signed HTTP transport, and leaves it running so ``report``,
 ``dashboard`` and ``aggregate`` can explore the data; the demo prints those commands.
@@ -252,12 +252,11 @@ def release_lines(views: dict[str, dict[str, Any]], firings: list[Any]) -> list[
 
 
 def _aggregator() -> Aggregator:
-    """The aggregator of an in-process demo: writes straight to moto's backend, reads through boto3."""
+    """The aggregator of an in-process demo: every call through a client made for in-process moto."""
     from alexa_skill_metrics.aggregation.apply import Aggregator
     from alexa_skill_metrics.cli.local import MotoPutItem
-    from alexa_skill_metrics.storage.rollups import analytics_client
 
-    client: DynamoDBClient = MotoPutItem(analytics_client())  # type: ignore[assignment]
+    client: DynamoDBClient = MotoPutItem()  # type: ignore[assignment]
     return Aggregator(DEMO_TABLE, client, concurrency=1)  # in-process moto is CPU: threads buy nothing
 
 

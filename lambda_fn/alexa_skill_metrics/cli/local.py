@@ -108,55 +108,40 @@ def embedded_dynamodb() -> Iterator[str]:
 
 
 class MotoPutItem:
-    """``put_item`` served by moto's in-process backend directly; any other call by ``client``.
+    """A boto3 client made for in-process moto: ``put_item`` always, other calls unless ``client`` takes them.
 
     For the demo under ``in_process_dynamodb``, whose time goes into writes: handed to
     ``SkillMetrics(client=...)`` (the recorder's one call) or to the aggregator in place of a
-    boto3 client, it skips botocore's request pipeline and moto's HTTP emulation on each write
-    (most of a write's cost there; half the aggregation's), while moto's table still evaluates
-    the condition, stores the item and publishes it on the stream. Errors come back as botocore's
-    ``ClientError``, as from a boto3 client; reads go through ``client``, a boto3 client.
+    boto3 client. Only moto's public interface is used (``mock_aws`` serving a boto3 client), with
+    the client's per-call work that in-process moto does not need switched off through botocore's
+    own configuration: no request signing (moto checks none), no parameter validation (every
+    call is built by this package's code) and one attempt (moto neither throttles nor times out).
+    Errors come back as botocore's ``ClientError``, as from any boto3 client.
+
+    >>> with in_process_dynamodb():                       # doctest: +SKIP
+    ...     MotoPutItem().put_item(TableName="t", Item={"pk": {"S": "a"}, "sk": {"S": "b"}})
     """
 
     def __init__(self, client: Any = None, region: str = DEMO_REGION) -> None:
-        from moto.core.models import DEFAULT_ACCOUNT_ID
-        from moto.dynamodb.models import dynamodb_backends
+        import boto3
+        from botocore import UNSIGNED
+        from botocore.config import Config
 
-        self._backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][region]
+        self._writer = boto3.client(
+            "dynamodb",
+            region_name=region,
+            config=Config(
+                signature_version=UNSIGNED, parameter_validation=False, retries={"total_max_attempts": 1}
+            ),
+        )
         self._client = client
 
     def __getattr__(self, name: str) -> Any:
         client = self.__dict__.get("_client")
-        if client is None:
-            raise AttributeError(f"{name}: MotoPutItem without a client serves put_item only")
-        return getattr(client, name)
+        return getattr(self.__dict__["_writer"] if client is None else client, name)
 
-    def put_item(
-        self,
-        *,
-        TableName: str,
-        Item: dict[str, Any],
-        ConditionExpression: str | None = None,
-        ExpressionAttributeNames: dict[str, str] | None = None,
-        ExpressionAttributeValues: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        from botocore.exceptions import ClientError
-        from moto.dynamodb.exceptions import DynamodbException
-
-        try:
-            self._backend.put_item(
-                TableName,
-                Item,
-                None,
-                ConditionExpression,
-                ExpressionAttributeNames or {},
-                ExpressionAttributeValues or {},
-                ConditionExpression is None,
-            )
-        except DynamodbException as exc:
-            code = str(exc.error_type).rsplit("#", 1)[-1]
-            raise ClientError({"Error": {"Code": code, "Message": exc.message}}, "PutItem") from None
-        return {}
+    def put_item(self, **call: Any) -> Any:
+        return self._writer.put_item(**call)
 
 
 _QUERIED = threading.local()  # the partition a moto Query of this thread reads

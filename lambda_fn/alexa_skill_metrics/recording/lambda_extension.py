@@ -13,9 +13,12 @@ Extensions API, during init, for ``INVOKE`` events) can do the write after the r
    takes what is pending and writes it while the runtime serialises and posts the reply. The
    thread only asks for its next event once nothing is pending, so nothing is pending when the
    environment freezes; the time shows as ``PostRuntimeExtensionsDuration``, billed, not waited for.
-3. Everything is bounded by the invocation's deadline (``deadlineMs`` less ``MARGIN_S``): an
-   invocation whose end never comes (an error before the handler ran) is waited for until then,
-   and a write that could not finish in time is dropped and counted (``DeadlineClose``). After
+3. Everything is bounded by the invocation's deadline (``deadlineMs`` less ``MARGIN_S``), and
+   only by it: nobody waits for these writes, so each is retried with backoff and jitter, and
+   waits for a slow DynamoDB's answer, as long as the deadline allows (``EventWriter.put_by``,
+   never the inline write's two short attempts). An invocation whose end never comes (an error
+   before the handler ran) is waited for until then, and a write that could not finish in time is
+   dropped and counted (``DeadlineClose``, or the last error's code). After
    ``DETACH_AFTER`` such invocations in a row, the function's handler is evidently not the
    wrapped one: the thread stops waiting and events are written inline (logged once).
 
@@ -218,7 +221,7 @@ class ExtensionDelivery:
             self._detached()
         try:
             for item in batch:
-                self.writer.put(item, deadline=deadline)
+                self.writer.put_by(item, deadline)
         finally:
             with self._lock:
                 self._writing = False

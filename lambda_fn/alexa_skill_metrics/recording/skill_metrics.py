@@ -177,8 +177,8 @@ class SkillMetrics:
         ``target`` is an ``ask-sdk-webservice-support`` ``WebserviceSkillHandler``, a
         ``flask-ask-sdk`` ``SkillAdapter`` (with its app) or the view a ``django-ask-sdk``
         ``SkillAdapter.as_view(...)`` returned. Every path is recorded as ``lambda_handler``
-        records it; events are written on a background thread (at most ``max_pending`` waiting,
-        1,000 by default, then dropped and counted), so the reply never waits for DynamoDB. Requests that fail
+        records it; events are written on background threads (at most ``max_pending`` waiting,
+        5,000 by default, then dropped and counted), so the reply never waits for DynamoDB. Requests that fail
         verification are counted, not recorded (``recording.webservice_handler``).
 
         Example (not run here: ask-sdk-webservice-support needs a working oscrypto, see README)::

@@ -1,6 +1,8 @@
-"""A circuit breaker for the recorder's writes: an unreachable DynamoDB costs one slow write per cool-down.
+"""A circuit breaker for the recorder's writes: a DynamoDB that is down costs one write per cool-down.
 
-After a write times out or cannot connect, the breaker opens: writes are skipped (the writer
+After a write gives up on a DynamoDB that is down (a timeout, a refused connection, a server
+error; after the reply, only once the invocation's deadline is reached, so a slow DynamoDB never
+opens it), the breaker opens: writes are skipped (the writer
 counts them as drops) for a cool-down of 1 s, doubling after each failed probe up to 60 s. When
 the cool-down ends, one write is let through as a probe; any answer from DynamoDB closes the
 breaker and resets the cool-down. Per container, like the writer that owns it.

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 from functools import lru_cache
 from typing import Any
@@ -55,6 +56,11 @@ class DynamoDBError(Exception):
     def unreachable(self) -> bool:
         """A timeout or connection failure: nothing answered (``status`` is only set by an answer)."""
         return self.status is None and self.retryable
+
+    @property
+    def down(self) -> bool:
+        """Nothing answered, or DynamoDB itself failed (5xx): what opens the breaker."""
+        return self.unreachable or (self.status is not None and self.status >= 500)
 
 
 @lru_cache(maxsize=4)
@@ -114,17 +120,16 @@ class SignedDynamoDB:
     Parameters
     ----------
     timeout_s:
-        Connect and read timeout of one attempt.
+        Connect timeout, and read timeout of an attempt that names none.
+    connections:
+        Connections kept alive per read timeout (one per thread that writes at once).
     session:
         A ``boto3.session.Session`` to take credentials, region and endpoint from (default: new).
     """
 
-    def __init__(self, timeout_s: float, session: Any = None) -> None:
-        import socket
-
+    def __init__(self, timeout_s: float, session: Any = None, connections: int = 2) -> None:
         import boto3
         from botocore.config import Config
-        from botocore.httpsession import URLLib3Session
 
         session = session or boto3.session.Session()
         # Built once, only to resolve the endpoint exactly as boto3 would (AWS_ENDPOINT_URL* included).
@@ -139,16 +144,44 @@ class SignedDynamoDB:
             from botocore.exceptions import NoCredentialsError
 
             raise NoCredentialsError()
-        # TCP_NODELAY, which botocore leaves off: headers and body go out as two writes, and
-        # Nagle's algorithm would hold the body until the server ACKs the headers (up to 40 ms).
-        self._http = URLLib3Session(
-            timeout=(timeout_s, timeout_s),  # type: ignore[arg-type]
-            max_pool_connections=2,
-            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],  # type: ignore[list-item]  # stubs: list[str]
-        )
+        self._timeout_s = timeout_s
+        self._connections = connections
+        self._pools: dict[float, Any] = {}
+        self._pools_lock = threading.Lock()
+        self._http = self._pool(timeout_s)
 
-    def call(self, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """One attempt of ``operation``; raises ``DynamoDBError`` for any failure."""
+    def _pool(self, read_timeout_s: float) -> Any:
+        """The connection pool whose read timeout is ``read_timeout_s``, made on first use.
+
+        botocore's ``URLLib3Session`` takes its timeouts once, at construction (a per-request
+        override exists only in recent botocore), so each read timeout the writer asks for
+        (a few steps: ``EventWriter.attempt_within``) has a pool of its own.
+        """
+        pool = self._pools.get(read_timeout_s)
+        if pool is not None:
+            return pool
+        import socket
+
+        from botocore.httpsession import URLLib3Session
+
+        with self._pools_lock:
+            if read_timeout_s not in self._pools:
+                # TCP_NODELAY, which botocore leaves off: headers and body go out as two writes, and
+                # Nagle's algorithm would hold the body until the server ACKs the headers (up to 40 ms).
+                self._pools[read_timeout_s] = URLLib3Session(
+                    timeout=(self._timeout_s, read_timeout_s),  # type: ignore[arg-type]
+                    max_pool_connections=self._connections,
+                    socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],  # type: ignore[list-item]  # stubs: list[str]
+                )
+            return self._pools[read_timeout_s]
+
+    def call(
+        self, operation: str, payload: dict[str, Any], read_timeout_s: float | None = None
+    ) -> dict[str, Any]:
+        """One attempt of ``operation``; raises ``DynamoDBError`` for any failure.
+
+        ``read_timeout_s``: how long to wait for the answer (default: ``timeout_s``).
+        """
         from botocore.awsrequest import AWSPreparedRequest
 
         body = json.dumps(payload, separators=(",", ":")).encode()
@@ -168,8 +201,9 @@ class SignedDynamoDB:
         )
         # Already final: AWSRequest.prepare() would only copy the headers and body again.
         request = AWSPreparedRequest("POST", self.endpoint, headers, body, stream_output=False)  # type: ignore[arg-type]  # urllib3 takes a dict
+        http = self._http if read_timeout_s is None else self._pool(read_timeout_s)
         try:
-            response = self._http.send(request)
+            response = http.send(request)
         except Exception as exc:  # connect/read timeouts, refused or reset connections
             raise DynamoDBError(type(exc).__name__, retryable=True) from None
         content = response.content
