@@ -179,3 +179,39 @@ def test_health_metrics_can_be_switched_off_and_are_off_outside_lambda_by_defaul
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "dice-coach")
     build_handler(metrics(health="auto"))(Envelopes().launch(user="u1", session="s1", at_ms=T), None)
     assert len(ours(capsys.readouterr().out)) == 1
+
+
+class BatchClient:
+    """Answers BatchWriteItem as DynamoDB does when every item was written."""
+
+    def __init__(self) -> None:
+        self.items = 0
+
+    def batch_write_item(self, **kwargs: Any) -> dict[str, Any]:
+        self.items += sum(len(v) for v in kwargs["RequestItems"].values())
+        return {"UnprocessedItems": {}}
+
+
+def test_every_write_path_tells_the_observer_and_a_failing_one_stops_no_write() -> None:
+    # The Lambda extension writes with put_by, a web service's background delivery with put_batch
+    import time
+
+    from alexa_skill_metrics.config import Settings
+    from alexa_skill_metrics.model import Event
+    from alexa_skill_metrics.storage.writer import EventWriter
+
+    seen: list[str] = []
+    client = BatchClient()
+    writer = EventWriter(Settings(table_name="t"), client)  # type: ignore[arg-type]
+    writer.observer = lambda event: seen.append(event.request_id)
+    events = [Event(skill_id="amzn1.ask.skill.1", request_id=f"r{n}", request_type="LaunchRequest",
+                    timestamp_ms=T, received_ms=T) for n in range(3)]  # fmt: skip
+    writer.put_batch(events)
+    assert seen == ["r0", "r1", "r2"] and client.items == 3
+
+    def broken(event: Event) -> None:
+        raise RuntimeError("observer down")
+
+    writer.observer = broken
+    assert writer.put_batch(events[:1]) == 1 and client.items == 4
+    writer.put_by(events[0], time.monotonic() + 0.2)  # no put_item on this client: dropped, not raised
