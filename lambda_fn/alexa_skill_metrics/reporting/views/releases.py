@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from alexa_skill_metrics.config import STAGES
-from alexa_skill_metrics.model import EndType
 from alexa_skill_metrics.periods import HOUR_MS
 from alexa_skill_metrics.reporting.errors import BadRequest
 from alexa_skill_metrics.reporting.params import (
@@ -51,6 +50,7 @@ from alexa_skill_metrics.reporting.params import (
 )
 from alexa_skill_metrics.reporting.schema import doc
 from alexa_skill_metrics.reporting.views.common import endpoint, ratio
+from alexa_skill_metrics.reporting.views.friction import friction_figures
 
 if TYPE_CHECKING:
     from alexa_skill_metrics.model import Rollup, RollupKey
@@ -401,9 +401,7 @@ def _figures(release: str, hours: int, rollup: Rollup) -> ReleaseFigures:
 
 def _rates(rollup: Rollup) -> dict[str, Rate]:
     """The compared rates of one side: the friction view's events, every view's cold-start share."""
-    friction_events = (
-        rollup.unhandled + rollup.terminations + rollup.session_ends.get(EndType.NO_RESPONSE.value, 0)
-    )
+    friction_events = friction_figures(rollup)["friction_events"]  # the friction view's own rule
     return {
         "failed-utterance rate": Rate(rollup.failed_utterances, rollup.utterances),
         "unhandled rate": Rate(rollup.unhandled, rollup.utterances),
