@@ -1,6 +1,6 @@
 """The aggregator's throughput and DynamoDB cost per 1,000 events. Prints figures; asserts nothing.
 
-Run: ``python bench/bench_aggregator.py [--events 20000] [--rate 20] [--customers 3000]``
+Run: ``python bench/bench_aggregator.py [--events 20000] [--rate 20] [--customers 3000] [--slots]``
 
 Traffic: a busy skill's sessions (launch, several intents, a reprompting intent, failures, skill
 and user ends, silences), ``--rate`` requests per second from ``--customers`` customers in two
@@ -97,6 +97,30 @@ def traffic(
         if e.is_utterance and cold.random() < cold_starts
         else e
         for e in events[:count]
+    ]
+
+
+def with_slots(events: list[Event], seed: int = 3) -> list[Event]:
+    """Give every RollDiceIntent utterance four slots (statuses as the recorder codes them).
+
+    Its own generator: the sessions stay those of ``traffic``. Mostly resolved, some unresolved or
+    errored, static and dynamic authorities, now and then a denied confirmation.
+    """
+    rng = random.Random(seed)
+    codes = ["frr--", "frrr-", "fuuu-", "fruu-", "fxx--", "fn---", "e----", "frr-d", "frr-c"]
+    weights = [30, 10, 6, 4, 1, 8, 5, 1, 1]
+
+    def slots() -> str:
+        chosen = rng.choices(codes, weights=weights, k=4)
+        return " ".join(
+            f"{name}:{code}" for name, code in zip(("sides", "colour", "count", "size"), chosen, strict=True)
+        )
+
+    return [
+        replace(e, slots=slots(), confirmation=rng.choice([None] * 20 + ["c", "d"]))
+        if e.intent == "RollDiceIntent"
+        else e
+        for e in events
     ]
 
 
@@ -200,17 +224,20 @@ def stream_records(events: list[Event]) -> list[dict[str, Any]]:
 CUSTOMER_DAYS = "(1) customer active days"
 RETENTION_COUNTERS = "(2) retention counters"
 PATHS_FRICTION = "(3) paths, friction, endpoint"
-NEW_STATE_PARTS = (CUSTOMER_DAYS, RETENTION_COUNTERS, PATHS_FRICTION)
+SLOTS = "(4) slots and confirmations"
+NEW_STATE_PARTS = (CUSTOMER_DAYS, RETENTION_COUNTERS, PATHS_FRICTION, SLOTS)
 _IDENTITY = ("pk", "sk", "kind", "v", "customers", "latency")  # what an untouched new rollup holds
 _BOOKKEEPING = ("ver", "wm")  # written with every change, whatever it is
 
 
 def _new_state_attributes() -> dict[str, str]:
-    from alexa_skill_metrics.storage.rollups import QUALITY_ATTRIBUTES
+    from alexa_skill_metrics.storage.rollups import QUALITY_ATTRIBUTES, SLOT_ATTRIBUTES
 
     paths = ("path_edges", "transitions", "path_open", *QUALITY_ATTRIBUTES)
-    return {"days": CUSTOMER_DAYS, "acts": CUSTOMER_DAYS, "retention": RETENTION_COUNTERS} | dict.fromkeys(
-        paths, PATHS_FRICTION
+    return (
+        {"days": CUSTOMER_DAYS, "acts": CUSTOMER_DAYS, "retention": RETENTION_COUNTERS}
+        | dict.fromkeys(paths, PATHS_FRICTION)
+        | dict.fromkeys(SLOT_ATTRIBUTES, SLOTS)
     )
 
 
@@ -414,9 +441,14 @@ def main() -> None:
         help="move the sessions of the second half to the next day: known customers return on a new day "
         "(every one's first request of the day writes their customer item: retention's worst case)",
     )
+    parser.add_argument(
+        "--slots", action="store_true", help="every RollDiceIntent utterance carries four slots' statuses"
+    )
     args = parser.parse_args()
 
     events = traffic(args.events, args.rate, args.customers, cold_starts=args.cold_starts, days=args.days)
+    if args.slots:
+        events = with_slots(events)
     if args.next_day:
         events = next_day(events)
     if args.release:

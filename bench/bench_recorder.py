@@ -1,6 +1,6 @@
 """What the recorder adds to a skill: CPU per request and import time. Prints figures; asserts nothing.
 
-Run: ``python bench/bench_recorder.py [--requests 2000]``
+Run: ``python bench/bench_recorder.py [--requests 2000] [--slot-heavy]``
 
 1. The sample skill's bare ASK SDK dispatch against the same dispatch with the recorder, with the
    DynamoDB transport stubbed at the HTTP layer (botocore's ``before-send`` returns a canned 200),
@@ -58,8 +58,55 @@ def stub_http() -> None:
     URLLib3Session.send = send  # type: ignore[method-assign]
 
 
-def requests(n: int) -> list[dict[str, Any]]:
-    """A realistic mix: launches, rolls, help and stops, in sessions with attributes."""
+def slot_heavy(envelope: dict[str, Any], slots: int = 8) -> dict[str, Any]:
+    """``envelope`` with ``slots`` more custom slots, each resolved against static and dynamic authorities."""
+    intent = envelope["request"].get("intent")
+    if intent is None or intent["name"] != "RollDiceIntent":
+        return envelope
+    skill = "amzn1.ask.skill.00000000-0000-4000-8000-00000000d1ce"
+    for n in range(slots):
+        name = f"option{n}"
+        intent["slots"][name] = {
+            "name": name, "value": f"value number {n}", "confirmationStatus": "NONE", "source": "USER",
+            "resolutions": {"resolutionsPerAuthority": [
+                {"authority": f"amzn1.er-authority.echo-sdk.dynamic.{skill}.Option{n}",
+                 "status": {"code": "ER_SUCCESS_NO_MATCH"}},
+                {"authority": f"amzn1.er-authority.echo-sdk.{skill}.Option{n}",
+                 "status": {"code": "ER_SUCCESS_MATCH"},
+                 "values": [{"value": {"name": f"Value {n}", "id": f"v{n}"}}]},
+            ]},
+        }  # fmt: skip
+    return envelope
+
+
+def event_sizes(batch: list[dict[str, Any]]) -> list[int]:
+    """DynamoDB item sizes of the events the recorder writes for ``batch`` (bytes)."""
+    from alexa_skill_metrics.simulation.limits import item_size
+
+    class Capture:
+        def __init__(self) -> None:
+            self.items: list[dict[str, Any]] = []
+
+        def put_item(self, **kwargs: Any) -> dict[str, Any]:
+            self.items.append(kwargs["Item"])
+            return {}
+
+    capture = Capture()
+    handler = build_handler(SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=capture))  # type: ignore[arg-type]
+    for request in batch:
+        handler(copy.deepcopy(request), None)
+    return [item_size({"M": item}) for item in capture.items]
+
+
+def requests(n: int, heavy: bool = False) -> list[dict[str, Any]]:
+    """A realistic mix: launches, rolls, help and stops, in sessions with attributes.
+
+    ``heavy``: each roll also carries eight custom slots with static and dynamic resolutions.
+    """
+    return [slot_heavy(r) for r in _requests(n)] if heavy else _requests(n)
+
+
+def _requests(n: int) -> list[dict[str, Any]]:
     env = Envelopes()
     t = 1_767_607_200_000
     out: list[dict[str, Any]] = []
@@ -103,9 +150,11 @@ def paired_us(
     return bare_us, recorded_us
 
 
-def compare(label: str, recorded: Callable[[Any, Any], Any], n: int, rounds: int = 5) -> None:
+def compare(
+    label: str, recorded: Callable[[Any, Any], Any], n: int, rounds: int = 5, *, heavy: bool = False
+) -> None:
     bare = build_handler(None)
-    batch = requests(n)
+    batch = requests(n, heavy)
     paired_us(bare, recorded, batch[:200])  # warm both paths: imports, clients, connections
     bare_all: list[float] = []
     recorded_all: list[float] = []
@@ -143,7 +192,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--skip-moto", action="store_true")
+    parser.add_argument(
+        "--slot-heavy",
+        action="store_true",
+        help="rolls carry eight more resolved slots",
+    )
     args = parser.parse_args()
+    heavy = args.slot_heavy
+    sizes = sorted(event_sizes(requests(400, heavy)))
+    print(f"event item size: median {statistics.median(sizes):.0f} B, max {sizes[-1]} B "
+          f"({'slot-heavy' if heavy else 'plain'} requests)\n")  # fmt: skip
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.requests} requests x 5 rounds\n")
 
     real_send = URLLib3Session.send
@@ -153,6 +211,7 @@ def main() -> None:
         "1. CPU only, the recorder's default signed transport (HTTP send stubbed)",
         build_handler(metrics),
         args.requests,
+        heavy=heavy,
     )
     writer = metrics.recorder.writer
     print(f"  events written {writer.written}, dropped {writer.dropped}\n")
@@ -184,6 +243,7 @@ def main() -> None:
                 build_handler(moto_metrics),
                 min(args.requests, 500),
                 rounds=3,
+                heavy=heavy,
             )
             print(
                 f"  events written {moto_metrics.recorder.writer.written}, "

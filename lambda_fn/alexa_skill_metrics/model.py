@@ -12,6 +12,7 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ SESSION_ENDED = "SessionEndedRequest"
 SKILL_ENABLED = "AlexaSkillEvent.SkillEnabled"
 FALLBACK_INTENT = "AMAZON.FallbackIntent"
 LEAVING_INTENTS = frozenset({"AMAZON.StopIntent", "AMAZON.CancelIntent"})  # METRICS.md, Friction
+LAUNCH_REQUEST = "LaunchRequest"  # the intent key of a launch: its reply is the skill's welcome
 START_PROMPT = "start"  # friction before any answered utterance: the session's start
 UNKNOWN_SKILL = "unknown"
 # Releases (METRICS.md, Releases): the developer's label, else the Lambda function version.
@@ -109,6 +111,9 @@ class Event:
     alias: str | None = None  # the Lambda alias it was invoked through, if any
     # The release that started its session (from the stamp), only where it is not ``release``.
     session_release: str | None = None
+    # Slot statuses of an IntentRequest, never values: ``SlotStatus.encode`` (METRICS.md, Slots).
+    slots: str | None = None
+    confirmation: str | None = None  # the intent's confirmationStatus: "c" confirmed, "d" denied
 
     @property
     def release_key(self) -> str:
@@ -175,13 +180,47 @@ class Event:
         return self.is_utterance and (self.failed or self.intent_key == FALLBACK_INTENT)
 
     @property
-    def is_termination(self) -> bool:
-        """The customer left while the skill waited: Stop, Cancel or USER_INITIATED after a prompt."""
+    def keeps_open(self) -> bool:
+        """A reply went out and kept the session open: friction's "prompt" (METRICS.md, Friction).
+
+        Unlike ``is_prompt`` it includes an exception handler's reply that asked again.
+        """
+        return (
+            self.is_utterance
+            and self.outcome in (Outcome.RESPONSE, Outcome.HANDLED)
+            and self.should_end_session is False
+        )
+
+    @property
+    def leaves_at_prompt(self) -> bool:
+        """Stop, Cancel or a USER_INITIATED end right after a prompt (tracked sessions only).
+
+        ``no_response`` ends leave at a prompt too; they are session figures (``_add_end``).
+        """
         if not self.tracked or self.last_prompt is not True or self.starts_session:
             return False
         if self.request_type == SESSION_ENDED:
             return self.end_reason == "USER_INITIATED"
         return self.is_utterance and self.intent_key in LEAVING_INTENTS
+
+    @property
+    def after_friction_prompt(self) -> bool:
+        """The prompt before was the welcome (the LaunchRequest's reply) or an unhandled reply.
+
+        Leaving there is friction (a termination, or no response); after any other prompt it is
+        an exit at a prompt (METRICS.md, Friction).
+        """
+        return self.last_intent == LAUNCH_REQUEST or self.last_unhandled is True
+
+    @property
+    def is_termination(self) -> bool:
+        """The customer left at the welcome or right after an unhandled reply (friction)."""
+        return self.leaves_at_prompt and self.after_friction_prompt
+
+    @property
+    def is_exit(self) -> bool:
+        """The customer left at any other prompt: an exit at a prompt, not friction."""
+        return self.leaves_at_prompt and not self.after_friction_prompt
 
     @property
     def is_retry(self) -> bool:
@@ -207,6 +246,76 @@ class Event:
     def is_response_to_prompt(self) -> bool:
         """The customer spoke again in a tracked session ("responded")."""
         return self.is_utterance and self.tracked and self.new_session is False
+
+
+# --- slots (METRICS.md, "Slots, confirmations and dialogs") -----------------------------------------
+
+RESOLVED, UNRESOLVED, ERRORED, NO_RESOLUTION = "r", "u", "x", "n"
+CONFIRMED, DENIED = "c", "d"
+SLOT_OUTCOMES = {RESOLVED: "resolved", UNRESOLVED: "unresolved", ERRORED: "errored", NO_RESOLUTION: "none"}
+AUTHORITY_KINDS = ("static", "dynamic")
+_ABSENT = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class SlotStatus:
+    """What one slot of one utterance was: statuses only, never its value.
+
+    ``resolution`` is ``None`` for an empty slot, else resolved / unresolved / errored / no
+    resolution (``RESOLVED`` ...); ``static`` and ``dynamic`` apply the same rule to that
+    authority kind's resolutions alone (``None``: the kind has none); ``confirmation`` is
+    ``CONFIRMED``, ``DENIED`` or ``None``. Encoded in the event as ``name:`` and five letters.
+
+    >>> codes = SlotStatus.encode([SlotStatus("dish", True, "u", "u", None, None), SlotStatus("size", False)])
+    >>> codes, [s.name for s in SlotStatus.decode(codes)]
+    ('dish:fuu-- size:e----', ['dish', 'size'])
+    """
+
+    name: str
+    filled: bool
+    resolution: str | None = None
+    static: str | None = None
+    dynamic: str | None = None
+    confirmation: str | None = None
+
+    def code(self) -> str:
+        parts = (self.resolution, self.static, self.dynamic, self.confirmation)
+        return f"{self.name}:{'f' if self.filled else 'e'}{''.join(p or _ABSENT for p in parts)}"
+
+    @staticmethod
+    def encode(statuses: Iterable[SlotStatus]) -> str:
+        return " ".join(status.code() for status in statuses)
+
+    @staticmethod
+    def decode(codes: str | None) -> list[SlotStatus]:
+        """The statuses ``encode`` wrote; anything unreadable is skipped, never raised."""
+        out = []
+        for code in (codes or "").split():
+            name, _, letters = code.rpartition(":")
+            if not name or len(letters) != 5 or letters[0] not in "fe":
+                continue
+            parts = [None if letter == _ABSENT else letter for letter in letters[1:]]
+            out.append(SlotStatus(name, letters[0] == "f", *parts))
+        return out
+
+    def figures(self) -> list[str]:
+        """The ``Rollup.slot_counts`` figures (``<figure>``, ``static.<figure>`` ...) this slot adds."""
+        out = ["filled" if self.filled else "empty"]
+        if self.filled and self.resolution in SLOT_OUTCOMES:
+            out.append(SLOT_OUTCOMES[self.resolution])
+        for kind, status in zip(AUTHORITY_KINDS, (self.static, self.dynamic), strict=True):
+            if self.filled and status in (RESOLVED, UNRESOLVED, ERRORED):
+                out.append(f"{kind}.{SLOT_OUTCOMES[status]}")
+        if self.confirmation == CONFIRMED:
+            out.append("confirmed")
+        elif self.confirmation == DENIED:
+            out.append("denied")
+        return out
+
+
+def slot_count_key(slot: str, figure: str) -> str:
+    """The key of one slot's figure in ``Rollup.slot_counts``: ``<slot>|<figure>``."""
+    return f"{slot}|{figure}"
 
 
 ALL_INTENTS = "*"  # the intent of a rollup covering every request of its bucket
@@ -291,10 +400,20 @@ class Rollup:
     retries: int = 0  # utterances right after an unhandled one
     launches: int = 0  # sessions started by a LaunchRequest
     one_shots: int = 0  # sessions started by an IntentRequest
-    # Friction events by the intent answered before them ("start" when none), by kind.
+    # Friction events by the intent answered before them ("start" when none, "unknown" untracked).
+    # Terminations and no-response ends here are friction only: after the welcome or an unhandled reply.
     unhandled_after: dict[str, int] = field(default_factory=dict)
     terminated_after: dict[str, int] = field(default_factory=dict)
     no_response_after: dict[str, int] = field(default_factory=dict)  # at the session's start
+    # Leaving at any other prompt (METRICS.md, Friction): exits, by the prompt's intent, not friction.
+    exited_after: dict[str, int] = field(default_factory=dict)  # Stop, Cancel, USER_INITIATED
+    no_response_exits_after: dict[str, int] = field(default_factory=dict)  # at the session's start
+    kept_open: dict[str, int] = field(default_factory=dict)  # intent -> replies that kept it open
+    # Kept on per-intent rollups only: slot figures (``slot_count_key`` -> utterances) and the
+    # intent's confirmations (METRICS.md, Slots, confirmations and dialogs).
+    slot_counts: dict[str, int] = field(default_factory=dict)
+    intents_confirmed: int = 0
+    intents_denied: int = 0
     # Kept on the P1D ALL_INTENTS rollups only (see aggregation.retention and pathtree).
     retention: dict[str, int] = field(default_factory=dict)  # cohort counter key -> customers
     path_edges: dict[str, int] = field(default_factory=dict)  # pathtree.edge_key -> sessions
@@ -350,8 +469,11 @@ _COUNTERS = (
     "retries",
     "launches",
     "one_shots",
+    "intents_confirmed",
+    "intents_denied",
 )
 _FRICTION_MAPS = ("unhandled_after", "terminated_after", "no_response_after")
+_EXIT_MAPS = ("exited_after", "no_response_exits_after", "kept_open")
 _JOURNEY_MAPS = ("retention", "path_edges", "transitions", "path_open")
 _COUNTER_MAPS = (
     "requests_by_type",
@@ -359,5 +481,7 @@ _COUNTER_MAPS = (
     "open_sessions",
     "drop_off",
     *_FRICTION_MAPS,
+    *_EXIT_MAPS,
+    "slot_counts",
     *_JOURNEY_MAPS,
 )

@@ -14,6 +14,7 @@ Example
 from __future__ import annotations
 
 import itertools
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -49,18 +50,14 @@ class Envelopes:
         slots: dict[str, str] | None = None,
         attributes: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        request = {
-            "type": "IntentRequest",
-            "dialogState": "COMPLETED",
-            "intent": {
-                "name": name,
-                "confirmationStatus": "NONE",
-                "slots": {
-                    k: {"name": k, "value": v, "confirmationStatus": "NONE", "source": "USER"}
-                    for k, v in (slots or {}).items()
-                },
-            },
+        slot_objects = {
+            k: {"name": k, "value": v, "confirmationStatus": "NONE", "source": "USER"}
+            for k, v in (slots or {}).items()
         }
+        intent: dict[str, Any] = {"name": name, "confirmationStatus": "NONE", "slots": slot_objects}
+        if name == "RollDiceIntent":
+            _dice_colour(intent, zlib.crc32(f"{session}{at_ms}".encode()), self.skill_id)
+        request = {"type": "IntentRequest", "dialogState": "COMPLETED", "intent": intent}
         return self._envelope(request, user, session, at_ms, new, attributes)
 
     def session_ended(
@@ -134,3 +131,32 @@ class Envelopes:
                 "user": {"userId": user_id},
             }
         return envelope
+
+
+# The dice's colour: a custom slot type with static values and per-session dynamic entities, in the
+# shapes of Amazon's entity-resolution reference. Chosen by a hash of the request (not the traffic's
+# random generator), so every other figure of a seeded simulation stays as it was.
+_STATIC = "amzn1.er-authority.echo-sdk.{skill}.DiceColour"
+_DYNAMIC = "amzn1.er-authority.echo-sdk.dynamic.{skill}.DiceColour"
+_COLOURS = ("red", "red", "blue", "green", "lucky one", "my usual", "sparkly", "sparkly", "", "")
+
+
+def _dice_colour(intent: dict[str, Any], digest: int, skill: str) -> None:
+    said = _COLOURS[digest % len(_COLOURS)]
+    slot: dict[str, Any] = {"name": "colour", "confirmationStatus": "NONE"}
+    if said:
+        static = "ER_SUCCESS_MATCH" if said in ("red", "blue", "green") else "ER_SUCCESS_NO_MATCH"
+        dynamic = "ER_SUCCESS_MATCH" if said in ("lucky one", "my usual") else "ER_SUCCESS_NO_MATCH"
+        if digest % 31 == 0:
+            static = "ER_ERROR_TIMEOUT"
+        authorities: list[dict[str, Any]] = [
+            {"authority": _STATIC.format(skill=skill), "status": {"code": static}}
+        ]
+        if static == "ER_SUCCESS_MATCH":
+            authorities[0]["values"] = [{"value": {"name": said.upper(), "id": said}}]
+        if said != "green":  # dynamic entities exist only where the skill set some for the session
+            authorities.insert(0, {"authority": _DYNAMIC.format(skill=skill), "status": {"code": dynamic}})
+        slot.update(value=said, source="USER", resolutions={"resolutionsPerAuthority": authorities})
+    slot["confirmationStatus"] = {3: "DENIED", 4: "CONFIRMED"}.get(digest % 20, "NONE")
+    intent["confirmationStatus"] = {7: "DENIED", 8: "CONFIRMED"}.get(digest % 25, "NONE")
+    intent["slots"]["colour"] = slot

@@ -92,7 +92,10 @@ def test_the_traffic_exercises_the_quality_figures(traffic: Traffic) -> None:
     whole = [r for k, r in days.items() if k.intent == ALL_INTENTS]
     for name in ("unhandled", "terminations", "retries", "launches", "one_shots", "cold_starts"):
         assert sum(getattr(r, name) for r in whole) > 0, name
-    for name in ("unhandled_after", "terminated_after", "no_response_after"):
+    for name in (
+        "unhandled_after", "terminated_after", "no_response_after",
+        "exited_after", "no_response_exits_after", "kept_open",
+    ):  # fmt: skip
         assert any(getattr(r, name) for r in whole), name
     # Where a cold start is, endpoint time (handler + start-up) is a summary of its own, and larger
     with_cold = [r for r in days.values() if r.cold_starts]

@@ -35,19 +35,3 @@ def test_every_metric_name_and_view_is_defined() -> None:
     names = {*METRICS, *VIEWS, "retention", "paths", "releases"}
     names |= {name for _, name in METRICS_V2} | {namespace for namespace, _ in METRICS_V2}
     assert names - defined() == set()
-
-
-def test_the_pending_friction_change_is_flagged_while_the_code_counts_the_older_rule() -> None:
-    from alexa_skill_metrics.model import Event
-
-    # The code counts a Stop after any prompt as a termination: the page says so and flags the change
-    stop = Event(
-        skill_id="amzn1.ask.skill.1", request_id="r2", request_type="IntentRequest",
-        intent="AMAZON.StopIntent", timestamp_ms=1, received_ms=1, session_id="s", session_start_ms=0,
-        new_session=False, last_prompt=True, last_intent="RollDiceIntent",
-    )  # fmt: skip
-    text = PAGE.read_text()
-    if stop.is_termination:
-        assert '!!! warning "Pending change in the contract: exits at a prompt"' in text
-    else:  # the code has moved to exits at a prompt: the page must describe it, not flag it
-        assert "Pending change" not in text, "the code now counts exits at a prompt: update the page"

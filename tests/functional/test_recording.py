@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 from collections import Counter
 from typing import Any
 
@@ -76,7 +77,10 @@ def test_exception_answered_by_exception_handler_is_a_failed_utterance(
     # And the stamp still went out, so the session's end can be attributed, marked unhandled
     assert response["sessionAttributes"][STAMP_KEY]["i"] == "RollDiceIntent"
     assert response["sessionAttributes"][STAMP_KEY]["u"] is True
-    assert "p" not in response["sessionAttributes"][STAMP_KEY]  # a failure's reply is no prompt
+    # The apology asked again (the session stays open): a prompt in friction's sense (METRICS.md),
+    # so a customer leaving right after it is a termination
+    assert response["response"]["shouldEndSession"] is False
+    assert response["sessionAttributes"][STAMP_KEY]["p"] is True
 
 
 def test_escaping_exception_is_reraised_unchanged_and_recorded(dynamodb: Any, metrics: SkillMetrics) -> None:
@@ -233,7 +237,8 @@ def test_nothing_private_reaches_the_table_or_the_logs(
 def test_events_carry_whether_the_previous_reply_prompted_or_was_unhandled(
     dynamodb: Any, metrics: SkillMetrics
 ) -> None:
-    # Given a session: launch (a prompt), a fallback (a prompt, unhandled), a roll, then the customer leaves
+    # Given a session: launch (a prompt), a fallback (a prompt, unhandled), a roll, then the customer
+    # leaves
     from sample_skill.envelopes import Envelopes
 
     handler = build_handler(metrics)
@@ -254,7 +259,21 @@ def test_events_carry_whether_the_previous_reply_prompted_or_was_unhandled(
     assert (fallback.last_prompt, fallback.last_unhandled, fallback.unhandled) == (True, False, True)
     assert (roll.last_prompt, roll.last_unhandled, roll.is_retry) == (True, True, True)
     assert (end.last_prompt, end.last_unhandled, end.last_intent) == (True, False, "RollDiceIntent")
-    assert end.is_termination and end.prompt_before == "RollDiceIntent"
+    # The roll's prompt was neither the welcome nor unhandled: leaving there is an exit, not friction
+    assert end.is_exit and not end.is_termination and end.prompt_before == "RollDiceIntent"
+    # And leaving right after the fallback's reply, or at the welcome, is a termination
+    welcome = handler(env.launch(user="u1", session="s2", at_ms=t + 25_000), None)
+    fallback_reply = handler(env.intent("AMAZON.FallbackIntent", user="u1", session="s2", at_ms=t + 30_000,
+                                        attributes=welcome["sessionAttributes"]), None)  # fmt: skip
+    leave = handler(env.intent("AMAZON.StopIntent", user="u1", session="s2", at_ms=t + 40_000,
+                               attributes=fallback_reply["sessionAttributes"]), None)  # fmt: skip
+    assert leave["response"]["shouldEndSession"] is True
+    at_welcome_reply = handler(env.launch(user="u1", session="s3", at_ms=t + 50_000), None)
+    handler(env.session_ended("USER_INITIATED", user="u1", session="s3", at_ms=t + 55_000,
+                              attributes=at_welcome_reply["sessionAttributes"]), None)  # fmt: skip
+    later = [e for e in recorded(dynamodb) if e.timestamp_ms in (t + 40_000, t + 55_000)]
+    assert len(later) == 2 and all(e.is_termination and not e.is_exit for e in later)
+    assert sorted(e.prompt_before for e in later) == ["AMAZON.FallbackIntent", "LaunchRequest"]
 
 
 def test_a_skill_imported_by_its_tests_without_settings_warns_once(
@@ -270,3 +289,34 @@ def test_a_skill_imported_by_its_tests_without_settings_warns_once(
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "recording is off" in line]
     assert len(lines) == 1 and lines[0]["level"] == "WARNING"
     assert "METRICS_TABLE" in lines[0]["message"] and "POWERTOOLS_LOG_LEVEL=ERROR" in lines[0]["message"]
+
+
+def test_slot_statuses_are_recorded_and_no_slot_value_is(
+    dynamodb: Any, metrics: SkillMetrics, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given rolls whose slots carry distinctive values, resolved, unresolved and not at all
+    from sample_skill.envelopes import Envelopes
+
+    handler = build_handler(metrics)
+    env = Envelopes()
+    t = 1_767_607_200_000
+    sent = []
+    for n in range(12):
+        envelope = env.intent("RollDiceIntent", user="u1", session=f"s{n}", at_ms=t + n, new=True,
+                              slots={"sides": "zq7 sides"})  # fmt: skip
+        sent.append(envelope["request"]["intent"])
+        with caplog.at_level(logging.DEBUG):
+            handler(envelope, None)
+    # When the table is read back
+    events = sorted(recorded(dynamodb), key=lambda e: int(str(e.session_id).rsplit("-s", 1)[1]))
+    # Then each event carries the statuses its envelope's slots had
+    from alexa_skill_metrics.recording.slots import read_slots
+
+    assert [(e.slots, e.confirmation) for e in events] == [read_slots(intent) for intent in sent]
+    assert {code.split(":")[1][0] for e in events for code in (e.slots or "").split()} == {"f", "e"}
+    # And no value said or resolved appears anywhere in the table or the logs
+    said = {"zq7 sides", "sparkly", "lucky one", "my usual", "RED", "BLUE", "GREEN"}  # said, resolved
+    said = {s for s in said if any(s in json.dumps(i) for i in sent)}
+    assert said, "the envelopes carried values"
+    stored = json.dumps(table_items(dynamodb)) + caplog.text
+    assert not [value for value in said if re.search(rf"\b{re.escape(value)}\b", stored, flags=re.IGNORECASE)]

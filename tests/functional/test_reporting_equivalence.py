@@ -8,12 +8,13 @@ folding the raw events again with exact summaries (the reference).
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from alexa_skill_metrics.model import ALL_INTENTS
+from alexa_skill_metrics.model import ALL_INTENTS, LEAVING_INTENTS, Event, Outcome
 from alexa_skill_metrics.reporting.metrics import METRICS
 from alexa_skill_metrics.storage.keys import ROLLUP_PARTS
 from alexa_skill_metrics.storage.rollups import RollupStore
@@ -36,7 +37,7 @@ from tests.functional.reporting_fixtures import (
 DAYS = 3
 END_MS = START_MS + DAYS * DAY_MS
 TABLE = "reporting-equivalence"
-VIEWS = ("overview", "customers", "sessions", "utterances", "intents", "friction")
+VIEWS = ("overview", "customers", "sessions", "utterances", "intents", "friction", "slots")
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,8 @@ def test_quarter_hour_views_agree(deployment: Deployment, view: str) -> None:
         ("sessions", {"locale": "en-GB"}),
         ("friction", {"locale": "en-GB"}),
         ("friction", {"stage": "development"}),
+        ("slots", {"locale": "de-DE"}),
+        ("slots", {"intent": "RollDiceIntent", "locale": "en-GB"}),
         ("intents", {"locale": "en-US"}),
         ("overview", {"stage": "development"}),
         ("sessions", {"stage": "development"}),
@@ -319,3 +322,130 @@ def test_endpoint_percentiles_are_within_the_sketch_accuracy(deployment: Deploym
         if r["intent"] == "RollDiceIntent"
     )  # fmt: skip
     assert_latency_close(row["endpointMs"]["p90"], rolls, 0.9)
+
+
+def _leaves_walked_from_raw_events(events: list[Event], start_ms: int, end_ms: int) -> dict[str, Any]:
+    """Friction's leaves and exits recomputed by walking each session's raw events in time order.
+
+    Independent of the recorder's stamps and of the fold: the previous answered utterance is the
+    session's own last event whose reply went out. A session counts only when its start is among
+    the events (tracked); Stop/Cancel and USER_INITIATED count at their own time, silence at the
+    session's start, every reply that kept a session open at its own time (METRICS.md, Friction).
+    """
+    figures: dict[str, Any] = {"terminations": 0, "noResponse": 0, "left": Counter(),
+                               "silent": Counter(), "prompts": Counter()}  # fmt: skip
+    sessions: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        if event.stage != "live":
+            continue
+        answered = event.outcome in (Outcome.RESPONSE, Outcome.HANDLED)
+        in_range = start_ms <= event.timestamp_ms < end_ms
+        if event.is_utterance and answered and event.should_end_session is False and in_range:
+            figures["prompts"][event.intent_key] += 1
+        if event.session_id is not None:
+            sessions[event.session_id].append(event)
+    for session in sessions.values():
+        session.sort(key=lambda e: (e.timestamp_ms, e.request_id))
+        if not (session[0].is_utterance and session[0].new_session):
+            continue  # untracked: its start was not recorded
+        started = session[0].timestamp_ms
+        previous: Event | None = None  # the last answered utterance
+        for event in session:
+            kept_open = previous is not None and previous.should_end_session is False
+            if previous is not None and (kept_open or event.end_reason == "EXCEEDED_MAX_REPROMPTS"):
+                left = (event.is_utterance and event.intent_key in LEAVING_INTENTS) or (
+                    event.request_type == "SessionEndedRequest" and event.end_reason == "USER_INITIATED"
+                )
+                silent = event.end_reason == "EXCEEDED_MAX_REPROMPTS"  # only SessionEndedRequests have one
+                at = event.timestamp_ms if left else started
+                if (left or silent) and start_ms <= at < end_ms:
+                    welcome_or_unhandled = previous.intent_key == "LaunchRequest" or previous.unhandled
+                    if welcome_or_unhandled:
+                        figures["terminations" if left else "noResponse"] += 1
+                    else:
+                        figures["left" if left else "silent"][previous.intent_key] += 1
+            if event.is_utterance and event.outcome in (Outcome.RESPONSE, Outcome.HANDLED):
+                previous = event
+                if event.should_end_session is True:
+                    break  # the skill ended the session: nothing later belongs to it
+    return figures
+
+
+@pytest.mark.parametrize("span", sorted(RANGES))
+def test_exits_and_terminations_equal_a_walk_over_the_raw_events(deployment: Deployment, span: str) -> None:
+    # Given the raw events, walked session by session without the recorder's stamps
+    start_ms, end_ms = RANGES[span]
+    request = view_request(start_ms, end_ms, period="SINGLE")
+    aligned = request.aligned(request.bucket)
+    walked = _leaves_walked_from_raw_events(deployment.events, aligned.start_ms, aligned.end_ms)
+    # When the stored rollups report friction over the range
+    view = deployment.stored().view("friction", request)
+    # Then terminations and no response are the leaves at the welcome or after an unhandled reply
+    totals = view["totals"]
+    assert (totals["terminations"], totals["noResponse"]) == (walked["terminations"], walked["noResponse"])
+    assert totals["exits"] == sum(walked["left"].values()) + sum(walked["silent"].values())
+    # And each prompt intent's exits, prompts and exit rate are the walk's, worst first
+    rows = {row["intent"]: row for row in view["exits"]}
+    assert {i: r["left"] for i, r in rows.items() if r["left"]} == dict(walked["left"])
+    assert {i: r["noResponse"] for i, r in rows.items() if r["noResponse"]} == dict(walked["silent"])
+    assert {i: r["prompts"] for i, r in rows.items() if r["prompts"]} == dict(walked["prompts"])
+    for row in rows.values():
+        assert row["exitRate"] == round(row["exits"] / row["prompts"], 4) if row["prompts"] else 0.0
+    rates = [row["exitRate"] for row in view["exits"]]
+    assert rates == sorted(rates, reverse=True)
+
+
+def test_the_traffic_exercises_exits_at_prompts(deployment: Deployment) -> None:
+    # Guards the walk above against agreeing on zeros: every kind of leave is in the traffic
+    walked = _leaves_walked_from_raw_events(deployment.events, START_MS, END_MS)
+    assert walked["terminations"] > 0 and walked["noResponse"] > 0
+    assert sum(walked["left"].values()) > 0 and sum(walked["silent"].values()) > 0
+    friction = deployment.stored().view("friction", view_request(START_MS, END_MS, period="SINGLE"))
+    # An ordinary prompt's exits are no longer friction: most leaves are exits in this traffic
+    assert friction["totals"]["exits"] > friction["totals"]["terminations"]
+
+
+def test_slot_figures_equal_a_count_over_the_raw_events(deployment: Deployment) -> None:
+    # Given each live utterance's recorded slot codes in the range, counted directly
+    expected: Counter[tuple[str, str, str]] = Counter()
+    letters = {"r": "resolved", "u": "unresolved", "x": "errored", "n": "noResolution"}
+    for event in deployment.events:
+        if event.stage != "live" or not (START_MS <= event.timestamp_ms < END_MS) or not event.slots:
+            continue
+        for code in event.slots.split():
+            slot, _, (fill, overall, static, dynamic, confirmation) = code.partition(":")
+            key = (str(event.intent_key), slot)
+            expected[(*key, "filled" if fill == "f" else "empty")] += 1
+            if fill == "f":
+                expected[(*key, letters[overall])] += 1
+                for kind, letter in (("static", static), ("dynamic", dynamic)):
+                    if letter in "rux":
+                        expected[(*key, f"{kind}.{letters[letter]}")] += 1
+            if confirmation in "cd":
+                expected[(*key, {"c": "confirmed", "d": "denied"}[confirmation])] += 1
+    # When the stored rollups report the voice model over the range
+    view = deployment.stored().view("slots", view_request(START_MS, END_MS, period="SINGLE"))
+    got: Counter[tuple[str, str, str]] = Counter()
+    for row in view["slots"]:
+        for figure in (
+            "filled",
+            "empty",
+            "resolved",
+            "unresolved",
+            "errored",
+            "noResolution",
+            "confirmed",
+            "denied",
+        ):
+            got[(row["intent"], row["slot"], figure)] += row[figure]
+        for kind in ("static", "dynamic"):
+            for figure in ("resolved", "unresolved", "errored"):
+                got[(row["intent"], row["slot"], f"{kind}.{figure}")] += row[kind][figure]
+    # Then every slot's figures are the count's
+    assert +got == +expected
+    for figure in ("resolved", "unresolved", "errored", "confirmed", "denied"):
+        assert view["totals"][figure] > 0, figure  # the traffic exercises every status
+    assert any(row["dynamic"]["resolved"] for row in view["slots"])
+    assert sum(c["denied"] for c in view["confirmations"]) > 0
+    rates = [row["unresolvedRate"] for row in view["slots"]]
+    assert rates == sorted(rates, reverse=True)

@@ -103,6 +103,7 @@ ROW_CHARTS: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
         "intent",
         [("Sessions lost", "lost"), ("Unhandled after", "unhandled")],
     ),
+    "quality-exits": ("friction", "exits", "intent", [("Exit rate", "exitRate")]),
     "quality-endpoint-by-intent": (
         "intents",
         "intents",
@@ -251,7 +252,7 @@ def test_collect_views_asks_for_each_view_once_in_tab_order(views: dict[str, dic
     # When the views are collected
     collected = collect_views(fetch)
     # Then each view was asked once, in the console's order, and returned unchanged
-    assert asked == ["overview", "customers", "sessions", "utterances", "intents", "friction"]
+    assert asked == ["overview", "customers", "sessions", "utterances", "intents", "friction", "slots"]
     assert collected == views
 
 
@@ -355,9 +356,9 @@ def test_page_has_five_accessible_tabs_each_controlling_its_panel(page: str) -> 
     tabs = parsed.having(role="tab")
     # Then there are five tabs in the console's order, the first selected, each naming an existing panel
     assert [t["data-view"] for t in tabs] == [
-        "overview", "customers", "sessions", "utterances", "intents", "friction",
+        "overview", "customers", "sessions", "utterances", "intents", "friction", "slots",
     ]  # fmt: skip
-    assert [t["aria-selected"] for t in tabs] == ["true", "false", "false", "false", "false", "false"]
+    assert [t["aria-selected"] for t in tabs] == ["true"] + ["false"] * 6
     panels = {p["id"]: p for p in parsed.having(role="tabpanel")}
     for tab in tabs:
         panel = panels[str(tab["aria-controls"])]
@@ -462,7 +463,8 @@ def test_importing_the_dashboard_loads_no_plotly() -> None:
 
 
 def test_quality_tab_shows_friction_cold_starts_and_endpoint_time(views: dict[str, dict[str, Any]]) -> None:
-    # Given the sample: a Stop right after a prompt, a silent customer, a cold start with 600 ms start-up
+    # Given the sample: a Stop right after an ordinary prompt, a customer silent at the welcome, a cold
+    # start with 600 ms start-up
     (quality,) = [tab for tab in build_tabs(views) if tab.id == "friction"]
     cards = {card.label: card for card in quality.cards}
     friction = views["friction"]["totals"]
@@ -471,7 +473,12 @@ def test_quality_tab_shows_friction_cold_starts_and_endpoint_time(views: dict[st
     assert (
         cards["Terminations / no response"].value == f"{friction['terminations']} / {friction['noResponse']}"
     )
-    assert friction["terminations"] >= 1 and friction["noResponse"] >= 1
+    assert friction["terminations"] == 0 and friction["noResponse"] >= 1  # silence at the welcome
+    # And the Stop after an ordinary prompt is an exit, not friction: the worst question comes first
+    assert cards["Exits at a prompt"].value == str(friction["exits"]) == "1"
+    exits = next(c.values for c in charts(views).values() if c.id == "quality-exits")
+    assert exits is not None and exits.rows[0][:3] == ("RollDiceIntent", "100.00%", "1")
+    assert [row[0] for row in exits.rows] == [p["intent"] for p in views["friction"]["exits"]]
     assert cards["Cold-start share"].value == f"{views['utterances']['totals']['coldStartShare']:.2%}"
     endpoint = views["utterances"]["totals"]["endpointMs"]
     assert endpoint["p99"] >= 600.0 and cards["Endpoint time p50"].details[1].startswith("p99: 60")
@@ -514,3 +521,24 @@ def test_releases_tab_shows_the_verdict_rates_and_list() -> None:
     listing = next(b for b in tab.blocks if getattr(b, "id", "") == "releases-list")
     assert [row[0] for row in listing.rows] == ["7", "8"]  # type: ignore[union-attr]
     assert "releases" in render_dashboard({**report(sample_events()), "releases": body})
+
+
+def test_voice_model_tab_ranks_the_worst_slots_as_the_view_does() -> None:
+    # Given utterances whose colour slot mostly did not resolve and whose sides slot had no resolution
+    at = JAN5 + 10 * 3_600_000
+    events = [
+        event(n, at + n * 1_000, "IntentRequest", "c1", f"s{n}", at + n * 1_000, intent="RollDiceIntent",
+              new_session=True, should_end_session=True, slots=codes, confirmation="d" if n == 0 else None)
+        for n, codes in enumerate(["colour:fuuu- sides:fn---", "colour:fuuu- sides:fn---",
+                                   "colour:frrr- sides:e---d"])
+    ]  # fmt: skip
+    views = report(events)
+    (tab,) = [t for t in build_tabs(views) if t.id == "slots"]
+    cards = {card.label: card for card in tab.cards}
+    # Then the cards and the chart show the view's figures, worst slot first
+    assert tab.title == "Voice model"
+    assert cards["Unresolved rate"].value == "66.67%" and cards["Denied confirmations"].value == "2"
+    chart = next(b for b in tab.blocks if isinstance(b, Chart) and b.id == "slots-worst")
+    assert drawn(chart.figure) == [("Unresolved rate", ["RollDiceIntent.colour", "RollDiceIntent.sides"],
+                                    [0.6667, 0.0])]  # fmt: skip
+    assert chart.values is not None and chart.values.rows[0][2] == "3"

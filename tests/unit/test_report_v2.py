@@ -150,7 +150,11 @@ def quality_source() -> ListSource:
             unhandled=3,
             terminations=1,
             sessions_started=4,
-            session_ends={"no_response": 2, "skill_ended": 1},
+            session_ends={"no_response": 3, "skill_ended": 1},
+            no_response_after={"LaunchRequest": 2},
+            # Exits at ordinary prompts are not defective: they leave the figures unchanged
+            exited_after={"RollDiceIntent": 4},
+            no_response_exits_after={"RollDiceIntent": 1},
             launches=3,
             one_shots=1,
         ),
@@ -199,7 +203,7 @@ QUALITY_FIGURES = {
     [
         ("UNHANDLED_REQUEST", [3, 0]),
         ("UNHANDLED_REQUEST_RATE", [0.2, 0.0]),  # 3 of 15 utterances
-        ("DEFECTIVE_TERMINATION", [5, 0]),  # 1 + 2 terminations, 2 no-response ends
+        ("DEFECTIVE_TERMINATION", [5, 0]),  # 1 + 2 terminations, 2 no-response ends at the welcome
         ("DEFECTIVE_TERMINATION_RATE", [0.8333, 0.0]),  # of 6 sessions started
         ("DIRECT_INVOCATIONS", [3, 0]),
         ("ONE_SHOT_INVOCATIONS", [3, 0]),

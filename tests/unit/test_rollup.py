@@ -301,14 +301,66 @@ def test_friction_is_counted_at_its_own_time_and_attributed_to_the_prompt_before
     ]
     rollups = fold(events, exact=True)
     hour = rollups[key("PT1H", t)]
-    # Then the figures and the prompts they follow
-    assert (hour.unhandled, hour.retries, hour.terminations) == (1, 1, 1)
+    # Then the figures and the prompts they follow: the Stop after an ordinary prompt is an exit
+    assert (hour.unhandled, hour.retries, hour.terminations) == (1, 1, 0)
     assert hour.unhandled_after == {"LaunchRequest": 1}
-    assert hour.terminated_after == {"RollDiceIntent": 1}
+    assert (hour.terminated_after, hour.exited_after) == ({}, {"RollDiceIntent": 1})
     assert (hour.launches, hour.one_shots) == (1, 0)
     # And the fallback's own intent rollup counts it unhandled; the quarter hours split by time
     assert rollups[key("PT1H", t, "AMAZON.FallbackIntent")].unhandled == 1
-    assert rollups[key("PT15M", t)].unhandled == 1 and rollups[key("PT15M", t)].terminations == 1
+    quarter = rollups[key("PT15M", t)]
+    assert quarter.unhandled == 1 and quarter.exited_after == {"RollDiceIntent": 1}
+
+
+def test_leaving_is_friction_only_at_the_welcome_or_after_an_unhandled_reply() -> None:
+    # Given five sessions, each left at a different prompt
+    t = T0
+    welcome = [start(t, session_id="a"), turn(t + MIN, t, t, "LaunchRequest", session_id="a",
+                                               intent="AMAZON.StopIntent", last_prompt=True,
+                                               should_end_session=True)]  # fmt: skip
+    unhandled = [
+        start(t, session_id="b", request_id="b0"),
+        turn(
+            t + MIN, t, t, "LaunchRequest", session_id="b", intent="AMAZON.FallbackIntent", last_prompt=True
+        ),
+        ended(t + 2 * MIN, t, t + MIN, "AMAZON.FallbackIntent", "USER_INITIATED"),
+    ]
+    unhandled[2] = replace(unhandled[2], session_id="b", last_prompt=True, last_unhandled=True)
+    ordinary = [
+        start(t, session_id="c", request_id="c0"),
+        turn(t + MIN, t, t, "LaunchRequest", session_id="c", last_prompt=True),
+        turn(t + 2 * MIN, t, t + MIN, "RollDiceIntent", session_id="c", intent="AMAZON.CancelIntent",
+             last_prompt=True, last_unhandled=False, should_end_session=True),
+    ]  # fmt: skip
+    silent_welcome = [start(t, session_id="d", request_id="d0"),
+                      replace(ended(t + 2 * MIN, t, t, "LaunchRequest", "EXCEEDED_MAX_REPROMPTS"),
+                              session_id="d", last_prompt=True)]  # fmt: skip
+    silent_ordinary = [
+        start(t, session_id="e", request_id="e0"),
+        turn(t + MIN, t, t, "LaunchRequest", session_id="e", last_prompt=True),
+        replace(ended(t + 70 * MIN, t, t + MIN, "RollDiceIntent", "EXCEEDED_MAX_REPROMPTS"),
+                session_id="e", last_prompt=True, last_unhandled=False),
+    ]  # fmt: skip
+    # When folded
+    hour = fold(welcome + unhandled + ordinary + silent_welcome + silent_ordinary, exact=True)[key("PT1H", t)]
+    # Then the welcome's Stop and the leave after the fallback are terminations, the rest exits
+    assert hour.terminations == 2
+    assert hour.terminated_after == {"LaunchRequest": 1, "AMAZON.FallbackIntent": 1}
+    assert hour.exited_after == {"RollDiceIntent": 1}
+    # And silence splits by the same rule, at the session's start (session e's end is at 11:10)
+    assert hour.no_response_after == {"LaunchRequest": 1}
+    assert hour.no_response_exits_after == {"RollDiceIntent": 1}
+    assert hour.session_ends["no_response"] == 2
+    # And every reply that kept a session open is a prompt of its intent (the exit rate's denominator)
+    assert hour.kept_open == {"LaunchRequest": 5, "AMAZON.FallbackIntent": 1, "RollDiceIntent": 2}
+
+
+def test_an_exception_handlers_reply_that_asked_again_is_a_prompt() -> None:
+    t = T0
+    events = [start(t), turn(t + MIN, t, t, "LaunchRequest", outcome=Outcome.HANDLED, exception="KeyError")]
+    hour = fold(events, exact=True)[key("PT1H", t)]
+    assert hour.kept_open == {"LaunchRequest": 1, "RollDiceIntent": 1}
+    assert hour.prompts == 1  # the console's prompts stay successful replies only
 
 
 def test_no_termination_without_a_prompt_and_failed_utterances_are_unhandled() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -58,6 +59,9 @@ def largest_event(request_type: str = "IntentRequest") -> Event:
         release="r" * 24,  # the longest release (METRICS_RELEASE) and alias the recorder keeps
         alias="a" * 16,
         session_release="s" * 24,  # a session another release started (a weighted alias)
+        # the most slot statuses the recorder keeps (recording.slots.MAX_CODES)
+        slots=" ".join(["s" * 33 + ":frru-"] * 10) if request_type == "IntentRequest" else None,
+        confirmation="d" if request_type == "IntentRequest" else None,
     )
 
 
@@ -82,7 +86,20 @@ def item_size(item: dict[str, dict[str, object]]) -> int:
 
 def test_round_trip_is_exact() -> None:
     event = largest_event()
-    assert item_to_event(event_to_item(event, 90)) == event
+    assert item_to_event(event_to_item(event, 90)) == replace(event, slots=None)  # no room: cut
+    # with identifiers of real lengths, every slot status stays
+    real = replace(event, intent="OrderIntent", last_intent="OrderIntent", exception="KeyError",
+                   slots="dish:fuu-- size:e----")  # fmt: skip
+    assert item_to_event(event_to_item(real, 90)) == real
+
+
+def test_slot_statuses_are_cut_by_whole_slots_to_stay_one_write_unit() -> None:
+    event = replace(largest_event(), intent="OrderIntent", last_intent="OrderIntent", exception="KeyError")
+    item = event_to_item(event, 90)
+    assert item_size(item) < 1024
+    kept = item_to_event(item).slots
+    assert kept is not None and event.slots is not None and event.slots.startswith(kept)
+    assert all(code.endswith(":frru-") for code in kept.split()) and len(kept) < len(event.slots)
 
 
 @pytest.mark.parametrize("request_type", ["IntentRequest", "SessionEndedRequest"])

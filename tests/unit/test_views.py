@@ -297,6 +297,28 @@ def test_friction_rate_per_point_and_prompts_ranked_by_customers_lost() -> None:
     assert sum(p.share for p in view.prompts) == 1.0
 
 
+def test_exits_at_prompts_are_not_friction_and_the_worst_question_comes_first() -> None:
+    # Given friction at the welcome, and exits after two ordinary prompts, one in silence
+    from alexa_skill_metrics.reporting.views.friction import friction
+
+    hour = rollup(utterances=20, terminations=1, sessions_started=6, session_ends={"no_response": 3},
+                  terminated_after={"LaunchRequest": 1}, no_response_after={"LaunchRequest": 1},
+                  exited_after={"RollDiceIntent": 2, "AMAZON.HelpIntent": 1},
+                  no_response_exits_after={"RollDiceIntent": 2},
+                  kept_open={"LaunchRequest": 6, "RollDiceIntent": 10, "AMAZON.HelpIntent": 2})  # fmt: skip
+    view = friction(frame([(key(JAN5 + 10 * H), hour)], period="PT1H"))
+    # Then only the welcome's leaves are friction; the exits are counted on their own
+    assert (view.totals.terminations, view.totals.no_response, view.totals.exits) == (1, 1, 5)
+    assert view.totals.friction_rate == 0.1  # (0 + 1 + 1) / 20
+    assert view.totals.quality.defective_terminations == 2
+    # And each prompt intent has its exit rate, highest first
+    assert [(e.intent, e.exits, e.left, e.no_response, e.prompts, e.exit_rate) for e in view.exits] == [
+        ("AMAZON.HelpIntent", 1, 1, 0, 2, 0.5),
+        ("RollDiceIntent", 4, 2, 2, 10, 0.4),
+        ("LaunchRequest", 0, 0, 0, 6, 0.0),
+    ]
+
+
 def test_endpoint_percentiles_and_cold_start_share() -> None:
     warm = rollup(latency=[10.0, 20.0, 30.0, 40.0], utterances=4)
     cold = rollup(latency=[10.0, 20.0], utterances=2, cold_starts=1)

@@ -17,9 +17,12 @@ and its locale (``NO_LOCALE`` when it has none):
   SessionEndedRequest takes it out of ``open_sessions`` and counts the end and the drop-off.
 
 Friction (METRICS.md): an unhandled utterance counts in its own bucket's rollups (all intents and
-its intent); in the ``ALL_INTENTS`` rollup of its own bucket also a termination or a retry, and
-each friction event under the intent answered before it (``Event.prompt_before``). A
-``no_response`` end counts under its last intent with the session's end, in the start's bucket.
+its intent); in the ``ALL_INTENTS`` rollup of its own bucket also a termination (leaving at the
+welcome or right after an unhandled reply) or an exit at a prompt (leaving at any other prompt),
+a retry, and each reply that kept the session open (``kept_open``, the exit rate's denominator);
+each friction event and exit under the intent answered before it (``Event.prompt_before``). A
+``no_response`` end counts under its last intent with the session's end, in the start's bucket,
+as friction or as an exit by the same rule.
 Endpoint time: a cold start gives a rollup its own ``endpoint`` summary, begun as a copy of the
 handler latency so far (until then the two are the same).
 
@@ -63,6 +66,8 @@ from alexa_skill_metrics.aggregation.retention import (
 )
 from alexa_skill_metrics.model import (
     ALL_INTENTS,
+    CONFIRMED,
+    DENIED,
     NO_LOCALE,
     NO_RELEASE,
     SESSION_ENDED,
@@ -73,6 +78,8 @@ from alexa_skill_metrics.model import (
     Outcome,
     Rollup,
     RollupKey,
+    SlotStatus,
+    slot_count_key,
 )
 from alexa_skill_metrics.pathtree import ROOT, START, child_of, edge_key, exit_label, is_exit, transition_key
 from alexa_skill_metrics.periods import GRANULARITIES, MINUTE_MS, floor_ms
@@ -154,6 +161,7 @@ def apply_event(rollup: Rollup, key: RollupKey, event: Event) -> None:
                 _add_path(rollup, event)
     elif own_bucket and key.intent == event.intent_key:
         _add_utterance(rollup, event)
+        _add_slots(rollup, event)
 
 
 def new_customer_keys(
@@ -261,8 +269,12 @@ def _add_friction(rollup: Rollup, event: Event) -> None:
     if event.is_termination:
         rollup.terminations += 1
         _bump(rollup.terminated_after, event.prompt_before, 1)
+    elif event.is_exit:
+        _bump(rollup.exited_after, event.prompt_before, 1)
     if event.is_retry:
         rollup.retries += 1
+    if event.keeps_open:  # the exit rate's denominator: this intent's prompts
+        _bump(rollup.kept_open, event.intent_key or UNKNOWN_INTENT, 1)
 
 
 def _add_utterance(rollup: Rollup, event: Event) -> None:
@@ -290,6 +302,17 @@ def _add_utterance(rollup: Rollup, event: Event) -> None:
         rollup.latency.add(event.handler_ms)
 
 
+def _add_slots(rollup: Rollup, event: Event) -> None:
+    """Slot statuses and the intent's confirmation, on the intent's own rollups (METRICS.md, Slots)."""
+    for status in SlotStatus.decode(event.slots):
+        for figure in status.figures():
+            _bump(rollup.slot_counts, slot_count_key(status.name, figure), 1)
+    if event.confirmation == CONFIRMED:
+        rollup.intents_confirmed += 1
+    elif event.confirmation == DENIED:
+        rollup.intents_denied += 1
+
+
 def _changes_session(event: Event) -> bool:
     """Whether the event moves a session figure (in the bucket where its session started)."""
     if event.session_start_ms is None:
@@ -313,14 +336,14 @@ def _add_session(rollup: Rollup, event: Event) -> None:
             # No reply went out, so the SessionEndedRequest that follows carries no stamp.
             _add_end(rollup, EndType.FAILED, None)
         elif end is not None:
-            _add_end(rollup, end, event.last_intent)
+            _add_end(rollup, end, event)
         else:
             _bump(rollup.open_sessions, event.timestamp_ms // MINUTE_MS, 1)
         return
     if event.previous_ms is not None:
         _bump(rollup.open_sessions, event.previous_ms // MINUTE_MS, -1)
     if end is not None:
-        _add_end(rollup, end, event.last_intent)
+        _add_end(rollup, end, event)
     elif event.request_type != SESSION_ENDED:
         _bump(rollup.open_sessions, event.timestamp_ms // MINUTE_MS, 1)
 
@@ -364,12 +387,16 @@ def _open_key(node: str, timestamp_ms: int) -> str:
     return f"{node}@{timestamp_ms // MINUTE_MS}"
 
 
-def _add_end(rollup: Rollup, end: EndType, last_intent: str | None) -> None:
+def _add_end(rollup: Rollup, end: EndType, event: Event | None) -> None:
+    """Count a session's end; ``event`` signalled it (``None``: a start whose reply never went out)."""
+    last_intent = event.last_intent if event is not None else None
     _bump(rollup.session_ends, end.value, 1)
     if end.counts_drop_off:
         _bump(rollup.drop_off, last_intent or UNKNOWN_INTENT, 1)
-    if end is EndType.NO_RESPONSE:
-        _bump(rollup.no_response_after, last_intent or UNKNOWN_INTENT, 1)
+    if end is EndType.NO_RESPONSE and event is not None:
+        # Silence at the welcome or after an unhandled reply is friction; at any other prompt an exit.
+        lost = rollup.no_response_after if event.after_friction_prompt else rollup.no_response_exits_after
+        _bump(lost, last_intent or UNKNOWN_INTENT, 1)
 
 
 def _bump(counts: dict[K, int], key: K, delta: int) -> None:

@@ -140,6 +140,12 @@ def _report_epilog() -> str:
                 "in 'stop', an error, or a session still open",
             ),
             ("dropOff share", "its sessions / sessions that ended no_response, user_ended or failed"),
+            (
+                "terminations",
+                "friction: leaving (stop, cancel, USER_INITIATED) at the welcome or right after an "
+                "unhandled reply; leaving at any other prompt is an exit, not friction",
+            ),
+            ("exitRate", "exits right after an intent's prompts / that intent's prompts (friction view)"),
         ]
     )
     return (

@@ -9,7 +9,7 @@ Example
 >>> def fetch(name):
 ...     return {"view": name, "skillId": "amzn1.ask.skill.1", "stage": "live", "period": "P1D"}
 >>> list(collect_views(fetch))
-['overview', 'customers', 'sessions', 'utterances', 'intents', 'friction']
+['overview', 'customers', 'sessions', 'utterances', 'intents', 'friction', 'slots']
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from typing import Any
 
 from alexa_skill_metrics.exceptions import SkillMetricsError
 
-# In the console's order, then ours; also the order of the dashboard's tabs (friction: the Quality tab).
-VIEWS = ("overview", "customers", "sessions", "utterances", "intents", "friction")
+# In the console's order, then ours; also the order of the dashboard's tabs (friction: the Quality tab,
+# slots: the Voice model tab).
+VIEWS = ("overview", "customers", "sessions", "utterances", "intents", "friction", "slots")
 # Header fields every view of one dashboard must agree on (ranges may differ: each view aligns its own).
 _SHARED = ("skillId", "stage", "locale", "period")
 

@@ -443,7 +443,8 @@ def intents_tab(view: View) -> Tab:
 
 
 def quality_tab(views: Mapping[str, View]) -> Tab:
-    """Friction rate over time, the prompts where sessions are lost, cold-start share and endpoint time.
+    """Friction rate over time, the prompts where sessions are lost, the questions customers walk away
+    from (exit rate by prompt, worst first), cold-start share and endpoint time.
 
     Drawn from three views: friction (its own), utterances (endpoint time and cold starts per
     point) and intents (endpoint time per intent).
@@ -466,7 +467,12 @@ def quality_tab(views: Mapping[str, View]) -> Tab:
         Card(
             "Terminations / no response",
             f"{count(totals['terminations'])} / {count(totals['noResponse'])}",
-            ("Left or went silent while the skill waited",),
+            ("Left or went silent at the welcome or after an unhandled reply",),
+        ),
+        Card(
+            "Exits at a prompt",
+            count(totals["exits"]),
+            ("Left at any other prompt: not friction",),
         ),
         Card(
             "Retries after unhandled",
@@ -518,6 +524,7 @@ def quality_tab(views: Mapping[str, View]) -> Tab:
             caption="Stacked friction events; Retries (dotted): utterances right after an unhandled one.",
         ),
         *_prompts(friction["prompts"]),
+        *_exits(friction["exits"]),
         Chart(
             id="quality-endpoint",
             title=f"Endpoint time percentiles {per_point(period)}",
@@ -631,12 +638,147 @@ def _prompts(rows: Sequence[Mapping[str, Any]]) -> list[Block]:
     ]
 
 
+def _exits(rows: Sequence[Mapping[str, Any]]) -> list[Block]:
+    """The questions customers walk away from: exit rate by prompt intent, worst first (the view's order)."""
+    title = "Questions customers walk away from"
+    if not rows:
+        return [Note(title, "No prompt kept a session open in this range: no exit rate to show.")]
+    table = Table(
+        id="quality-exits-table",
+        title=title,
+        columns=("Prompt (intent)", "Exit rate", "Exits", "Stop / cancel / left", "No response", "Prompts"),
+        rows=tuple(
+            (
+                row["intent"],
+                percent(row["exitRate"]),
+                count(row["exits"]),
+                count(row["left"]),
+                count(row["noResponse"]),
+                count(row["prompts"]),
+            )
+            for row in rows
+        ),
+        numeric=(False, True, True, True, True, True),
+    )
+    return [
+        Chart(
+            id="quality-exits",
+            index_label="Prompt",
+            title=title,
+            figure=category_figure(
+                [row["intent"] for row in rows],
+                [Trace("Exit rate", [row["exitRate"] for row in rows], COLORS["terminations"])],
+                x_title="Exits / prompts",
+                kind="percent",
+                labels=[
+                    f"{percent(r['exitRate'])} ({count(r['exits'])} of {count(r['prompts'])})" for r in rows
+                ],
+            ),
+            caption="Exit rate = customers leaving (stop, cancel, leaving, or silence) right after the "
+            "intent's reply kept the session open / its replies that did. Not friction: leaving at the "
+            "welcome or after an unhandled reply counts above, as terminations.",
+            kind="percent",
+            values=table,
+            wide=True,
+        )
+    ]
+
+
+def voice_model_tab(view: View) -> Tab:
+    """Slots worst first (unresolved rate), slot figures over time, and denied confirmations."""
+    totals, rows, period = view["totals"], view["slots"], view["period"]
+    denied = sum(row["denied"] for row in view["confirmations"])
+    cards = [
+        Card("Filled slots", count(totals["filled"]), (f"Empty: {count(totals['empty'])}",)),
+        Card(
+            "Unresolved rate",
+            percent(totals["unresolvedRate"]),
+            (f"Unresolved: {count(totals['unresolved'])}, errored: {count(totals['errored'])}",),
+        ),
+        Card("Denied confirmations", count(denied + totals["denied"]), ("Intents and slots",)),
+    ]
+    if not rows:
+        note = Note("Slots", "No intent with slots in this range.")
+        return tab_for(view, "Voice model", cards, [note])
+    names = [f"{row['intent']}.{row['slot']}" for row in rows]
+    table = Table(
+        id="slots-table",
+        title="Slots, worst first",
+        columns=(
+            "Intent.slot",
+            "Unresolved rate",
+            "Filled",
+            "Empty",
+            "Resolved",
+            "Unresolved",
+            "Errored",
+            "No resolution",
+            "Dynamic unresolved",
+            "Confirmed",
+            "Denied",
+        ),
+        rows=tuple(
+            (
+                name,
+                percent(row["unresolvedRate"]),
+                count(row["filled"]),
+                count(row["empty"]),
+                count(row["resolved"]),
+                count(row["unresolved"]),
+                count(row["errored"]),
+                count(row["noResolution"]),
+                count(row["dynamic"]["unresolved"]),
+                count(row["confirmed"]),
+                count(row["denied"]),
+            )
+            for name, row in zip(names, rows, strict=True)
+        ),
+        numeric=(False, *([True] * 10)),
+    )
+    blocks: list[Block] = [
+        Chart(
+            id="slots-worst",
+            index_label="Intent.slot",
+            title="Slots the voice model does not resolve, worst first",
+            figure=category_figure(
+                names,
+                [Trace("Unresolved rate", [row["unresolvedRate"] for row in rows], COLORS["failed"])],
+                x_title="(Unresolved + errored) / filled with a resolution",
+                kind="percent",
+            ),
+            caption="Statuses only, never what customers said. Add the synonyms customers use to the "
+            "slot type (static) or to the dynamic entities.",
+            kind="percent",
+            values=table,
+            wide=True,
+        ),
+        Chart(
+            id="slots-over-time",
+            title=f"Slot resolutions {per_point(period)}",
+            figure=time_figure(
+                _starts(view),
+                [
+                    Trace("Resolved", _column(view, "resolved"), COLORS["successful"]),
+                    Trace("Unresolved", _column(view, "unresolved"), COLORS["failed"]),
+                    Trace("Errored", _column(view, "errored"), COLORS["notResponded"]),
+                ],
+                period=period,
+                y_title="Filled slots",
+                stacked=True,
+            ),
+            caption="Filled slots with a resolution, by outcome.",
+        ),
+    ]
+    return tab_for(view, "Voice model", cards, blocks)
+
+
 BUILDERS = {
     "overview": overview_tab,
     "customers": customers_tab,
     "sessions": sessions_tab,
     "utterances": utterances_tab,
     "intents": intents_tab,
+    "slots": voice_model_tab,
 }
 # Tabs drawn from several views: built from all of them.
 MULTI_VIEW_BUILDERS = {"friction": quality_tab}

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any, TypeGuard
 
 from alexa_skill_metrics.model import RELEASE_PATTERN, UNKNOWN_SKILL
+from alexa_skill_metrics.recording.slots import read_slots
 
 # The recorder's reserved session-attribute key (METRICS.md: session start, last intent answered).
 STAMP_KEY = "_skill_metrics"
@@ -98,6 +99,8 @@ class EnvelopeFields:
     end_reason: str | None
     error_type: str | None
     stamp: Stamp | None
+    slots: str | None = None  # slot status codes (``recording.slots``), never values
+    confirmation: str | None = None
 
 
 def _release(value: Any) -> str | None:
@@ -121,6 +124,9 @@ def read_envelope(event: Any, received_ms: int) -> EnvelopeFields:
     timestamp_ms = parse_timestamp(request.get("timestamp"))
     request_type = _text(request.get("type")) or "unknown"
     new = session.get("new")
+    slots, confirmation = (
+        read_slots(request.get("intent")) if request_type == "IntentRequest" else (None, None)
+    )
     return EnvelopeFields(
         skill_id=skill_id or UNKNOWN_SKILL,
         # A random suffix: two id-less requests in one millisecond must not collapse into one event.
@@ -136,6 +142,8 @@ def read_envelope(event: Any, received_ms: int) -> EnvelopeFields:
         end_reason=_text(request.get("reason")),
         error_type=_text(_dict(request.get("error")).get("type")),
         stamp=Stamp.from_attributes(session.get("attributes")),
+        slots=slots,
+        confirmation=confirmation,
     )
 
 

@@ -187,7 +187,7 @@ class Recorder:
                 if inv.stamp is not None:
                     # Whether the reply prompted or failed is known only now (an exception handler's
                     # reply skips the response interceptors).
-                    inv.stamp = inv.stamp.answered(prompt=event.is_prompt, unhandled=event.unhandled)
+                    inv.stamp = inv.stamp.answered(prompt=event.keeps_open, unhandled=event.unhandled)
                 _stamp_envelope(response, inv.outgoing)
             self._write(event)
         except Exception as exc:
@@ -329,6 +329,8 @@ class Recorder:
             release=inv.release,
             alias=inv.alias,
             session_release=_session_release(inv.release, None if starts else incoming),
+            slots=f.slots,
+            confirmation=f.confirmation,
         )
 
     @property

@@ -112,9 +112,10 @@ class Reporter:
         spec = VIEWS.get(name)
         if spec is None:
             raise BadRequest("view", f"is {name[:40]!r}; use one of {', '.join(VIEWS)}")
-        if request.intent is not None and spec.per_intent != "filter":
+        if request.intent is not None and spec.per_intent != "filter" and not spec.takes_intent:
             raise BadRequest(
-                "intent", f"cannot filter the {name} view; the customers and utterances views take an intent"
+                "intent",
+                f"cannot filter the {name} view; the customers, utterances and slots views take an intent",
             )
         bucket = max(request.bucket, spec.min_bucket, key=BUCKET_MS.__getitem__)
         window = request.aligned(bucket)

@@ -295,7 +295,8 @@ METRICS_V2: dict[tuple[str, str], MetricV2] = _table(
         QUALITY,
         "DEFECTIVE_TERMINATION",
         "friction view quality.defectiveTerminations: terminations (Stop, Cancel or USER_INITIATED right "
-        "after a prompt, at their own time) + sessions ended no_response (at their start)",
+        "after the welcome or an unhandled reply, at their own time) + sessions ended no_response there "
+        "(at their start); exits at any other prompt are not counted",
         kind="sessions",
         value=_quality(lambda q: q.defective_terminations),
     ),

@@ -41,6 +41,8 @@ _STRINGS = (
     "release",
     "alias",
     "session_release",
+    "slots",
+    "confirmation",
 )
 _NUMBERS = ("timestamp_ms", "received_ms", "session_start_ms", "previous_ms")
 _BOOLS = ("timestamp_from_alexa", "new_session", "should_end_session", "last_prompt", "last_unhandled")
@@ -55,6 +57,8 @@ _SHORT = {
     "release": "rl",
     "alias": "al",
     "session_release": "sr",
+    "slots": "sl",
+    "confirmation": "cf",
 }
 
 
@@ -101,7 +105,33 @@ def event_to_item(event: Event, retention_days: int) -> Item:
         item[_attr("cold_start")] = {"BOOL": True}
     if event.startup_ms is not None:
         item[_attr("startup_ms")] = {"N": f"{event.startup_ms:.3f}"}
+    _fit_slots(item)
     return item
+
+
+EVENT_BYTES = 1000  # an event stays one write unit (1 KB), with room for DynamoDB's own rounding
+
+
+def _fit_slots(item: Item) -> None:
+    """Cut the slot statuses, whole slots from the end, so the item stays under ``EVENT_BYTES``.
+
+    Only events with every identifier at its longest need it: with real ids (about 55 characters)
+    a request with the recorder's maximum of slot statuses is about 800 bytes.
+    """
+    slots = _attr("slots")
+    if slots not in item:
+        return
+    rest = sum(
+        len(name) + len(str(next(iter(value.values())))) for name, value in item.items() if name != slots
+    )
+    budget = EVENT_BYTES - rest - len(slots)
+    codes = item[slots]["S"]
+    while len(codes.encode()) > budget and " " in codes:
+        codes = codes.rsplit(" ", 1)[0]
+    if len(codes.encode()) > budget:
+        del item[slots]
+    else:
+        item[slots] = {"S": codes}
 
 
 def is_event_item(item: Item) -> bool:

@@ -60,17 +60,22 @@ CUSTOMERS = "customers"
 LATENCY = "latency"
 # Friction, endpoint time and invocation types: what they add to an item (the benchmark weighs it).
 _QUALITY_COUNTERS = ("unhandled", "cold_starts", "terminations", "retries", "launches", "one_shots")
-_QUALITY_MAPS = ("unhandled_after", "terminated_after", "no_response_after")
+_QUALITY_MAPS = (
+    "unhandled_after", "terminated_after", "no_response_after",
+    "exited_after", "no_response_exits_after", "kept_open",
+)  # fmt: skip
 ENDPOINT = "endpoint"  # endpoint-time sketch, stored only once a cold start makes it differ from latency
 QUALITY_ATTRIBUTES = (*_QUALITY_COUNTERS, *_QUALITY_MAPS, ENDPOINT)
 _COUNTERS = (
     "utterances", "failed_utterances", "prompts", "responded", "tracked_utterances",
     "new_customers", "sessions_started", "enablements",
-    *_QUALITY_COUNTERS,
+    *_QUALITY_COUNTERS, "intents_confirmed", "intents_denied",
 )  # fmt: skip
 RETENTION = "retention"  # binary (``retention_to_bytes``): about a third of a map's bytes
 _DAY_MAPS = ("path_edges", "transitions", "path_open")  # kept on P1D rollups only, like RETENTION
-_MAPS = ("requests_by_type", "session_ends", "drop_off", *_QUALITY_MAPS, *_DAY_MAPS)
+# Slot figures and intent confirmations, on per-intent rollups only (METRICS.md, Slots).
+SLOT_ATTRIBUTES = ("slot_counts", "intents_confirmed", "intents_denied")
+_MAPS = ("requests_by_type", "session_ends", "drop_off", *_QUALITY_MAPS, "slot_counts", *_DAY_MAPS)
 _OPEN = "open_sessions"  # epoch minute (a number) -> count
 BATCH_GET_LIMIT = 100
 

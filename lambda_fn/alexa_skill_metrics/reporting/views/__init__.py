@@ -3,7 +3,7 @@
 Example
 -------
 >>> sorted(VIEWS)
-['customers', 'friction', 'intents', 'overview', 'sessions', 'utterances']
+['customers', 'friction', 'intents', 'overview', 'sessions', 'slots', 'utterances']
 >>> VIEW_NAMES[-3:]
 ('retention', 'paths', 'releases')
 >>> VIEWS["overview"].min_bucket, VIEWS["intents"].reads
@@ -22,6 +22,7 @@ from alexa_skill_metrics.reporting.views.friction import FrictionView, friction
 from alexa_skill_metrics.reporting.views.intents import IntentsView, intents
 from alexa_skill_metrics.reporting.views.overview import OverviewView, overview
 from alexa_skill_metrics.reporting.views.sessions import SessionsView, sessions
+from alexa_skill_metrics.reporting.views.slots import SlotsView, slots
 from alexa_skill_metrics.reporting.views.utterances import UtterancesView, utterances
 
 __all__ = ["OWN_ROUTE_VIEWS", "VIEWS", "VIEW_NAMES", "Frame", "ViewHeader", "ViewSpec"]
@@ -44,6 +45,7 @@ class ViewSpec:
     reads: Literal["series", "hourly", "tiling"] = "series"
     per_intent: bool | Literal["filter"] = False
     min_bucket: str = "PT15M"
+    takes_intent: bool = False  # a per-intent view (per_intent True) that an intent filter narrows
 
 
 VIEWS: dict[str, ViewSpec] = {
@@ -91,7 +93,17 @@ VIEWS: dict[str, ViewSpec] = {
             friction,
             FrictionView,
             "Unhandled utterances, terminations, retries, no-response ends, the friction rate, "
-            "the Alexa.SkillQuality figures, and the prompts that lose customers, ranked",
+            "the Alexa.SkillQuality figures, the prompts that lose customers, ranked, and exits at "
+            "each prompt with its exit rate, worst first",
+        ),
+        ViewSpec(
+            "slots",
+            slots,
+            SlotsView,
+            "The voice model: per intent and slot, filled, resolved, unresolved or errored (static and "
+            "dynamic authorities), slot and intent confirmations; worst slots first",
+            per_intent=True,
+            takes_intent=True,
         ),
     )
 }

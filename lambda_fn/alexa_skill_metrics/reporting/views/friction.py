@@ -1,11 +1,16 @@
-"""The friction view: unhandled utterances, terminations, retries, silence, prompts that lose customers.
+"""The friction view: unhandled utterances, terminations, retries, silence, and the prompts customers leave.
 
-Every figure follows METRICS.md's "Friction": unhandled utterances (``AMAZON.FallbackIntent`` or
-failed) and terminations (Stop, Cancel or the customer leaving while the skill waited) count at
-their own time, sessions that ended ``no_response`` at the session's start, like every session
-figure. The friction rate of a point is ``(unhandled + terminations + noResponse) / utterances``.
-Each friction event is attributed to the intent answered before it (``start`` when none), so the
-view ranks the prompts after which customers get lost.
+Every figure follows METRICS.md's "Friction". A customer *leaves at a prompt* with Stop, Cancel,
+a ``USER_INITIATED`` end or silence (``no_response``) right after a reply that kept the session
+open. Only leaving at the skill's welcome (the ``LaunchRequest``'s reply) or right after an
+unhandled reply is friction (a *termination*, or *no response*); leaving at any other prompt is an
+*exit at a prompt*, the normal way a satisfied customer ends, reported per prompt intent with its
+exit rate (exits after that intent's prompts / that intent's prompts) so that the questions
+customers walk away from stand out. Unhandled utterances (``AMAZON.FallbackIntent`` or failed),
+terminations and exits count at their own time, no-response ends at the session's start, like
+every session figure. The friction rate of a point is ``(unhandled + terminations + noResponse) /
+utterances``. Each friction event is attributed to the intent answered before it (``start`` when
+none, ``unknown`` in a session whose start was not recorded).
 
 ``skill_quality`` is the reporter-level computation of the four quality figures Amazon's Metrics
 API v2 names in ``Alexa.SkillQuality`` (see ``SkillQuality``); the view serves them per point.
@@ -15,12 +20,15 @@ Example
 >>> from alexa_skill_metrics.aggregation.rollup import new_rollup
 >>> r = new_rollup(exact=True)
 >>> r.utterances, r.unhandled, r.terminations, r.sessions_started = 20, 2, 1, 5
->>> r.session_ends = {"no_response": 1}
+>>> r.no_response_after = {"LaunchRequest": 1}
+>>> r.exited_after, r.kept_open = {"RollDiceIntent": 3}, {"RollDiceIntent": 6, "LaunchRequest": 5}
 >>> q = skill_quality(r)
 >>> q.unhandled_requests, q.unhandled_request_rate, q.defective_terminations, q.defective_termination_rate
 (2, 0.1, 2, 0.4)
->>> friction_figures(r)["friction_rate"]
-0.2
+>>> friction_figures(r)["friction_rate"], friction_figures(r)["exits"]
+(0.2, 3)
+>>> [(row.intent, row.exits, row.prompts, row.exit_rate) for row in prompts_customers_leave(r)]
+[('RollDiceIntent', 3, 6, 0.5), ('LaunchRequest', 0, 5, 0.0)]
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from alexa_skill_metrics.model import EndType, Rollup
+from alexa_skill_metrics.model import Rollup
 from alexa_skill_metrics.reporting.params import format_time
 from alexa_skill_metrics.reporting.schema import doc
 from alexa_skill_metrics.reporting.views.common import Frame, Timed, ViewHeader, header, ratio
@@ -51,7 +59,7 @@ class SkillQuality:
     )
     defective_terminations: int = field(
         metadata=doc(
-            "Sessions lost while the skill waited: terminations + sessions ended no_response "
+            "Sessions lost at the welcome or after an unhandled reply: terminations + noResponse "
             "(DEFECTIVE_TERMINATION)"
         )
     )
@@ -60,14 +68,23 @@ class SkillQuality:
     )
 
 
+def no_response_friction(rollup: Rollup) -> int:
+    """Sessions ended ``no_response`` at the welcome or after an unhandled reply (friction)."""
+    return sum(rollup.no_response_after.values())
+
+
+def exits(rollup: Rollup) -> int:
+    """Exits at a prompt: leaving at a prompt that was neither the welcome nor an unhandled reply."""
+    return sum(rollup.exited_after.values()) + sum(rollup.no_response_exits_after.values())
+
+
 def skill_quality(rollup: Rollup) -> SkillQuality:
     """The ``Alexa.SkillQuality`` figures of one all-intents rollup (a point or a whole range).
 
     The two unhandled figures hold for one intent's rollup too (its unhandled / its utterances);
     terminations and session figures are kept in all-intents rollups only.
     """
-    no_response = rollup.session_ends.get(EndType.NO_RESPONSE.value, 0)
-    defective = rollup.terminations + no_response
+    defective = rollup.terminations + no_response_friction(rollup)
     return SkillQuality(
         unhandled_requests=rollup.unhandled,
         unhandled_request_rate=ratio(rollup.unhandled, rollup.utterances),
@@ -84,15 +101,24 @@ class FrictionFigures:
     unhandled: int = field(metadata=doc("Unhandled utterances: AMAZON.FallbackIntent or failed"))
     terminations: int = field(
         metadata=doc(
-            "AMAZON.StopIntent, AMAZON.CancelIntent or a USER_INITIATED end right after a prompt "
-            "(tracked sessions only)"
+            "AMAZON.StopIntent, AMAZON.CancelIntent or a USER_INITIATED end right after the welcome "
+            "(the LaunchRequest's reply) or an unhandled reply (tracked sessions only)"
         )
     )
     retries: int = field(
         metadata=doc("Utterances right after an unhandled one in the same session (tracked sessions only)")
     )
     no_response: int = field(
-        metadata=doc("Sessions started in the point that ended because the customer did not respond")
+        metadata=doc(
+            "Sessions started in the point that ended because the customer did not respond to the "
+            "welcome or to an unhandled reply"
+        )
+    )
+    exits: int = field(
+        metadata=doc(
+            "Exits at a prompt (not friction): Stop, Cancel, USER_INITIATED or no response after any "
+            "other prompt; no-response ends of sessions started in the point"
+        )
     )
     friction_events: int = field(metadata=doc("unhandled + terminations + noResponse"))
     friction_rate: float = field(metadata=doc("frictionEvents / utterances; 0 without utterances"))
@@ -128,6 +154,22 @@ class PromptFriction:
 
 
 @dataclass(frozen=True)
+class PromptExits:
+    """Exits at one prompt intent: how often customers walked away from that question."""
+
+    intent: str = field(metadata=doc("The intent whose reply kept the session open (the prompt)"))
+    prompts: int = field(
+        metadata=doc("Its replies that kept the session open (the exit rate's denominator), in every session")
+    )
+    exits: int = field(metadata=doc("left + noResponse: exits right after its prompts (tracked sessions)"))
+    left: int = field(metadata=doc("AMAZON.StopIntent, AMAZON.CancelIntent or USER_INITIATED right after it"))
+    no_response: int = field(
+        metadata=doc("Sessions ended no_response right after it (at the session's start)")
+    )
+    exit_rate: float = field(metadata=doc("exits / prompts; 0 without prompts"))
+
+
+@dataclass(frozen=True)
 class FrictionView(ViewHeader):
     """Friction (our customer-satisfaction figures) per point and the prompts that lose customers."""
 
@@ -136,11 +178,17 @@ class FrictionView(ViewHeader):
     prompts: list[PromptFriction] = field(
         metadata=doc("Friction by the prompt before it, most sessions lost first (then most friction)")
     )
+    exits: list[PromptExits] = field(
+        metadata=doc(
+            "Exits at a prompt by prompt intent, the questions customers walk away from: highest exit "
+            "rate first (then most exits)"
+        )
+    )
 
 
 def friction_figures(rollup: Rollup) -> dict[str, Any]:
     """The ``FrictionFigures`` fields of an all-intents rollup."""
-    no_response = rollup.session_ends.get(EndType.NO_RESPONSE.value, 0)
+    no_response = no_response_friction(rollup)
     events = rollup.unhandled + rollup.terminations + no_response
     return {
         "utterances": rollup.utterances,
@@ -148,6 +196,7 @@ def friction_figures(rollup: Rollup) -> dict[str, Any]:
         "terminations": rollup.terminations,
         "retries": rollup.retries,
         "no_response": no_response,
+        "exits": exits(rollup),
         "friction_events": events,
         "friction_rate": ratio(events, rollup.utterances),
         "retry_share": ratio(rollup.retries, rollup.unhandled),
@@ -183,6 +232,27 @@ def prompts_that_lose_customers(rollup: Rollup) -> list[PromptFriction]:
     return sorted(rows, key=lambda row: (-row.lost, -row.friction_events, row.intent))
 
 
+def prompts_customers_leave(rollup: Rollup) -> list[PromptExits]:
+    """Exits at a prompt by prompt intent, worst first: highest exit rate, then most exits, then name."""
+    intents = rollup.kept_open.keys() | rollup.exited_after.keys() | rollup.no_response_exits_after.keys()
+    rows = []
+    for intent in intents:
+        prompts = rollup.kept_open.get(intent, 0)
+        left = rollup.exited_after.get(intent, 0)
+        no_response = rollup.no_response_exits_after.get(intent, 0)
+        rows.append(
+            PromptExits(
+                intent=intent,
+                prompts=prompts,
+                exits=left + no_response,
+                left=left,
+                no_response=no_response,
+                exit_rate=ratio(left + no_response, prompts),
+            )
+        )
+    return sorted(rows, key=lambda row: (-row.exit_rate, -row.exits, row.intent))
+
+
 def friction(frame: Frame) -> FrictionView:
     """Build the friction view from all-intents rollups."""
     points = frame.points()
@@ -194,4 +264,5 @@ def friction(frame: Frame) -> FrictionView:
             FrictionPoint(start=format_time(start), **friction_figures(point)) for start, point in points
         ],
         prompts=prompts_that_lose_customers(total),
+        exits=prompts_customers_leave(total),
     )
