@@ -359,7 +359,7 @@ def dashboard(
     out: str,
     table: str | None,
 ) -> None:
-    """Write the nine views as one self-contained HTML page (opens without a network).
+    """Write the views as one self-contained HTML page (opens without a network).
 
     A page whose every view is empty is still written; the hints on stderr say where data is.
     """

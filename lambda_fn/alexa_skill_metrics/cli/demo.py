@@ -2,7 +2,7 @@
 
 A local DynamoDB (moto), the metrics table, a simulated week of traffic through the sample
 skill with the recorder installed as a skill developer would, the table's stream drained
-through the aggregator, and the nine views read back from the rollups through the reporting
+through the aggregator, and every view read back from the rollups through the reporting
 code, summarised, and written as tables, JSON and HTML.
 
 By default moto runs in this process (``local.in_process_dynamodb``) and the recorder writes
@@ -58,7 +58,7 @@ class DemoResult:
 def run_demo(
     *, customers: int, days: int, seed: int, out_dir: str, quiet: bool = False, keep_port: int | None = None
 ) -> DemoResult:
-    """Run the pipeline, print a summary of the nine views, write them to ``out_dir``; return what was made.
+    """Run the pipeline, print a summary of the views, write them to ``out_dir``; return what was made.
 
     ``keep_port``: run against a local moto server on that port and leave it running.
     """
