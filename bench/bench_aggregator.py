@@ -19,6 +19,9 @@ locales, as the recorder stamps them, in stream order (write shards interleaved 
 All three twice in one run (``--split both``): every rollup in 8 fixed parts
 (``Aggregator(split="always")``, the layout before adaptive parts), then adaptive parts, and a
 summary of writes and write units per 1,000 events of both.
+``--release 42`` gives every event a release (the rollups are then keyed by it: compare the write
+units with a run without it); ``--canary 0.1`` adds a second release serving a tenth of the
+requests of the second half (a weighted alias: sessions served by both).
 """
 
 from __future__ import annotations
@@ -159,6 +162,25 @@ def _session(rng: random.Random, sid: str, customer: str, locale: str, t: int) -
     reason = rng.choice(["USER_INITIATED", "EXCEEDED_MAX_REPROMPTS", None])
     if reason is not None or rng.random() < 0.5:
         out.append(_event(f"{sid}-end", SESSION_ENDED, t + 8_000, end_reason=reason, **stamp, **common))
+    return out
+
+
+def with_releases(events: list[Event], release: str, canary: float, seed: int = 3) -> list[Event]:
+    """Every event served by ``release``; from halfway a ``canary`` share by release ``canary``.
+
+    As the recorder does it: an event names the release that served it, and, where that is not
+    the release that started its session, the starting one (``Event.session_release``).
+    """
+    rng = random.Random(seed)
+    halfway = events[len(events) // 2].timestamp_ms
+    started: dict[str | None, str] = {}
+    out = []
+    for e in events:
+        served = "canary" if canary and e.timestamp_ms >= halfway and rng.random() < canary else release
+        if e.starts_session:
+            started[e.session_id] = served
+        first = started.get(e.session_id, release)
+        out.append(replace(e, release=served, session_release=None if first == served else first))
     return out
 
 
@@ -422,6 +444,10 @@ def main() -> None:
         "--cold-starts", type=float, default=0.01, help="share of utterances that are cold starts"
     )
     parser.add_argument("--days", type=float, default=0, help="spread the events over this many days")
+    parser.add_argument("--release", help="every event's release (the rollups are keyed by it)")
+    parser.add_argument(
+        "--canary", type=float, default=0.0, help="with --release: a second release's share from halfway"
+    )
     parser.add_argument(
         "--next-day",
         action="store_true",
@@ -444,6 +470,8 @@ def main() -> None:
         events = with_slots(events)
     if args.next_day:
         events = next_day(events)
+    if args.release:
+        events = with_releases(events, args.release, args.canary)
     records = stream_records(events)
     span_min = (events[-1].timestamp_ms - events[0].timestamp_ms) / 60_000
     kinds = Counter(e.request_type for e in events)
@@ -452,6 +480,8 @@ def main() -> None:
           f"{len({e.customer for e in events}):,} customers, "
           + ", ".join(f"{k} {v:,}" for k, v in kinds.most_common()))  # fmt: skip
     print(f"  cold starts: {sum(e.cold_start for e in events):,} ({args.cold_starts:.1%} of utterances)")
+    releases = Counter(getattr(e, "release", None) or "-" for e in events)
+    print("  releases: " + ", ".join(f"{r} {n:,}" for r, n in releases.most_common()))
     print("\npure fold (no I/O), batches of 1,000:")
     bench_fold(events)
     figures = {}

@@ -13,11 +13,13 @@ Example
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from alexa_skill_metrics.exceptions import ConfigurationError
+from alexa_skill_metrics.model import NO_RELEASE, RELEASE_PATTERN
 
 # The environment variable names, in one place.
 ENV_TABLE = "METRICS_TABLE"
@@ -29,6 +31,9 @@ ENV_DELIVERY = "METRICS_DELIVERY"
 ENV_EVENT_WRITE_SHARDS = "METRICS_EVENT_WRITE_SHARDS"
 ENV_EVENT_READ_SHARDS = "METRICS_EVENT_READ_SHARDS"
 ENV_ROLLUP_PARTS = "METRICS_ROLLUP_PARTS"
+ENV_RELEASE = "METRICS_RELEASE"
+ENV_HEALTH = "METRICS_HEALTH"
+HEALTH_MODES = ("auto", "on", "off")  # auto: on in Lambda (its logs are CloudWatch Logs), else off
 
 STAGES = ("live", "development")
 # auto: in Lambda, write after the reply is posted (internal extension), else inline; inline: always inline.
@@ -82,6 +87,15 @@ class Settings:
     rollup_parts:
         Items a rollup is split into once it is written concurrently (``METRICS_ROLLUP_PARTS``, 8);
         a rollup already split keeps its own count (``storage/keys.py``).
+    health:
+        ``auto`` (default), ``on`` or ``off`` (``METRICS_HEALTH``): the skill's health as
+        CloudWatch metrics, one Embedded Metric Format log line per utterance on stdout
+        (``recording.health``). ``auto`` is on in Lambda, whose stdout is CloudWatch Logs, and
+        off elsewhere (a web service behind the CloudWatch agent sets ``on``).
+    release:
+        The developer's name for the running release (``METRICS_RELEASE``), e.g. a git commit:
+        up to 24 letters, digits and ``. _ : + @ / $ -``. Empty: in Lambda, the function version
+        that served each request; elsewhere, none (``-``).
     """
 
     table_name: str
@@ -93,6 +107,8 @@ class Settings:
     event_write_shards: int = DEFAULT_EVENT_WRITE_SHARDS
     event_read_shards: int = 0  # 0: as many as event_write_shards
     rollup_parts: int = DEFAULT_ROLLUP_PARTS
+    release: str = ""
+    health: str = HEALTH_MODES[0]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -116,6 +132,8 @@ class Settings:
             "timeout_ms": given.get("timeout_ms", _int_setting(env, ENV_TIMEOUT_MS, DEFAULT_TIMEOUT_MS)),
             "delivery": given.get("delivery", env.get(ENV_DELIVERY) or DELIVERY_MODES[0]),
             **spread_settings(env, given),
+            "release": given.get("release", env.get(ENV_RELEASE, "")).strip(),
+            "health": given.get("health", env.get(ENV_HEALTH) or HEALTH_MODES[0]),
         }
         return cls(**values).validated()
 
@@ -134,6 +152,14 @@ class Settings:
                 ENV_DELIVERY, f"is {self.delivery!r}; use one of {', '.join(DELIVERY_MODES)}"
             )
         check_spread(self.event_write_shards, self.event_read_shards, self.rollup_parts)
+        if self.release and (self.release == NO_RELEASE or not re.fullmatch(RELEASE_PATTERN, self.release)):
+            raise ConfigurationError(
+                ENV_RELEASE,
+                f"is {self.release[:60]!r}; use up to 24 letters, digits and . _ : + @ / $ - "
+                "(a short git commit, v1.4.2)",
+            )
+        if self.health not in HEALTH_MODES:
+            raise ConfigurationError(ENV_HEALTH, f"is {self.health!r}; use one of {', '.join(HEALTH_MODES)}")
         if need_key:
             self._check_key()
         return self

@@ -28,6 +28,10 @@ LEAVING_INTENTS = frozenset({"AMAZON.StopIntent", "AMAZON.CancelIntent"})  # MET
 LAUNCH_REQUEST = "LaunchRequest"  # the intent key of a launch: its reply is the skill's welcome
 START_PROMPT = "start"  # friction before any answered utterance: the session's start
 UNKNOWN_SKILL = "unknown"
+# Releases (METRICS.md, Releases): the developer's label, else the Lambda function version.
+NO_RELEASE = "-"  # the release of requests recorded without one (older recorders, or unlabelled)
+# No '#' (rollup sort keys use it); at most 24 characters: the event stays one write unit.
+RELEASE_PATTERN = r"[A-Za-z0-9$][A-Za-z0-9._:+@/$-]{0,23}"
 
 
 class Outcome(StrEnum):
@@ -103,9 +107,25 @@ class Event:
     last_prompt: bool | None = None  # the utterance answered before this request was a prompt
     last_unhandled: bool | None = None  # ... was unhandled (fallback or failed)
     path_node: str | None = None  # pathtree node of the session's answered utterances before this one
+    release: str | None = None  # the developer's label, else the Lambda function version that served it
+    alias: str | None = None  # the Lambda alias it was invoked through, if any
+    # The release that started its session (from the stamp), only where it is not ``release``.
+    session_release: str | None = None
     # Slot statuses of an IntentRequest, never values: ``SlotStatus.encode`` (METRICS.md, Slots).
     slots: str | None = None
     confirmation: str | None = None  # the intent's confirmationStatus: "c" confirmed, "d" denied
+
+    @property
+    def release_key(self) -> str:
+        """The release its request figures count under (``NO_RELEASE`` when none was recorded)."""
+        return self.release or NO_RELEASE
+
+    @property
+    def session_release_key(self) -> str:
+        """The release its session figures count under: the one that started the session."""
+        if self.starts_session or self.session_release is None:
+            return self.release_key
+        return self.session_release
 
     @property
     def is_utterance(self) -> bool:
@@ -304,7 +324,7 @@ NO_LOCALE = "-"  # the locale of requests that carry none (skill events)
 
 @dataclass(frozen=True, slots=True)
 class RollupKey:
-    """One rollup: a skill, stage, granularity, clock-aligned bucket, locale and intent.
+    """One rollup: a skill, stage, granularity, clock-aligned bucket, locale, intent and release.
 
     ``intent`` is ``ALL_INTENTS`` for the rollup of the whole bucket (every request type,
     session and enablement figures), or an intent key for that intent's utterances only.
@@ -316,6 +336,7 @@ class RollupKey:
     bucket_ms: int
     locale: str
     intent: str = ALL_INTENTS
+    release: str = NO_RELEASE  # request figures: the serving release; session figures: the starting one
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +350,7 @@ class FirstUtterance:
     request_id: str
     locale: str
     intent: str
+    release: str = NO_RELEASE
 
     @classmethod
     def of(cls, event: Event) -> FirstUtterance | None:
@@ -336,7 +358,7 @@ class FirstUtterance:
         intent = event.intent_key
         if event.customer is None or intent is None:
             return None
-        return cls(event.timestamp_ms, event.request_id, event.locale or NO_LOCALE, intent)
+        return cls(event.timestamp_ms, event.request_id, event.locale or NO_LOCALE, intent, event.release_key)
 
     @property
     def order(self) -> tuple[int, str]:

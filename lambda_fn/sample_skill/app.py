@@ -51,6 +51,9 @@ class LaunchHandler(AbstractRequestHandler):
 
 
 class RollDiceHandler(AbstractRequestHandler):
+    def __init__(self, *, big_dice_bug: bool = False) -> None:
+        self.big_dice_bug = big_dice_bug  # release 2 of the demo (``build_skill``)
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(is_intent_name("RollDiceIntent")(handler_input))
 
@@ -60,6 +63,8 @@ class RollDiceHandler(AbstractRequestHandler):
         sides = int(raw)  # a ValueError here is answered by the exception handler
         if sides < 2:
             raise ValueError("a die needs at least two sides")
+        if self.big_dice_bug and sides > 12:
+            raise KeyError(f"no face table for a d{sides}")  # answered by the exception handler
         attributes = _attributes(handler_input)
         attributes["rolls"] = int(attributes.get("rolls", 0)) + 1
         request = handler_input.request_envelope.request
@@ -127,11 +132,12 @@ class ApologyExceptionHandler(AbstractExceptionHandler):
         return handler_input.response_builder.speak(speech).ask(REPROMPT).response
 
 
-def build_skill() -> SkillBuilder:
+def build_skill(*, release: int = 1) -> SkillBuilder:
+    """The skill as released; ``release=2`` is the demo's bad release: dice above 12 sides fail."""
     sb = SkillBuilder()
     for handler in (
         LaunchHandler(),
-        RollDiceHandler(),
+        RollDiceHandler(big_dice_bug=release == 2),
         CheckScoreHandler(),
         HelpHandler(),
         FallbackHandler(),
@@ -143,10 +149,15 @@ def build_skill() -> SkillBuilder:
     return sb
 
 
-def build_handler(metrics: SkillMetrics | None) -> Any:
-    """The skill's Lambda handler, with the recorder when ``metrics`` is given."""
-    sb = build_skill()
+def build_handler(metrics: SkillMetrics | None, *, release: int = 1) -> Any:
+    """The Lambda handler of ``release`` (see ``build_skill``), with the recorder if ``metrics`` is given."""
+    sb = build_skill(release=release)
     return sb.lambda_handler() if metrics is None else metrics.lambda_handler(sb)
+
+
+def release_handlers(metrics: SkillMetrics | None) -> dict[str, Any]:
+    """Both releases' handlers by Lambda function version, for a ``traffic.Rollout`` to route between."""
+    return {"1": build_handler(metrics, release=1), "2": build_handler(metrics, release=2)}
 
 
 # The integration, exactly as a skill developer writes it: configured from the environment.

@@ -227,6 +227,58 @@ class Simulation:
         return reply
 
 
+@dataclass(frozen=True)
+class LambdaContext:
+    """The parts of Lambda's context object the recorder reads."""
+
+    function_version: str
+    invoked_function_arn: str
+    aws_request_id: str | None = None
+
+
+@dataclass
+class Rollout:
+    """Release ``candidate`` takes over from ``baseline`` at ``at_ms``, behind a weighted alias.
+
+    For ``canary_ms`` the alias sends each request (not each session: Lambda routes invocations)
+    to the candidate with probability ``canary_share``, then every request; ``serve`` routes a
+    simulation's requests so, each with the context Lambda would give (function version, the
+    alias's ARN), to the handler of that version.
+    """
+
+    at_ms: int
+    baseline: str = "1"
+    candidate: str = "2"
+    canary_share: float = 0.1
+    canary_ms: int = 6 * 3_600_000
+    alias: str = "live"
+    function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:dice-coach"
+    seed: int = 0
+    served: Counter[str] = field(default_factory=Counter)
+
+    def release_at(self, at_ms: int, rng: random.Random) -> str:
+        if at_ms < self.at_ms:
+            return self.baseline
+        if at_ms < self.at_ms + self.canary_ms and rng.random() >= self.canary_share:
+            return self.baseline
+        return self.candidate
+
+    def serve(self, handlers: dict[str, Handler]) -> Handler:
+        """A handler sending each request to ``handlers[release]`` with that release's context."""
+        rng = random.Random(self.seed)  # its own: the traffic's choices stay the same
+        arn = f"{self.function_arn}:{self.alias}"
+
+        def route(event: dict[str, Any], context: Any) -> Any:
+            at_ms = int(datetime.fromisoformat(event["request"]["timestamp"]).timestamp() * 1000)
+            release = self.release_at(at_ms, rng)
+            self.served[release] += 1
+            return handlers[release](
+                event, LambdaContext(release, arn, getattr(context, "aws_request_id", None))
+            )
+
+        return route
+
+
 class Containers:
     """The simulation's requests spread over Lambda containers, as Lambda would start them.
 

@@ -131,16 +131,26 @@ def _session(
 
 
 def record_traffic(
-    seed: int = 7, sessions: int = 140, customers: int = 45, spread_ms: int = 100 * 60_000
+    seed: int = 7,
+    sessions: int = 140,
+    customers: int = 45,
+    spread_ms: int = 100 * 60_000,
+    rollout: tuple[int, int] | None = None,
 ) -> Traffic:
-    """Run the simulation through the real recorder into moto and read the stream back."""
+    """Run the simulation through the real recorder into moto and read the stream back.
+
+    ``rollout``: ``(start, canary)`` offsets from ``TRAFFIC_START_MS`` in ms: the sample skill's
+    release 2 takes over from release 1 then, behind a weighted alias (30% during the canary),
+    so sessions are served by both and every figure is kept per release.
+    """
     import boto3
     from moto import mock_aws
 
     from alexa_skill_metrics import SkillMetrics
     from alexa_skill_metrics.aggregation.stream import lambda_record
     from alexa_skill_metrics.storage.table import create_table
-    from sample_skill.app import build_handler
+    from sample_skill.app import build_handler, release_handlers
+    from sample_skill.traffic import Rollout
 
     saved = dict(os.environ)
     os.environ.update(
@@ -151,7 +161,13 @@ def record_traffic(
             client = boto3.client("dynamodb", region_name="us-east-1")
             create_table(client, "traffic")
             metrics = SkillMetrics(table_name="traffic", pseudonym_key=KEY, client=client)
-            simulate(build_handler(metrics), seed, sessions, customers, spread_ms)
+            handler = build_handler(metrics)
+            if rollout is not None:
+                at, canary = rollout
+                handler = Rollout(
+                    at_ms=TRAFFIC_START_MS + at, canary_ms=canary, canary_share=0.3, seed=seed
+                ).serve(release_handlers(metrics))
+            simulate(handler, seed, sessions, customers, spread_ms)
             records = stream_records(client, "traffic", lambda_record)
             mark_cold_starts([r["dynamodb"]["NewImage"] for r in records])
             return Traffic(records)
@@ -203,13 +219,14 @@ def mark_cold_starts(items: Sequence[dict[str, Any]], every: int = 17) -> int:
 
 @pytest.fixture(scope="session")
 def traffic() -> Traffic:
-    return record_traffic()
+    return record_traffic(rollout=(40 * 60_000, 30 * 60_000))
 
 
 @pytest.fixture(scope="session")
 def weeks_traffic() -> Traffic:
     """Customers coming back over five weeks: retention cohorts, and paths over many days."""
-    return record_traffic(seed=11, sessions=80, customers=14, spread_ms=WEEKS_MS)
+    day = 86_400_000
+    return record_traffic(seed=11, sessions=80, customers=14, spread_ms=WEEKS_MS, rollout=(14 * day, 3 * day))
 
 
 def batches(items: Sequence[Any], size: int) -> Iterator[list[Any]]:

@@ -75,18 +75,31 @@ class CapturingClient:
 
 
 def record(
-    *, customers: int, days: int, seed: int, stage: str = "live", start_ms: int = START_MS
+    *,
+    customers: int,
+    days: int,
+    seed: int,
+    stage: str = "live",
+    start_ms: int = START_MS,
+    rollout_at_ms: int | None = None,
 ) -> list[Item]:
-    """The items the recorder writes while the sample skill answers a seeded simulation."""
+    """The items the recorder writes while the sample skill answers a seeded simulation.
+
+    ``rollout_at_ms``: the sample skill's release 2 (which fails more) takes over from release 1
+    then, a 10% canary for six hours first (``traffic.Rollout``); without it, events have no release.
+    """
     from alexa_skill_metrics import SkillMetrics
-    from sample_skill.app import build_handler
-    from sample_skill.traffic import Simulation
+    from sample_skill.app import build_handler, release_handlers
+    from sample_skill.traffic import Rollout, Simulation
 
     client = CapturingClient()
     metrics = SkillMetrics(table_name="captured", pseudonym_key=KEY, client=client, stage=stage)  # type: ignore[arg-type]
-    Simulation(customers=customers, days=days, seed=seed, start_ms=start_ms, skill_id=SKILL).run(
+    handler = (
         build_handler(metrics)
+        if rollout_at_ms is None
+        else Rollout(at_ms=rollout_at_ms, seed=seed).serve(release_handlers(metrics))
     )
+    Simulation(customers=customers, days=days, seed=seed, start_ms=start_ms, skill_id=SKILL).run(handler)
     assert client.duplicates < len(client.items) / 100
     mark_cold_starts(client.items)
     return client.items

@@ -105,6 +105,18 @@ def test_the_traffic_exercises_the_quality_figures(traffic: Traffic) -> None:
         assert r.endpoint_summary().quantile(1.0) > r.latency.quantile(1.0)  # type: ignore[operator]
 
 
+def test_the_traffic_exercises_releases(traffic: Traffic) -> None:
+    # Guards the battery against agreeing on one release: two serve, some sessions by both
+    events = traffic.events
+    assert {e.release for e in events} == {"1", "2"}
+    assert any(e.session_release is not None for e in events)  # a session release 1 started, 2 served
+    keys = fold(events, exact=True)
+    assert {k.release for k in keys} == {"1", "2"}
+    # Session figures of such a session go to the release that started it
+    starting = {k.release for k, r in keys.items() if r.sessions_started}
+    assert starting == {"1", "2"}
+
+
 def test_one_clean_pass_equals_the_fold(dynamodb: Any, traffic: Traffic) -> None:
     # Given the traffic in stream order, in Lambda batches of 100
     aggregator = Aggregator(TABLE, dynamodb)
@@ -302,8 +314,8 @@ def test_throttled_rollup_write_fails_exactly_its_records(
     )
     # (the part of it that the first contributing record's write shard writes)
     part = next(part_of(r) for r in decoded if target in rollup_keys(r.event))
-    target_keys = (rollup_pk(target.skill_id, target.stage, target.granularity, intents=True),
-                   rollup_sk(target.bucket_ms, target.locale, target.intent, part))  # fmt: skip
+    pk = rollup_pk(target.skill_id, target.stage, target.granularity, intents=True)
+    target_keys = (pk, rollup_sk(target.bucket_ms, target.locale, target.intent, part, target.release))
     throttled = []
 
     def throttle_target(kwargs: dict[str, Any]) -> None:

@@ -32,6 +32,6 @@ def test_every_field_of_every_response_is_defined() -> None:
 
 
 def test_every_metric_name_and_view_is_defined() -> None:
-    names = {*METRICS, *VIEWS, "retention", "paths"}
+    names = {*METRICS, *VIEWS, "retention", "paths", "releases"}
     names |= {name for _, name in METRICS_V2} | {namespace for namespace, _ in METRICS_V2}
     assert names - defined() == set()

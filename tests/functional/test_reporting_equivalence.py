@@ -42,7 +42,8 @@ VIEWS = ("overview", "customers", "sessions", "utterances", "intents", "friction
 
 @pytest.fixture(scope="module")
 def deployment() -> Iterator[Deployment]:
-    live = record(customers=160, days=DAYS, seed=11)
+    # Release 2 takes over from release 1 halfway, after a canary (sessions served by both)
+    live = record(customers=160, days=DAYS, seed=11, rollout_at_ms=START_MS + DAY_MS + 12 * HOUR_MS)
     development = record(customers=25, days=DAYS, seed=12, stage="development")
     with moto_table(TABLE) as client:
         aggregate(client, TABLE, live + development)
@@ -102,6 +103,88 @@ def test_filtered_views_agree(deployment: Deployment, view: str, filters: dict[s
     # And the filter really narrowed the report
     unfiltered = deployment.stored().view(view, view_request(START_MS, END_MS, period="P1D"))
     assert stored != {**unfiltered, **{k: stored[k] for k in ("locale", "intent", "stage")}}
+
+
+@pytest.mark.parametrize(
+    ("view", "filters"),
+    [
+        ("overview", {"release": "1"}),
+        ("customers", {"release": "2"}),
+        ("sessions", {"release": "2"}),
+        ("utterances", {"release": "2", "intent": "RollDiceIntent"}),
+        ("intents", {"release": "1", "locale": "en-US"}),
+        ("friction", {"release": "2"}),
+    ],
+)
+def test_release_filtered_views_agree(deployment: Deployment, view: str, filters: dict[str, str]) -> None:
+    request = view_request(START_MS, END_MS, period="PT1H" if view != "intents" else "P1D", **filters)
+    stored = deployment.stored().view(view, request)
+    assert_reports_match(stored, deployment.recomputed().view(view, request))
+    assert stored["release"] == filters["release"]
+
+
+def test_paths_of_a_release_agree_and_add_up(deployment: Deployment) -> None:
+    params = {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-08T00:00:00Z"}
+    stored = {r: deployment.stored().paths(SKILL, {**params, "release": r}) for r in ("1", "2")}
+    for release, body in stored.items():
+        assert_reports_match(body, deployment.recomputed().paths(SKILL, {**params, "release": release}))
+    # Sessions count under the release that started them: the two releases' trees add up to all
+    assert sum(b["sessions"] for b in stored.values()) == deployment.stored().paths(SKILL, params)["sessions"]
+
+
+@pytest.mark.parametrize(
+    "metric", ["totalUtterances", "uniqueCustomers", "totalSessions", "successfulUtterances"]
+)
+def test_release_filtered_metrics_agree(deployment: Deployment, metric: str) -> None:
+    params = {"period": "PT1H", "metric": metric, "release": "2"}
+    stored = metric_pages(deployment.stored(), START_MS, END_MS, **params)
+    assert stored == metric_pages(deployment.recomputed(), START_MS, END_MS, **params)
+    unfiltered = metric_pages(deployment.stored(), START_MS, END_MS, **{**params, "release": ""})
+    assert sum(stored["values"]) < sum(unfiltered["values"])
+
+
+def releases_params(**more: str) -> dict[str, str]:
+    return {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-08T00:00:00Z", **more}
+
+
+@pytest.mark.parametrize("params", [{}, {"locale": "en-GB"}, {"baseline": "2", "candidate": "1"}])
+def test_releases_view_from_rollups_equals_the_view_from_events(
+    deployment: Deployment, params: dict[str, str]
+) -> None:
+    stored = deployment.stored().releases(SKILL, releases_params(**params))
+    assert_reports_match(stored, deployment.recomputed().releases(SKILL, releases_params(**params)))
+
+
+def test_releases_view_counts_what_the_raw_events_say(deployment: Deployment) -> None:
+    # Given the raw events of the live stage, by the release that served them and their hour
+    events = [e for e in deployment.events if e.stage == "live" and START_MS <= e.timestamp_ms < END_MS]
+    hours = {
+        r: {e.timestamp_ms // HOUR_MS * HOUR_MS for e in events if e.release_key == r} for r in ("1", "2")
+    }
+    shared = hours["1"] & hours["2"]
+    # When the stored rollups give the releases view
+    view = deployment.stored().releases(SKILL, releases_params())
+    # Then each release's requests and share are the events', its first and last hour too
+    listed = {r["release"]: r for r in view["releases"]}
+    assert set(listed) == {"1", "2"}
+    for release in ("1", "2"):
+        assert listed[release]["requests"] == sum(e.release_key == release for e in events)
+        assert listed[release]["trafficShare"] == round(listed[release]["requests"] / len(events), 4)
+    assert listed["2"]["firstSeen"] == "2026-01-06T12:00:00Z"
+    # And the comparison (2 against 1, by default) counts the canary's hours for both
+    comparison = view["comparison"]
+    assert comparison["comparedOn"] == "same hours" and comparison["candidate"]["hours"] == len(shared)
+    for release, side in (("1", "baseline"), ("2", "candidate")):
+        mine = [
+            e for e in events if e.release_key == release and e.timestamp_ms // HOUR_MS * HOUR_MS in shared
+        ]
+        rate = comparison["failedUtteranceRate"]
+        assert rate[f"{side}Of"] == sum(e.is_utterance for e in mine)
+        assert rate[f"{side}Count"] == sum(e.failed for e in mine)
+    # Release 2 fails on big dice, but a 10% canary of this little traffic cannot show it yet: said so
+    rate = comparison["failedUtteranceRate"]
+    assert rate["ciLow"] < rate["difference"] < rate["ciHigh"] and rate["ciLow"] < 0 < rate["ciHigh"]
+    assert rate["verdict"] == "too little traffic to tell" and rate["candidateOf"] < 100
 
 
 @pytest.mark.parametrize("metric", sorted(METRICS))
@@ -169,12 +252,13 @@ def test_report_cost_follows_buckets_not_events(deployment: Deployment) -> None:
     # When the customers view is read per day
     reporter = deployment.stored()
     reporter.view("customers", view_request(START_MS, END_MS, period="P1D"))
-    # Then it read exactly those items: days x locales x parts, nothing per event
+    # Then it read exactly those items: days x locales x releases x parts, nothing per event
     source_read = reporter.source.items_read
-    assert day_rollups <= DAYS * 4  # three locales, and "-" for skill events
+    day_releases = 1 + 2 + 2  # release 1, both on the rollout's day, then 2 (and its sessions' tails)
+    assert day_rollups <= day_releases * 4  # three locales, and "-" for skill events
     assert source_read == day_items <= day_rollups * ROLLUP_PARTS
-    # (a bound set by days, locales and parts: at this small traffic a tenth of the events)
-    assert source_read <= DAYS * 4 * ROLLUP_PARTS < len(deployment.events) / 10
+    # (a bound set by days, locales, releases and parts: at this small traffic a fifth of the events)
+    assert source_read <= day_releases * 4 * ROLLUP_PARTS < len(deployment.events) / 5
 
 
 def test_recomputation_reads_every_event(deployment: Deployment) -> None:

@@ -488,6 +488,41 @@ def test_quality_tab_shows_friction_cold_starts_and_endpoint_time(views: dict[st
     assert [row[0] for row in table.rows] == [p["intent"] for p in views["friction"]["prompts"]]
 
 
+def test_releases_tab_shows_the_verdict_rates_and_list() -> None:
+    # Given the releases view of release 7 all day and release 8 as a failing canary at 10:00 and 11:00
+    from alexa_skill_metrics.aggregation.rollup import fold
+    from alexa_skill_metrics.reporting.schema import to_json
+    from alexa_skill_metrics.reporting.views.releases import ReleasesRequest, releases
+
+    day = 1_767_571_200_000
+    events = [
+        Event(skill_id=SKILL, request_id=f"r{n}", request_type="IntentRequest", intent="RollDiceIntent",
+          timestamp_ms=day + n * 60_000, received_ms=day + n * 60_000, customer=f"c{n % 40}", locale="en-US",
+          handler_ms=10.0, release="8" if n % 10 == 0 and 600 <= n < 720 else "7",
+          outcome=Outcome.HANDLED if n % 10 == 0 and 600 <= n < 720 else Outcome.RESPONSE)
+        for n in range(1440)
+    ]  # fmt: skip
+    found = [
+        (k, r) for k, r in fold(events, exact=True).items() if k.granularity == "PT1H" and k.intent == "*"
+    ]
+    request = ReleasesRequest.from_params(
+        SKILL, {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-06T00:00:00Z"}
+    )
+    body = to_json(releases(request, found, day, exact=True))
+    # When the dashboard lays it out
+    (tab,) = [
+        tab for tab in build_tabs({**report(sample_events()), "releases": body}) if tab.id == "releases"
+    ]
+    # Then the cards say the verdict, the chart draws both releases' rates, the tables list both
+    assert tab.title == "Releases" and tab.cards[0].label == "8 against 7" and tab.cards[0].value == "worse"
+    chart = next(b for b in tab.blocks if isinstance(b, Chart))
+    assert [trace["name"] for trace in chart.figure["data"]] == ["Release 7", "Release 8"]
+    assert chart.figure["data"][1]["x"][0] == body["comparison"]["failedUtteranceRate"]["candidate"] == 1.0
+    listing = next(b for b in tab.blocks if getattr(b, "id", "") == "releases-list")
+    assert [row[0] for row in listing.rows] == ["7", "8"]  # type: ignore[union-attr]
+    assert "releases" in render_dashboard({**report(sample_events()), "releases": body})
+
+
 def test_voice_model_tab_ranks_the_worst_slots_as_the_view_does() -> None:
     # Given utterances whose colour slot mostly did not resolve and whose sides slot had no resolution
     at = JAN5 + 10 * 3_600_000

@@ -33,6 +33,7 @@ class ListSource(RollupSource):
         *,
         intents: bool = False,
         locale: str | None = None,
+        release: str | None = None,
     ) -> list[tuple[RollupKey, Rollup]]:
         found = []
         for span in spans:
@@ -44,6 +45,7 @@ class ListSource(RollupSource):
                     and span.holds(key.granularity, key.bucket_ms)
                     and (key.intent != ALL_INTENTS) == intents
                     and (locale is None or key.locale == locale)
+                    and (release is None or key.release == release)
                 ):
                     found.append((key, copy_of(rollup)))
         self.read += len(found)

@@ -270,7 +270,7 @@ def test_quality_and_invocation_namespaces_list_their_names() -> None:
         assert metric["supportedStats"] == (["avg"] if name.endswith("_RATE") else ["count"])
         by_intent = name.startswith("UNHANDLED")
         assert metric["supportedGroupByOptions"] == (["intent", "locale"] if by_intent else ["locale"])
-        assert metric["supportedDimensions"] == ["Alexa.Stage", "Alexa.Locale"]
+        assert metric["supportedDimensions"] == ["Alexa.Stage", "Alexa.Locale", "SkillMetrics.Release"]
         assert QUALITY_FIGURES[name][0] in metric["description"]
 
 

@@ -17,6 +17,7 @@ from alexa_skill_metrics.storage.codec import event_to_item
 from alexa_skill_metrics.storage.customers import Act, CustomerState, Move, item_to_state, state_to_item
 from alexa_skill_metrics.storage.keys import (
     parse_rollup_key,
+    rollup_part_of,
     rollup_pk,
     rollup_sk,
     rollup_sk_range,
@@ -94,7 +95,10 @@ def test_rollup_keys_put_all_intents_and_per_intent_rollups_apart() -> None:
     assert rollup_pk(SKILL, "live", "P1D", intents=False).endswith("#P1D#ALL")
     assert rollup_pk(SKILL, "live", "P1D", intents=True).endswith("#P1D#INTENT")
     pk, sk = rollup_pk(SKILL, "live", "PT1H", intents=True), rollup_sk(T0, "en-US", "AMAZON.StopIntent")
-    assert parse_rollup_key(pk, sk) == (SKILL, "live", "PT1H", T0, "en-US", "AMAZON.StopIntent")
+    assert parse_rollup_key(pk, sk) == (SKILL, "live", "PT1H", T0, "en-US", "AMAZON.StopIntent", "-")
+    released = rollup_sk(T0, "en-US", "AMAZON.StopIntent", 3, "v1.2")
+    assert parse_rollup_key(pk, released)[-1] == "v1.2"
+    assert rollup_part_of(released) == 3 and rollup_part_of(rollup_sk(T0, "en-US", "*", None, "7")) is None
 
 
 def test_sort_key_range_is_half_open_on_buckets() -> None:

@@ -44,7 +44,7 @@ def largest_event(request_type: str = "IntentRequest") -> Event:
         end_reason="EXCEEDED_MAX_REPROMPTS" if request_type == "SessionEndedRequest" else None,
         error_type="INVALID_RESPONSE" if request_type == "SessionEndedRequest" else None,
         outcome=Outcome.ESCAPED,
-        exception="E" * 100,
+        exception="E" * 60,  # recorder.MAX_EXCEPTION
         should_end_session=False,
         handler_ms=1234.567,
         stage="development",
@@ -56,6 +56,9 @@ def largest_event(request_type: str = "IntentRequest") -> Event:
         last_prompt=True,
         last_unhandled=True,
         path_node="5" + "p" * 15,  # the longest node id a stamp may carry
+        release="r" * 24,  # the longest release (METRICS_RELEASE) and alias the recorder keeps
+        alias="a" * 16,
+        session_release="s" * 24,  # a session another release started (a weighted alias)
         # the most slot statuses the recorder keeps (recording.slots.MAX_CODES)
         slots=" ".join(["s" * 33 + ":frru-"] * 10) if request_type == "IntentRequest" else None,
         confirmation="d" if request_type == "IntentRequest" else None,
@@ -63,12 +66,21 @@ def largest_event(request_type: str = "IntentRequest") -> Event:
 
 
 def item_size(item: dict[str, dict[str, object]]) -> int:
-    """DynamoDB's item size: attribute name lengths plus value sizes (strings/numbers approximated)."""
+    """DynamoDB's item size: attribute name lengths plus value sizes.
+
+    A number takes a byte per two significant digits plus one (DynamoDB's item size rules).
+    """
     size = 0
     for name, value in item.items():
         size += len(name.encode())
         ((kind, raw),) = value.items()
-        size += 1 if kind == "BOOL" else len(str(raw).encode())
+        if kind == "BOOL":
+            size += 1
+        elif kind == "N":
+            digits = str(raw).replace(".", "").replace("-", "").strip("0") or "0"
+            size += (len(digits) + 1) // 2 + 1
+        else:
+            size += len(str(raw).encode())
     return size
 
 

@@ -386,6 +386,7 @@ def test_outputs_name_what_users_need(template: dict[str, Any]) -> None:
     assert outputs["MetricsTableName"]["Value"] == {"Ref": "MetricsTable"}
     assert "${MetricsApi}.execute-api" in outputs["MetricsApiUrl"]["Value"]["Fn::Sub"]
     assert outputs["SampleSkillFunctionArn"]["Value"] == {"Fn::GetAtt": ["SampleSkillFunction", "Arn"]}
+    assert outputs["SampleSkillAliasArn"]["Value"] == {"Ref": "SampleSkillFunction.Alias"}  # the endpoint
 
 
 # --- layers -------------------------------------------------------------------------------------------------
@@ -696,3 +697,79 @@ def test_built_handler_imports_from_its_code_and_layers_alone(
     assert result.returncode == 0, result.stderr[-3000:]
     # And the function's own artifact carries code only: dependencies come from the layers
     assert not (built / function / "boto3").exists() and not (built / function / "requirements.txt").exists()
+
+
+# --- skill health alarms ------------------------------------------------------------------------------------
+
+
+def _health_metrics(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    props = alarm["Properties"]
+    if "MetricName" in props:
+        return [
+            {
+                "Namespace": props["Namespace"],
+                "MetricName": props["MetricName"],
+                "Dimensions": props["Dimensions"],
+            }
+        ]
+    return [q["MetricStat"]["Metric"] for q in props["Metrics"] if "MetricStat" in q]
+
+
+def test_health_alarms_watch_the_metrics_the_recorder_emits(template: dict[str, Any]) -> None:
+    from alexa_skill_metrics.recording.health import ENDPOINT, FAILED, HEALTH_NAMESPACE, UNHANDLED, UTTERANCES
+
+    resources, params = template["Resources"], template["Parameters"]
+    alarms = {
+        "SkillFailedUtteranceRateAlarm": ({FAILED, UTTERANCES}, "FailedUtteranceRateThreshold"),
+        "SkillUnhandledRateAlarm": ({UNHANDLED, UTTERANCES}, "UnhandledRateThreshold"),
+        "SkillEndpointP90Alarm": ({ENDPOINT}, "EndpointP90ThresholdMs"),
+        "SkillSilentAlarm": ({UTTERANCES}, None),
+    }
+    for name, (names, threshold) in alarms.items():
+        alarm = resources[name]
+        assert alarm["Condition"] == "HasHealthAlarms" and alarm["Properties"]["AlarmActions"] == [
+            {"Ref": "AlarmTopic"}
+        ]
+        watched = _health_metrics(alarm)
+        assert {m["MetricName"] for m in watched} == names, name
+        for metric in watched:
+            # the skill-wide dimension set of recording.health: SkillId and Stage
+            assert metric["Namespace"] == HEALTH_NAMESPACE
+            assert [d["Name"] for d in metric["Dimensions"]] == ["SkillId", "Stage"]
+        if threshold is not None:
+            assert alarm["Properties"]["Threshold"] == {"Ref": threshold} and "Default" in params[threshold]
+    # Rates below the minimum traffic are 0, never an alarm; the p90 is a percentile of endpoint time
+    rate = next(
+        q for q in resources["SkillFailedUtteranceRateAlarm"]["Properties"]["Metrics"] if q["Id"] == "rate"
+    )
+    assert "HealthAlarmMinUtterances" in rate["Expression"]["Fn::Sub"]
+    assert resources["SkillEndpointP90Alarm"]["Properties"]["ExtendedStatistic"] == "p90"
+    # Silence: below the anomaly band of hourly utterances (silence filled with 0) for SilentHours hours
+    silent = resources["SkillSilentAlarm"]["Properties"]
+    assert silent["ThresholdMetricId"] == "usual" and silent["ComparisonOperator"] == "LessThanLowerThreshold"
+    assert silent["EvaluationPeriods"] == {"Ref": "SilentHours"} and silent["TreatMissingData"] == "breaching"
+    # An optional e-mail address is subscribed to the topic every alarm notifies
+    assert params["AlarmEmail"]["Default"] == ""
+    assert resources["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
+
+
+def test_the_sample_skill_deploys_by_canary_rolled_back_by_its_new_versions_health(
+    template: dict[str, Any],
+) -> None:
+    from alexa_skill_metrics.recording.health import ENDPOINT, FAILED, UNHANDLED, UTTERANCES
+
+    resources = template["Resources"]
+    skill = resources["SampleSkillFunction"]["Properties"]
+    assert skill["AutoPublishAlias"] == "live"
+    preference = skill["DeploymentPreference"]
+    assert preference["Type"].startswith("Canary") and preference["PassthroughCondition"] is True
+    alarms = [ref["Ref"] for ref in preference["Alarms"]]
+    watched = {m["MetricName"] for name in alarms for m in _health_metrics(resources[name])}
+    assert watched == {FAILED, UNHANDLED, UTTERANCES, ENDPOINT}
+    new_version = {"Fn::Select": [7, {"Fn::Split": [":", {"Ref": "SampleSkillFunction.Version"}]}]}
+    for name in alarms:
+        assert resources[name]["Condition"] == "HasSkillId"
+        for metric in _health_metrics(resources[name]):
+            # the version dimension set of recording.health, at the version this deployment publishes
+            assert [d["Name"] for d in metric["Dimensions"]] == ["SkillId", "Stage", "FunctionVersion"]
+            assert metric["Dimensions"][2]["Value"] == new_version

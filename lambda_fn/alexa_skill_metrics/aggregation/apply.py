@@ -433,7 +433,16 @@ class Aggregator:
                 days = sorted(known.union(new_days))
                 _, owner = min((visits[day] for day in new_days), key=lambda visit: visit[0])
                 delta = tuple((d, k, v) for (d, k), v in retention_changes(state.days, days).items())
-                acts.append(Act(owner.source, owner.seq, now_ms, delta, owner.event.locale or NO_LOCALE))
+                acts.append(
+                    Act(
+                        owner.source,
+                        owner.seq,
+                        now_ms,
+                        delta,
+                        owner.event.locale or NO_LOCALE,
+                        owner.event.release_key,
+                    )
+                )
             first = candidate if earlier else state.first
             updated = CustomerState(
                 state.skill_id, state.stage, state.customer, first, moves, state.version, days, acts
@@ -471,7 +480,9 @@ class Aggregator:
             if keeps_retention:
                 for act in acts.get(record.id, ()):
                     for day, counter, delta in act.changes:
-                        key = retention_key(record.event.skill_id, record.event.stage, day, act.locale)
+                        key = retention_key(
+                            record.event.skill_id, record.event.stage, day, act.locale, act.release
+                        )
                         counters[key].append((record, counter, delta))
             for key in rollup_keys(record.event, self.granularities):
                 events[key].append(record)

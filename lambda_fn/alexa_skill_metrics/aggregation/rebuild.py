@@ -100,7 +100,7 @@ from alexa_skill_metrics.aggregation.rollup import (
 )
 from alexa_skill_metrics.config import STAGES
 from alexa_skill_metrics.exceptions import SkillMetricsError
-from alexa_skill_metrics.model import NO_LOCALE
+from alexa_skill_metrics.model import NO_LOCALE, NO_RELEASE
 from alexa_skill_metrics.periods import BUCKET_MS, GRANULARITIES, HOUR_MS, buckets, floor_ms, format_time
 from alexa_skill_metrics.storage.keys import LEGACY_ROLLUP_PARTS, event_partitions, watermark_key
 
@@ -269,7 +269,7 @@ def _rebuild_stage(
                 folded.setdefault(key, new_rollup()).new_customers += 1
         locales = day_locales.get((skill_id, stage, state.customer), {})
         for (day, counter), count in contributions(state.days).items():
-            key = retention_key(skill_id, stage, day, locales.get(day, NO_LOCALE))
+            key = retention_key(skill_id, stage, day, *locales.get(day, (NO_LOCALE, NO_RELEASE)))
             if start <= key.bucket_ms < end:
                 _bump(folded.setdefault(key, new_rollup()).retention, counter, count)
         for move in state.moves:
@@ -281,7 +281,9 @@ def _rebuild_stage(
                     pending.new_customers -= 1
         for act in state.acts:
             for day, counter, delta in act.changes:
-                pending = logged_change(retention_key(skill_id, stage, day, act.locale), act.source, act.seq)
+                pending = logged_change(
+                    retention_key(skill_id, stage, day, act.locale, act.release), act.source, act.seq
+                )
                 if pending is not None:
                     _bump(pending.retention, counter, delta)
     # with the range's rollups that logged changes would go to, so their marks close them there
@@ -473,7 +475,7 @@ def _settle_customers(
         added = len(days) - len(state.days)
         if added:
             delta = tuple((d, k, v) for (d, k), v in retention_changes(state.days, days).items())
-            state.acts.append(Act(REBUILD_SOURCE, now_ms, now_ms, delta, candidate.locale))
+            state.acts.append(Act(REBUILD_SOURCE, now_ms, now_ms, delta, candidate.locale, candidate.release))
             state.days = days
         store.put(state)  # VersionConflict: the aggregator wrote this customer; the stage starts over
         result.customers_moved += earlier
@@ -506,5 +508,5 @@ def _apply_outside(rollups: RollupStore, changes: dict[RollupKey, dict[int, Pend
     return written
 
 
-def _order(key: RollupKey) -> tuple[str, int, str, str]:
-    return (key.granularity, key.bucket_ms, key.locale, key.intent)
+def _order(key: RollupKey) -> tuple[str, int, str, str, str]:
+    return (key.granularity, key.bucket_ms, key.locale, key.intent, key.release)

@@ -69,6 +69,7 @@ from alexa_skill_metrics.model import (
     CONFIRMED,
     DENIED,
     NO_LOCALE,
+    NO_RELEASE,
     SESSION_ENDED,
     SKILL_ENABLED,
     EndType,
@@ -110,20 +111,30 @@ def new_rollup(*, exact: bool = False) -> Rollup:
 
 
 def rollup_keys(event: Event, granularities: Sequence[str] = GRANULARITIES) -> list[RollupKey]:
-    """Every rollup ``event`` contributes to (new-customer counts aside), without duplicates."""
+    """Every rollup ``event`` contributes to (new-customer counts aside), without duplicates.
+
+    Request figures go to the release that served the event, session figures to the release
+    that started its session (``Event.session_release_key``): both are the same but for a
+    session that two releases served (a weighted alias).
+    """
     locale = event.locale or NO_LOCALE
     intent = event.intent_key
+    release, session_release = event.release_key, event.session_release_key
     session_bucket_of = event.session_start_ms if _changes_session(event) else None
     keys: list[RollupKey] = []
     for granularity in granularities:
         bucket = floor_ms(event.timestamp_ms, granularity)
-        keys.append(RollupKey(event.skill_id, event.stage, granularity, bucket, locale))
+        keys.append(RollupKey(event.skill_id, event.stage, granularity, bucket, locale, ALL_INTENTS, release))
         if intent is not None:
-            keys.append(RollupKey(event.skill_id, event.stage, granularity, bucket, locale, intent))
+            keys.append(RollupKey(event.skill_id, event.stage, granularity, bucket, locale, intent, release))
         if session_bucket_of is not None:
             start = floor_ms(session_bucket_of, granularity)
-            if start != bucket:
-                keys.append(RollupKey(event.skill_id, event.stage, granularity, start, locale))
+            if start != bucket or session_release != release:
+                keys.append(
+                    RollupKey(
+                        event.skill_id, event.stage, granularity, start, locale, ALL_INTENTS, session_release
+                    )
+                )
     return keys
 
 
@@ -132,12 +143,18 @@ def apply_event(rollup: Rollup, key: RollupKey, event: Event) -> None:
     locale = event.locale or NO_LOCALE
     if key.locale != locale or key.skill_id != event.skill_id or key.stage != event.stage:
         return
-    own_bucket = key.bucket_ms == floor_ms(event.timestamp_ms, key.granularity)
+    own_bucket = (
+        key.bucket_ms == floor_ms(event.timestamp_ms, key.granularity) and key.release == event.release_key
+    )
     if key.intent == ALL_INTENTS:
         if own_bucket:
             _add_request(rollup, event)
         start = event.session_start_ms
-        in_start_bucket = start is not None and key.bucket_ms == floor_ms(start, key.granularity)
+        in_start_bucket = (
+            start is not None
+            and key.bucket_ms == floor_ms(start, key.granularity)
+            and key.release == event.session_release_key
+        )
         if in_start_bucket and _changes_session(event):
             _add_session(rollup, event)
             if key.granularity == PATH_GRANULARITY:
@@ -154,8 +171,10 @@ def new_customer_keys(
     keys: list[RollupKey] = []
     for granularity in granularities:
         bucket = floor_ms(first.timestamp_ms, granularity)
-        keys.append(RollupKey(skill_id, stage, granularity, bucket, first.locale))
-        keys.append(RollupKey(skill_id, stage, granularity, bucket, first.locale, first.intent))
+        keys.append(RollupKey(skill_id, stage, granularity, bucket, first.locale, ALL_INTENTS, first.release))
+        keys.append(
+            RollupKey(skill_id, stage, granularity, bucket, first.locale, first.intent, first.release)
+        )
     return keys
 
 
@@ -191,7 +210,7 @@ def fold(
     if RETENTION_GRANULARITY in granularities:
         for (skill_id, stage, _), days in active_days(events).items():
             for (day, counter), count in contributions(days).items():
-                key = retention_key(skill_id, stage, day, days[day])
+                key = retention_key(skill_id, stage, day, *days[day])
                 rollup = rollups.get(key)
                 if rollup is None:
                     rollup = rollups[key] = new_rollup(exact=exact)
@@ -199,8 +218,8 @@ def fold(
     return rollups
 
 
-def active_days(events: Iterable[Event]) -> dict[tuple[str, str, str], dict[int, str]]:
-    """Each customer's active days among ``events``, with the locale of the day's first utterance.
+def active_days(events: Iterable[Event]) -> dict[tuple[str, str, str], dict[int, tuple[str, str]]]:
+    """Each customer's active days among ``events``, with the locale and release of the day's first utterance.
 
     That locale's day rollup is where a clean pass puts the day's retention counters
     (``retention_key``).
@@ -214,18 +233,21 @@ def active_days(events: Iterable[Event]) -> dict[tuple[str, str, str], dict[int,
         day = day_of(event.timestamp_ms)
         if day not in days or candidate.order < days[day].order:
             days[day] = candidate
-    return {who: {day: first.locale for day, first in days.items()} for who, days in earliest.items()}
+    return {
+        who: {day: (first.locale, first.release) for day, first in days.items()}
+        for who, days in earliest.items()
+    }
 
 
-def retention_key(skill_id: str, stage: str, day: int, locale: str) -> RollupKey:
+def retention_key(skill_id: str, stage: str, day: int, locale: str, release: str = NO_RELEASE) -> RollupKey:
     """The day rollup that takes retention counters of ``day`` brought by an utterance of ``locale``.
 
     Cohorts are not per locale: a report adds up the counters of every locale's day rollup. They
     go to the locale of the utterance that brought the customer's day (the first of that day, in
     a clean pass), whose all-intents day rollup the aggregator writes in the same batch anyway:
-    a rollup of its own would cost a write per batch.
+    a rollup of its own would cost a write per batch. The same holds for its ``release``.
     """
-    return RollupKey(skill_id, stage, RETENTION_GRANULARITY, day * DAY_MS, locale)
+    return RollupKey(skill_id, stage, RETENTION_GRANULARITY, day * DAY_MS, locale, ALL_INTENTS, release)
 
 
 # --- the rules ------------------------------------------------------------------------------------

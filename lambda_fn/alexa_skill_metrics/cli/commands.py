@@ -171,7 +171,7 @@ def _entries(pairs: Iterable[tuple[str, str]], width: int = 76) -> str:
 
 # The report's options, by the API parameter each one sends; ``metric`` and ``skillType`` the client sets.
 _API_OPTIONS = {"startTime": "--start", "endTime": "--end", "period": "--period", "cohort": "--cohort",
-                "stage": "--stage", "locale": "--locale", "intent": "--intent",
+                "stage": "--stage", "locale": "--locale", "intent": "--intent", "release": "--release",
                 "maxResults": "--max-results", "nextToken": "--next-token"}  # fmt: skip
 
 
@@ -196,6 +196,7 @@ _API_OPTIONS = {"startTime": "--start", "endTime": "--end", "period": "--period"
 @click.option("--stage", type=click.Choice(STAGES), help=_STAGE_HELP)
 @click.option("--locale", help="e.g. en-US [default: all locales; not for retention]")
 @click.option("--intent", help="Intent filter (customers and utterances views, metrics).")
+@click.option("--release", help="Release filter, e.g. 7 or v1.4.2 (- : recorded without one); not retention.")
 @click.option("--endpoint", type=URL, help="A deployed reporting API URL; requests are signed with SigV4.")
 @click.option("--recompute", is_flag=True, help="Compute from raw events instead of rollups.")
 @click.option(
@@ -229,6 +230,7 @@ def report(
     as_json: bool,
     table: str | None,
     as_csv: bool = False,
+    release: str | None = None,
 ) -> None:
     """Print a view or an SMAPI metric (names below), in-process from the table or from --endpoint.
 
@@ -241,7 +243,7 @@ def report(
     if endpoint is not None and recompute:
         raise click.UsageError("--recompute reads the table; it cannot go with --endpoint")
     given = {"startTime": start_time, "endTime": end_time, "period": period, "cohort": cohort,
-             "locale": locale, "intent": intent, "nextToken": next_token,
+             "locale": locale, "intent": intent, "release": release, "nextToken": next_token,
              "maxResults": str(max_results) if max_results else None}  # fmt: skip
     params = report_params(name, given, context.stage(stage))
     table_name = None if endpoint else context.settings(table_name=table).table_name
@@ -357,7 +359,7 @@ def dashboard(
     out: str,
     table: str | None,
 ) -> None:
-    """Write the nine views as one self-contained HTML page (opens without a network).
+    """Write the views as one self-contained HTML page (opens without a network).
 
     A page whose every view is empty is still written; the hints on stderr say where data is.
     """
@@ -555,9 +557,12 @@ def main() -> None:
 def _add_metrics_commands() -> None:
     # Amazon's v2 body (query) and the side-by-side with Amazon's figures (compare) live in their own module.
     from alexa_skill_metrics.cli.metrics import compare_command, query_command
+    from alexa_skill_metrics.cli.releases import health_command, releases_command
 
     cli.add_command(query_command)
     cli.add_command(compare_command)
+    cli.add_command(releases_command)
+    cli.add_command(health_command)
 
 
 _add_metrics_commands()

@@ -2,7 +2,7 @@
 
 A local DynamoDB (moto), the metrics table, a simulated week of traffic through the sample
 skill with the recorder installed as a skill developer would, the table's stream drained
-through the aggregator, and the nine views read back from the rollups through the reporting
+through the aggregator, and every view read back from the rollups through the reporting
 code, summarised, and written as tables, JSON and HTML.
 
 By default moto runs in this process (``local.in_process_dynamodb``) and the recorder writes
@@ -58,7 +58,7 @@ class DemoResult:
 def run_demo(
     *, customers: int, days: int, seed: int, out_dir: str, quiet: bool = False, keep_port: int | None = None
 ) -> DemoResult:
-    """Run the pipeline, print a summary of the nine views, write them to ``out_dir``; return what was made.
+    """Run the pipeline, print a summary of the views, write them to ``out_dir``; return what was made.
 
     ``keep_port``: run against a local moto server on that port and leave it running.
     """
@@ -116,7 +116,7 @@ def _run(
     from alexa_skill_metrics.reporting.params import format_time
     from alexa_skill_metrics.reporting.views import VIEWS
     from alexa_skill_metrics.storage.table import create_table
-    from sample_skill.traffic import Containers, Simulation
+    from sample_skill.traffic import Containers, Rollout, Simulation
 
     console = Console(quiet=quiet)
     today = int(time.time() * 1000) // DAY_MS * DAY_MS
@@ -127,8 +127,11 @@ def _run(
     if not embedded:
         _drop_table(client, DEMO_TABLE)  # a kept server holds the previous run's data
     create_table(client, DEMO_TABLE)
+    # Release 2 (big dice fail) comes in halfway behind a weighted alias: half the requests from then on
+    half = days * DAY_MS // 2
+    rollout = Rollout(at_ms=start_ms + half, canary_share=0.5, canary_ms=half, seed=seed)
     handler = Containers(
-        _sample_skill_handler(MotoPutItem() if embedded else None), start_container, seed=seed
+        rollout.serve(_sample_skill_handlers(MotoPutItem() if embedded else None)), start_container, seed=seed
     )
     params = {"startTime": format_time(start_ms), "endTime": format_time(today), "period": "P1D"}
     reporter = table_reporter(DEMO_TABLE)
@@ -163,6 +166,8 @@ def _run(
         f"{plural(drained.rollups_written, 'rollup write')}"
     )
     for line in summary(views):
+        console.print(line, highlight=False, markup=False)
+    for line in release_lines(views, reporter.health(simulation.skill_id, extra_params("releases", params))):
         console.print(line, highlight=False, markup=False)
     console.print(f"All {len(views)} views as tables: {files[0]}; as JSON: {out}/<view>.json")
     console.print(f"Dashboard: [bold]{files[-1].resolve()}[/]")
@@ -227,6 +232,25 @@ def summary(views: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+def release_lines(views: dict[str, dict[str, Any]], firings: list[Any]) -> list[str]:
+    """The releases comparison's verdict and the first health alarm that would have fired."""
+    comparison = views["releases"]["comparison"]
+    lines = []
+    if comparison is not None:
+        base, cand = comparison["baseline"]["release"], comparison["candidate"]["release"]
+        on = "same hours" if comparison["comparedOn"] == "same hours" else "own hours"
+        lines.append(f"Release {cand} against {base} ({on}): {comparison['failedUtteranceRate']['summary']}")
+    if firings:
+        # the candidate's own alarm first: what a canary's deployment would have rolled back on
+        candidate = comparison["candidate"]["release"] if comparison is not None else None
+        first = next((f for f in firings if f.release == candidate), firings[0])
+        more = f" (+{len(firings) - 1} more)" if len(firings) > 1 else ""
+        lines.append(f"Alarm that would have fired: {first.line}{more}")
+    else:
+        lines.append("No health alarm would have fired")
+    return lines
+
+
 def _aggregator() -> Aggregator:
     """The aggregator of an in-process demo: every call through a client made for in-process moto."""
     from alexa_skill_metrics.aggregation.apply import Aggregator
@@ -268,11 +292,11 @@ def _dashboard(views: dict[str, dict[str, Any]], path: Path) -> Path:
     return write_dashboard(collected, out=path)
 
 
-def _sample_skill_handler(client: Any = None) -> Any:
-    """The sample skill's handler, the recorder configured through the environment.
+def _sample_skill_handlers(client: Any = None) -> Any:
+    """The sample skill's two releases' handlers by version, the recorder configured through the environment.
 
     With ``client`` the recorder writes through that client (in-process moto); without, the
-    sample skill's own module-level handler with the default signed HTTP transport.
+    sample skill's own module-level recorder with the default signed HTTP transport.
     """
     import importlib
     import sys
@@ -283,7 +307,7 @@ def _sample_skill_handler(client: Any = None) -> Any:
     sys.modules.pop("sample_skill.app", None)
     app = importlib.import_module("sample_skill.app")
     if client is None:
-        return app.lambda_handler
+        return app.release_handlers(app.metrics)
     from alexa_skill_metrics import SkillMetrics
 
-    return app.build_handler(SkillMetrics(client=client))
+    return app.release_handlers(SkillMetrics(client=client))

@@ -29,8 +29,12 @@ ViewFetch = Callable[[str], Mapping[str, Any]]
 
 # Views with their own parameters, shown as extra tabs when given: retention covers the cohorts
 # up to the dashboard's end (12 weeks by default), paths the sessions started in its range.
-EXTRA_VIEWS = ("retention", "paths")
-EXTRA_PARAMS = {"retention": ("endTime", "stage"), "paths": ("startTime", "endTime", "stage", "locale")}
+EXTRA_VIEWS = ("retention", "paths", "releases")
+EXTRA_PARAMS = {
+    "retention": ("endTime", "stage"),
+    "paths": ("startTime", "endTime", "stage", "locale"),
+    "releases": ("startTime", "endTime", "stage", "locale"),  # the two most recent releases compared
+}
 
 
 def extra_params(view: str, params: Mapping[str, str | None]) -> dict[str, str]:
@@ -44,7 +48,7 @@ def extra_params(view: str, params: Mapping[str, str | None]) -> dict[str, str]:
 
 
 def collect_extra_views(fetch: ViewFetch) -> dict[str, dict[str, Any]]:
-    """The retention and paths view bodies from ``fetch(view_name)`` (which passes ``extra_params``)."""
+    """The retention, paths and releases bodies from ``fetch(view_name)`` (it passes ``extra_params``)."""
     views = {name: dict(fetch(name)) for name in EXTRA_VIEWS}
     for name, body in views.items():
         if body.get("view") != name:

@@ -786,7 +786,9 @@ MULTI_VIEW_BUILDERS = {"friction": quality_tab}
 
 def build_tabs(views: Mapping[str, View]) -> list[Tab]:
     """Every tab, in the console's order and then ours; Retention and Paths when their views are given."""
-    extra = {"retention": retention_tab, "paths": paths_tab}
+    from alexa_skill_metrics.dashboard.releases import releases_tab
+
+    extra = {"retention": retention_tab, "paths": paths_tab, "releases": releases_tab}
     return [
         MULTI_VIEW_BUILDERS[name](views) if name in MULTI_VIEW_BUILDERS else BUILDERS[name](views[name])
         for name in VIEWS

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeGuard
 
-from alexa_skill_metrics.model import UNKNOWN_SKILL
+from alexa_skill_metrics.model import RELEASE_PATTERN, UNKNOWN_SKILL
 from alexa_skill_metrics.recording.slots import read_slots
 
 # The recorder's reserved session-attribute key (METRICS.md: session start, last intent answered).
@@ -30,6 +31,7 @@ STAMP_KEY = "_skill_metrics"
 _MAX_TEXT = 100  # longer identifiers are cut so one event always fits one write unit
 # Epoch ms the storage keys can hold (13 digits, up to the year 2286); anything else is not a time.
 _MAX_EPOCH_MS = 10**13
+RELEASE = re.compile(RELEASE_PATTERN)
 _MAX_NODE = 16  # pathtree node ids are 9 characters; anything much longer is not one of ours
 
 
@@ -43,6 +45,7 @@ class Stamp:
     prompt: bool = False  # the answered utterance was a prompt (METRICS.md, Friction)
     unhandled: bool = False  # ... was unhandled: AMAZON.FallbackIntent or failed
     path: str | None = None  # pathtree node id of the answered utterances so far
+    release: str | None = None  # the release that started the session (METRICS.md, Releases)
 
     def to_attribute(self) -> dict[str, Any]:
         attribute: dict[str, Any] = {"s": self.start_ms, "t": self.last_ms, "i": self.intent}
@@ -52,6 +55,8 @@ class Stamp:
             attribute["u"] = True
         if self.path is not None:
             attribute["n"] = self.path
+        if self.release is not None:
+            attribute["r"] = self.release
         return attribute
 
     def answered(self, *, prompt: bool, unhandled: bool) -> Stamp:
@@ -73,6 +78,7 @@ class Stamp:
             raw.get("p") is True,
             raw.get("u") is True,
             _path_node(raw.get("n")),
+            _release(raw.get("r")),
         )
 
 
@@ -95,6 +101,11 @@ class EnvelopeFields:
     stamp: Stamp | None
     slots: str | None = None  # slot status codes (``recording.slots``), never values
     confirmation: str | None = None
+
+
+def _release(value: Any) -> str | None:
+    """A release the stamp carries back; anything else (a stamp edited on the way) is none."""
+    return value if isinstance(value, str) and RELEASE.fullmatch(value) else None
 
 
 def read_envelope(event: Any, received_ms: int) -> EnvelopeFields:

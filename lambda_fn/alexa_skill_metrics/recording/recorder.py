@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 from alexa_skill_metrics import telemetry
 from alexa_skill_metrics.config import Settings
 from alexa_skill_metrics.exceptions import ConfigurationError
-from alexa_skill_metrics.model import FALLBACK_INTENT, UTTERANCE_TYPES, Event, Outcome
-from alexa_skill_metrics.recording.classify import STAMP_KEY, EnvelopeFields, Stamp, read_envelope
+from alexa_skill_metrics.model import FALLBACK_INTENT, NO_RELEASE, UTTERANCE_TYPES, Event, Outcome
+from alexa_skill_metrics.recording.classify import RELEASE, STAMP_KEY, EnvelopeFields, Stamp, read_envelope
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 # Start-up time of a cold start counts from here (METRICS.md: from the recorder's import).
 _IMPORTED_AT = time.perf_counter()
 _requests = itertools.count()  # requests this process began; next() is atomic under the GIL
+# Exception class names are cut here (identifiers at 100): with a release the event stays < 1 KB.
+MAX_EXCEPTION = 60
+MAX_ALIAS = 16
 
 
 def _claim_cold_start() -> float | None:
@@ -83,6 +86,7 @@ class Invocation:
     """
 
     __slots__ = (
+        "alias",
         "carried",
         "closed",
         "exception",
@@ -90,6 +94,7 @@ class Invocation:
         "outcome",
         "raised_at",
         "received_ms",
+        "release",
         "responded",
         "should_end_session",
         "stamp",
@@ -114,6 +119,8 @@ class Invocation:
         self.raised_at: float | None = None  # perf_counter when that exception reached the handlers
         self.outcome: Outcome | None = None  # decided by an exception handler, by hand only
         self.closed = False  # by hand: the event was handed over (several paths may try)
+        self.release: str | None = None  # METRICS.md, Releases: the label, else the function version
+        self.alias: str | None = None  # the Lambda alias the request came through
 
     @property
     def outgoing(self) -> Any:
@@ -149,12 +156,23 @@ class Recorder:
         self._clock = clock
         self._pseudonymizer: Pseudonymizer | None = None
         self.enabled = settings is not None
+        self._health_attached = not _health_wanted(settings)
 
     # --- the wrapper's side -------------------------------------------------------------------
 
-    def begin(self, event: Any) -> Invocation:
-        """Start recording one Lambda invocation (called by the handler wrapper); never raises."""
+    def begin(self, event: Any, context: Any = None) -> Invocation:
+        """Start recording one Lambda invocation (called by the handler wrapper); never raises.
+
+        ``context`` is Lambda's: its function version and invoked ARN name the release and alias.
+        """
         inv = self._invocation(lambda: event, wrapped=True)
+        if context is not None:
+            try:
+                version, inv.alias = lambda_release(context)
+                if inv.release is None:
+                    inv.release = version
+            except Exception as exc:
+                self._internal_error(exc)
         _current.set(inv)
         return inv
 
@@ -198,7 +216,7 @@ class Recorder:
             taken = _take_stamp(handler_input)
             if taken is not None:  # a second call in one dispatch finds nothing left to take
                 inv.carried = taken
-            inv.stamp = _next_stamp(inv.fields)
+            inv.stamp = _next_stamp(inv.fields, inv.release)
         except Exception as exc:
             self._internal_error(exc)
 
@@ -227,7 +245,7 @@ class Recorder:
             if inv is None or inv.started is None:
                 return
             if inv.exception is None:
-                inv.exception = type(exception).__name__[:100]
+                inv.exception = type(exception).__name__[:MAX_EXCEPTION]
                 inv.raised_at = time.perf_counter()
             if inv.wrapped:
                 if inv.responded is not None:
@@ -251,7 +269,7 @@ class Recorder:
             if inv is None or inv.wrapped or inv.started is None:
                 return  # the wrapper sees the exception leave by itself
             if inv.exception is None:
-                inv.exception = type(exception).__name__[:100]
+                inv.exception = type(exception).__name__[:MAX_EXCEPTION]
                 inv.raised_at = time.perf_counter()
             inv.outcome = Outcome.ESCAPED
             self._close_unwrapped(inv)
@@ -296,7 +314,7 @@ class Recorder:
             end_reason=f.end_reason,
             error_type=f.error_type,
             outcome=outcome,
-            exception=type(error).__name__[:100] if error is not None else inv.exception,
+            exception=type(error).__name__[:MAX_EXCEPTION] if error is not None else inv.exception,
             should_end_session=should_end if f.request_type in UTTERANCE_TYPES else None,
             handler_ms=round((end - inv.started) * 1000, 3) if inv.started is not None and end else None,
             stage=self._settings.stage if self._settings else "live",
@@ -308,6 +326,9 @@ class Recorder:
             last_prompt=None if starts or incoming is None else incoming.prompt,
             last_unhandled=None if starts or incoming is None else incoming.unhandled,
             path_node=None if starts or incoming is None else incoming.path,
+            release=inv.release,
+            alias=inv.alias,
+            session_release=_session_release(inv.release, None if starts else incoming),
             slots=f.slots,
             confirmation=f.confirmation,
         )
@@ -328,6 +349,7 @@ class Recorder:
     def use_delivery(self, delivery: Delivery) -> None:
         """Hand later events to ``delivery`` (a web service moves writes off the request thread)."""
         self._delivery = delivery
+        self._health_attached = not _health_wanted(self._settings)
 
     def discard(self, inv: Invocation) -> None:
         """Forget ``inv`` without recording it (a web request that failed verification)."""
@@ -335,7 +357,18 @@ class Recorder:
             _current.set(None)
 
     def _write(self, event: Event) -> None:
+        if not self._health_attached:
+            self._attach_health()
         self.delivery.submit(event)
+
+    def _attach_health(self) -> None:
+        """Once: the skill's health metrics go out where the writes happen (``recording.health``)."""
+        from alexa_skill_metrics.recording.health import HealthMetrics
+
+        self._health_attached = True
+        writer = self.delivery.writer
+        if writer.observer is None:
+            writer.observer = HealthMetrics(self._require_settings().stage)
 
     def _invocation(self, envelope: Callable[[], Any], wrapped: bool) -> Invocation:
         received_ms = int(self._clock() * 1000)
@@ -345,7 +378,10 @@ class Recorder:
         except Exception as exc:  # classify tolerates any input; should it ever fail, record what is left
             self._internal_error(exc)
             fields = read_envelope(None, received_ms)
-        return Invocation(fields, received_ms, wrapped, startup_ms)
+        inv = Invocation(fields, received_ms, wrapped, startup_ms)
+        if self._settings is not None and self._settings.release:
+            inv.release = self._settings.release  # the developer's label wins over the function version
+        return inv
 
     def _close_unwrapped(self, inv: Invocation) -> None:
         """Write an invocation of interceptors registered by hand, once, and forget it."""
@@ -383,6 +419,15 @@ class Recorder:
         telemetry.warn("skill metrics recorder error", error=type(exc).__name__)
 
 
+def _health_wanted(settings: Settings | None) -> bool:
+    """Whether the skill's health metrics go out (``Settings.health``; ``auto``: in Lambda)."""
+    if settings is None or settings.health == "off":
+        return False
+    import os
+
+    return settings.health == "on" or bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
 def resolve_key(settings: Settings) -> bytes:
     """The pseudonym key's bytes, from SSM (SecureString, read once) or the setting itself."""
     name = settings.key_parameter
@@ -403,7 +448,39 @@ def resolve_key(settings: Settings) -> bytes:
     return key
 
 
-def _next_stamp(f: EnvelopeFields) -> Stamp | None:
+def lambda_release(context: Any) -> tuple[str | None, str | None]:
+    """``(function version, alias)`` of a Lambda context; either is ``None`` when it does not say.
+
+    The invoked ARN ends in the alias for an invocation through one, in a version number or
+    nothing when invoked by version or unqualified.
+
+    >>> class Context:
+    ...     function_version = "7"
+    ...     invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:dice:live"
+    >>> lambda_release(Context())
+    ('7', 'live')
+    """
+    version = getattr(context, "function_version", None)
+    arn = getattr(context, "invoked_function_arn", None)
+    alias = None
+    if isinstance(arn, str):
+        parts = arn.split(":")
+        if len(parts) == 8 and parts[7] and not parts[7].isdigit() and parts[7] != "$LATEST":
+            alias = parts[7][:MAX_ALIAS]
+    if not isinstance(version, str) or not RELEASE.fullmatch(version):
+        version = None
+    return version, alias
+
+
+def _session_release(release: str | None, incoming: Stamp | None) -> str | None:
+    """The release that started the session, where it is not the one serving (``Event.session_release``)."""
+    if incoming is None:
+        return None
+    started = incoming.release or NO_RELEASE  # a stamp without one: the session predates releases
+    return None if started == (release or NO_RELEASE) else started
+
+
+def _next_stamp(f: EnvelopeFields, release: str | None = None) -> Stamp | None:
     """The stamp an utterance leaves in its session; ``None`` leaves the session as it is."""
     if f.request_type not in UTTERANCE_TYPES or f.session_id is None:
         return None
@@ -413,12 +490,12 @@ def _next_stamp(f: EnvelopeFields) -> Stamp | None:
     if f.new_session is True:
         start, parent = f.timestamp_ms, ROOT
     elif f.stamp is not None:
-        start, parent = f.stamp.start_ms, f.stamp.path
+        start, parent, release = f.stamp.start_ms, f.stamp.path, f.stamp.release
     else:
         return None  # untracked session: recorder installed mid-session
     intent = "LaunchRequest" if f.request_type == "LaunchRequest" else (f.intent or "unknown")
     path = None if parent is None else child_of(parent, intent)  # None: a stamp from before paths
-    return Stamp(start_ms=start, last_ms=f.timestamp_ms, intent=intent, path=path)
+    return Stamp(start_ms=start, last_ms=f.timestamp_ms, intent=intent, path=path, release=release)
 
 
 def _take_stamp(handler_input: HandlerInput) -> Any:

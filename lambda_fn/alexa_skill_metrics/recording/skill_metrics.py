@@ -48,8 +48,9 @@ class SkillMetrics:
 
     Configuration comes from the environment (``METRICS_TABLE``, ``METRICS_STAGE``,
     ``METRICS_PSEUDONYM_KEY``, ``METRICS_RETENTION_DAYS``, ``METRICS_TIMEOUT_MS``,
-    ``METRICS_DELIVERY``); keyword arguments override it. A missing or invalid setting is logged
-    once, as an error naming the setting, and recording is switched off: the skill keeps answering.
+    ``METRICS_DELIVERY``, ``METRICS_RELEASE``); keyword arguments override it. A missing or
+    invalid setting is logged once, as an error naming the setting, and recording is switched
+    off: the skill keeps answering.
 
     In Lambda (``AWS_LAMBDA_RUNTIME_API`` set, ``METRICS_DELIVERY=auto``), the handler built by
     ``lambda_handler``/``wrap`` during init writes each event after the reply has been posted
@@ -66,7 +67,8 @@ class SkillMetrics:
         Where to read the environment from (tests); defaults to ``os.environ``.
     **overrides:
         Any ``Settings`` field: ``table_name``, ``stage``, ``pseudonym_key``, ``retention_days``,
-        ``timeout_ms``, ``delivery``.
+        ``timeout_ms``, ``delivery``, ``release`` (a label such as a git commit, which names
+        the release instead of the Lambda function version: how a web service names its own).
     """
 
     def __init__(
@@ -154,7 +156,7 @@ class SkillMetrics:
 
         @functools.wraps(handler)
         def wrapped(event: Any, context: Any) -> Any:
-            invocation = recorder.begin(event)
+            invocation = recorder.begin(event, context)
             try:
                 try:
                     response = handler(event, context)

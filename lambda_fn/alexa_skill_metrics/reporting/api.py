@@ -66,6 +66,10 @@ def build_app(reporter: Reporter) -> APIGatewayHttpResolver:
     def get_paths(skill_id: str) -> dict[str, Any]:
         return reporter.paths(skill_id, params())
 
+    @app.get("/v1/skills/<skill_id>/views/releases")
+    def get_releases(skill_id: str) -> dict[str, Any]:
+        return reporter.releases(skill_id, params())
+
     @app.get("/v1/skills/<skill_id>/views/<view>")
     def get_view(skill_id: str, view: str) -> dict[str, Any] | Response[str]:
         query, wanted = split_format(params())

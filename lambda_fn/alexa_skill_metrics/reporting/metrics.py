@@ -158,6 +158,8 @@ class MetricRequest:
         query = (
             f"{r.skill_id}|{r.stage}|{self.metric}|{r.period}|{r.locale}|{r.intent}|{r.start_ms}|{r.end_ms}"
         )
+        if r.release is not None:  # tokens issued before releases stay valid for unfiltered requests
+            query += f"|{r.release}"
         return hashlib.sha256(query.encode()).hexdigest()[:16]
 
 
@@ -216,7 +218,12 @@ def page_window(aligned: ReportRequest, offset: int, count: int) -> tuple[Report
 def _fetch(source: RollupSource, window: ReportRequest, spans: list[Span]) -> list[tuple[RollupKey, Rollup]]:
     intent = window.intent
     found = source.fetch(
-        window.skill_id, window.stage, spans, intents=intent is not None, locale=window.locale
+        window.skill_id,
+        window.stage,
+        spans,
+        intents=intent is not None,
+        locale=window.locale,
+        release=window.release,
     )
     return [(key, rollup) for key, rollup in found if intent is None or key.intent == intent]
 

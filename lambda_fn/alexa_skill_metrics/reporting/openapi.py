@@ -8,7 +8,8 @@ Example
 >>> doc = openapi_document()
 >>> sorted(doc["paths"])  # doctest: +NORMALIZE_WHITESPACE
 ['/openapi.json', '/v1/skills/{skillId}/metrics', '/v1/skills/{skillId}/views/paths',
- '/v1/skills/{skillId}/views/retention', '/v1/skills/{skillId}/views/{view}',
+ '/v1/skills/{skillId}/views/releases', '/v1/skills/{skillId}/views/retention',
+ '/v1/skills/{skillId}/views/{view}',
  '/v2/skills/metrics', '/v2/skills/{skillId}/metrics']
 >>> doc["components"]["schemas"]["MetricResponse"]["required"]
 ['metric', 'timestamps', 'values', 'nextToken']
@@ -31,6 +32,7 @@ from alexa_skill_metrics.reporting.params import (
     MAX_RESULTS,
     MAX_TOKEN_CHARS,
     MAX_VIEW_POINTS,
+    RELEASE,
     SKILL_ID,
     SKILL_TYPES,
     VIEW_DEFAULT_PERIOD,
@@ -38,6 +40,7 @@ from alexa_skill_metrics.reporting.params import (
 from alexa_skill_metrics.reporting.schema import component_schemas, doc
 from alexa_skill_metrics.reporting.views import OWN_ROUTE_VIEWS, VIEW_NAMES, VIEWS
 from alexa_skill_metrics.reporting.views.paths import PathsView
+from alexa_skill_metrics.reporting.views.releases import ReleasesView
 from alexa_skill_metrics.reporting.views.retention import COHORTS, DEFAULT_COHORTS, MAX_COHORTS, RetentionView
 
 API_VERSION = "1.0.0"
@@ -119,7 +122,19 @@ def _common_parameters(*, metric: bool) -> list[dict[str, Any]]:
             "Only this intent (or LaunchRequest); customer and utterance figures only",
             {"type": "string", "pattern": INTENT.pattern},
         ),
+        _release_parameter(),
     ]
+
+
+def _release_parameter() -> dict[str, Any]:
+    return _param(
+        "release",
+        "query",
+        "Only this release's traffic: METRICS_RELEASE's label, else the Lambda function version "
+        "(e.g. 7, $LATEST); - for requests recorded without one. Request figures count under the "
+        "release that served them, session figures under the release that started the session",
+        {"type": "string", "pattern": RELEASE.pattern},
+    )
 
 
 def _responses(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -135,7 +150,12 @@ def _responses(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document (built once per process)."""
     schemas = component_schemas(
-        *(spec.response for spec in VIEWS.values()), MetricResponse, ErrorBody, RetentionView, PathsView
+        *(spec.response for spec in VIEWS.values()),
+        MetricResponse,
+        ErrorBody,
+        RetentionView,
+        PathsView,
+        ReleasesView,
     )
     for name, spec in VIEWS.items():
         schemas[spec.response.__name__]["properties"]["view"]["enum"] = [name]
@@ -258,6 +278,12 @@ def _retention_and_paths() -> dict[str, Any]:
             "Not accepted: a customer's cohort does not depend on the locale they used (400)",
             {"type": "string"},
         ),
+        _param(
+            "release",
+            "query",
+            "Not accepted: a customer's cohort does not depend on the release that served them (400)",
+            {"type": "string"},
+        ),
     ]
     paths_parameters = [
         skill,
@@ -265,6 +291,30 @@ def _retention_and_paths() -> dict[str, Any]:
         {**common["endTime"], "description": "End, ISO 8601 (exclusive), ceiled to the UTC day"},
         common["stage"],
         common["locale"],
+        {**common["release"], "description": "Only sessions that started on this release"},
+    ]
+    releases_parameters = [
+        skill,
+        {**common["startTime"], "description": "Start, ISO 8601 (inclusive), floored to the hour"},
+        {
+            **common["endTime"],
+            "description": "End, ISO 8601 (exclusive), ceiled to the hour; at most "
+            f"{MAX_VIEW_POINTS} hours after startTime",
+        },
+        common["stage"],
+        common["locale"],
+        _param(
+            "baseline",
+            "query",
+            "The release compared against; by default the one seen first before the candidate",
+            {"type": "string", "pattern": RELEASE.pattern},
+        ),
+        _param(
+            "candidate",
+            "query",
+            "The release judged; by default the one seen first most recently",
+            {"type": "string", "pattern": RELEASE.pattern},
+        ),
     ]
     return {
         "/v1/skills/{skillId}/views/retention": {
@@ -283,6 +333,16 @@ def _retention_and_paths() -> dict[str, Any]:
                 "responses": _responses({"$ref": "#/components/schemas/PathsView"}, "The path tree"),
             }
         },
+        "/v1/skills/{skillId}/views/releases": {
+            "get": {
+                "operationId": "getReleases",
+                "summary": OWN_ROUTE_VIEWS["releases"],
+                "parameters": releases_parameters,
+                "responses": _responses(
+                    {"$ref": "#/components/schemas/ReleasesView"}, "The releases and their comparison"
+                ),
+            }
+        },
     }
 
 
@@ -292,7 +352,7 @@ def route_parameters(name: str) -> list[dict[str, Any]]:
     What the CLI offers for each name, so it sends each route exactly the parameters it takes.
 
     >>> [p["name"] for p in route_parameters("paths")]
-    ['startTime', 'endTime', 'stage', 'locale']
+    ['startTime', 'endTime', 'stage', 'locale', 'release']
     """
     paths = openapi_document()["paths"]
     own = f"/v1/skills/{{skillId}}/views/{name}"

@@ -12,7 +12,9 @@ repeats:
   that effective range; metric ``timestamps`` are bucket starts.
 * ``skillId`` is ``amzn1.ask.skill.<uuid>`` (or a legacy ``amzn1.echo-sdk-ams.app.<uuid>``);
   ``stage`` is ``live`` (default) or ``development``;
-  ``locale`` looks like ``en-US``; ``intent`` is an intent name or ``LaunchRequest``.
+  ``locale`` looks like ``en-US``; ``intent`` is an intent name or ``LaunchRequest``;
+  ``release`` is a release as recorded (``METRICS_RELEASE``'s label, a Lambda function version,
+  or ``-`` for requests recorded without one).
 * An empty value counts as absent; an unknown parameter is an error (a typo would otherwise
   silently widen the report).
 
@@ -33,6 +35,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 from alexa_skill_metrics.config import STAGES
+from alexa_skill_metrics.model import NO_RELEASE, RELEASE_PATTERN
 from alexa_skill_metrics.periods import BUCKET_MS, PERIODS, Period, floor_ms, format_time
 from alexa_skill_metrics.reporting.errors import BadRequest
 
@@ -42,6 +45,7 @@ SKILL_ID = re.compile(
 )
 LOCALE = re.compile(r"[a-z]{2,3}-(?:[A-Z]{2}|[0-9]{3})")
 INTENT = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,99}")
+RELEASE = re.compile(f"{RELEASE_PATTERN}|{re.escape(NO_RELEASE)}")
 SKILL_TYPES = ("custom",)  # the only skill type whose requests this project records
 
 DAY_MS = 86_400_000
@@ -53,7 +57,7 @@ EARLIEST_MS = 1_420_070_400_000  # 2015-01-01: no Alexa skill ran before it
 LATEST_MS = 4_102_444_800_000  # 2100-01-01
 
 VIEW_DEFAULT_PERIOD: Period = "P1D"
-REPORT_PARAMS = ("startTime", "endTime", "period", "stage", "locale", "intent")
+REPORT_PARAMS = ("startTime", "endTime", "period", "stage", "locale", "intent", "release")
 METRIC_PARAMS = (*REPORT_PARAMS, "metric", "skillType", "maxResults", "nextToken")
 
 # Re-exported: the views and the API's callers format times through this module.
@@ -141,6 +145,11 @@ def whole_number(name: str, raw: str | None, low: int, high: int, default: int) 
     return value
 
 
+def release_param(params: Mapping[str, str | None]) -> str | None:
+    """The ``release`` filter: as recorded, e.g. ``7``, ``$LATEST``, ``v1.4.2``, or ``-``."""
+    return pattern("release", params.get("release"), RELEASE, "7, $LATEST or a label such as v1.4.2")
+
+
 @dataclass(frozen=True, slots=True)
 class ReportRequest:
     """What one report covers: a skill, a half-open UTC range, a period and filters.
@@ -155,6 +164,7 @@ class ReportRequest:
     stage: str = "live"
     locale: str | None = None
     intent: str | None = None
+    release: str | None = None
 
     @classmethod
     def from_params(
@@ -178,6 +188,7 @@ class ReportRequest:
             stage=choice("stage", params.get("stage"), STAGES, "live"),
             locale=pattern("locale", params.get("locale"), LOCALE, "en-US"),
             intent=pattern("intent", params.get("intent"), INTENT, "AMAZON.StopIntent or LaunchRequest"),
+            release=release_param(params),
         )
 
     def aligned(self, granularity: str) -> ReportRequest:

@@ -39,9 +39,11 @@ from alexa_skill_metrics.reporting.views import (
 )
 
 if TYPE_CHECKING:
+    from alexa_skill_metrics.reporting.health import Firing, HealthRules
     from alexa_skill_metrics.reporting.source import RollupSource
     from alexa_skill_metrics.reporting.v2 import MetricsV2Request
     from alexa_skill_metrics.reporting.views.paths import PathsView
+    from alexa_skill_metrics.reporting.views.releases import ReleasesView
     from alexa_skill_metrics.reporting.views.retention import RetentionView
 
 
@@ -75,7 +77,8 @@ class Reporter:
             if request.intent is not None:
                 raise BadRequest("intent", f"cannot filter the {name} view")
             params = {"startTime": format_time(request.start_ms), "endTime": format_time(request.end_ms),
-                      "stage": request.stage, "locale": request.locale or ""}  # fmt: skip
+                      "stage": request.stage, "locale": request.locale or "",
+                      "release": request.release or ""}  # fmt: skip
             return self.report(name, request.skill_id, params)
         body: dict[str, Any] = to_json(self.build_view(name, request))
         return body
@@ -93,6 +96,8 @@ class Reporter:
             return self.retention(skill_id, given)
         if name == "paths":
             return self.paths(skill_id, given)
+        if name == "releases":
+            return self.releases(skill_id, given)
         if name in METRICS:
             return self.metric(
                 MetricRequest.from_params(skill_id, {"skillType": "custom", **given, "metric": name})
@@ -122,7 +127,12 @@ class Reporter:
             )
         per_intent = spec.per_intent is True or request.intent is not None
         found = self.source.fetch(
-            window.skill_id, window.stage, _spans(spec, window), intents=per_intent, locale=window.locale
+            window.skill_id,
+            window.stage,
+            _spans(spec, window),
+            intents=per_intent,
+            locale=window.locale,
+            release=window.release,
         )
         rollups = [(k, r) for k, r in found if request.intent is None or k.intent == request.intent]
         view: ViewHeader = spec.build(Frame(window, self.clock(), self.source.exact, rollups))
@@ -148,8 +158,43 @@ class Reporter:
 
         request = PathsRequest.from_params(skill_id, params)
         span = Span(PATH_GRANULARITY, request.start_ms, request.end_ms)
-        found = self.source.fetch(skill_id, request.stage, [span], locale=request.locale)
+        found = self.source.fetch(
+            skill_id, request.stage, [span], locale=request.locale, release=request.release
+        )
         return paths(request, found, self.clock())
+
+    def build_releases(self, skill_id: str, params: Mapping[str, str]) -> ReleasesView:
+        """The releases view for query ``params``: the hourly all-intents rollups of the range."""
+        from alexa_skill_metrics.reporting.views.releases import (
+            RELEASES_GRANULARITY,
+            ReleasesRequest,
+            releases,
+        )
+
+        request = ReleasesRequest.from_params(skill_id, params)
+        span = Span(RELEASES_GRANULARITY, request.start_ms, request.end_ms)
+        found = self.source.fetch(skill_id, request.stage, [span], locale=request.locale)
+        return releases(request, found, self.clock(), exact=self.source.exact)
+
+    def releases(self, skill_id: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """``build_releases`` as the JSON body the API returns."""
+        body: dict[str, Any] = to_json(self.build_releases(skill_id, params))
+        return body
+
+    def health(
+        self, skill_id: str, params: Mapping[str, str], rules: HealthRules | None = None
+    ) -> list[Firing]:
+        """The template's health alarms over the range's 15-minute rollups: the windows that would fire.
+
+        ``params``: ``startTime``, ``endTime``, ``stage``, ``locale`` (as the releases view takes them).
+        """
+        from alexa_skill_metrics.reporting.health import HEALTH_GRANULARITY, HealthRules, evaluate
+        from alexa_skill_metrics.reporting.views.releases import ReleasesRequest
+
+        request = ReleasesRequest.from_params(skill_id, params)
+        span = Span(HEALTH_GRANULARITY, request.start_ms, request.end_ms)
+        found = self.source.fetch(skill_id, request.stage, [span], locale=request.locale)
+        return evaluate(found, rules or HealthRules(), exact=self.source.exact)
 
     def retention(self, skill_id: str, params: Mapping[str, str]) -> dict[str, Any]:
         """``build_retention`` as the JSON body the API returns."""

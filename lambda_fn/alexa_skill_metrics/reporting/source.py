@@ -51,9 +51,10 @@ class RollupSource(ABC):
         *,
         intents: bool = False,
         locale: str | None = None,
+        release: str | None = None,
     ) -> list[tuple[RollupKey, Rollup]]:
         """The rollups of every bucket of ``spans``: ``ALL_INTENTS`` ones, or per-intent ones when
-        ``intents``; one locale or all. Buckets without traffic may be absent."""
+        ``intents``; one locale or all; one release or all. Buckets without traffic may be absent."""
 
     @property
     @abstractmethod
@@ -77,12 +78,15 @@ class StoredRollups(RollupSource):
         *,
         intents: bool = False,
         locale: str | None = None,
+        release: str | None = None,
     ) -> list[tuple[RollupKey, Rollup]]:
         found: list[tuple[RollupKey, Rollup]] = []
         for span in spans:
             found += self.store.query(
                 skill_id, stage, span.granularity, span.start_ms, span.end_ms, intents=intents, locale=locale
             )
+        if release is not None:  # release rollups share the locale's key range: kept apart after reading
+            found = [(key, rollup) for key, rollup in found if key.release == release]
         return found
 
     @property
@@ -143,6 +147,7 @@ class RecomputedRollups(RollupSource):
         *,
         intents: bool = False,
         locale: str | None = None,
+        release: str | None = None,
     ) -> list[tuple[RollupKey, Rollup]]:
         from alexa_skill_metrics.aggregation.rollup import fold
 
@@ -161,9 +166,16 @@ class RecomputedRollups(RollupSource):
                 for key, rollup in folded.items()
                 if (key.intent != ALL_INTENTS) == intents
                 and (locale is None or key.locale == locale)
+                and (release is None or key.release == release)
                 and any(span.holds(key.granularity, key.bucket_ms) for span in spans)
             ),
-            key=lambda pair: (pair[0].granularity, pair[0].bucket_ms, pair[0].locale, pair[0].intent),
+            key=lambda pair: (
+                pair[0].granularity,
+                pair[0].bucket_ms,
+                pair[0].locale,
+                pair[0].intent,
+                pair[0].release,
+            ),
         )
 
     @property

@@ -79,6 +79,7 @@ AGGREGATION_PERIODS = {
 }
 STATS = ("count", "avg", "p50", "p90", "p99")
 STAGE_DIMENSION, LOCALE_DIMENSION = "Alexa.Stage", "Alexa.Locale"
+RELEASE_DIMENSION = "SkillMetrics.Release"  # ours, not Amazon's: a release as recorded (METRICS.md, Releases)
 BODY_FIELDS = ("startTime", "endTime", "maxResultsPerQuery", "nextToken", "metricQueries")
 QUERY_FIELDS = (
     "id",
@@ -170,7 +171,9 @@ class MetricV2:
 
     @property
     def dimensions(self) -> tuple[str, ...]:
-        return (STAGE_DIMENSION,) if self.kind == "enablements" else (STAGE_DIMENSION, LOCALE_DIMENSION)
+        if self.kind == "enablements":
+            return (STAGE_DIMENSION, RELEASE_DIMENSION)
+        return (STAGE_DIMENSION, LOCALE_DIMENSION, RELEASE_DIMENSION)
 
 
 def _table(*metrics: MetricV2) -> dict[tuple[str, str], MetricV2]:
@@ -523,13 +526,13 @@ def _dimensions(name: str, raw: Any, metric: MetricV2) -> dict[str, str]:
         at = f"{name}[{i}]"
         if not isinstance(item, dict) or set(item) != {"name", "value"}:
             raise BadRequest(at, "must be an object with exactly name and value")
-        dimension = _text(f"{at}.name", item["name"], (STAGE_DIMENSION, LOCALE_DIMENSION))
+        dimension = _text(f"{at}.name", item["name"], (STAGE_DIMENSION, LOCALE_DIMENSION, RELEASE_DIMENSION))
         if dimension not in metric.dimensions:
             raise BadRequest(
                 f"{at}.name",
                 f"is {dimension}; {metric.name} cannot be filtered by it (skill events carry no locale)",
             )
-        param = "stage" if dimension == STAGE_DIMENSION else "locale"
+        param = {STAGE_DIMENSION: "stage", LOCALE_DIMENSION: "locale"}.get(dimension, "release")
         if param in found:
             raise BadRequest(f"{at}.name", f"repeats {dimension}; give each dimension once")
         found[param] = _text(f"{at}.value", item["value"])
@@ -700,7 +703,12 @@ def _groups(
     if not spans:
         return groups
     found = source.fetch(
-        window.skill_id, window.stage, spans, intents=query.group_by == "intent", locale=window.locale
+        window.skill_id,
+        window.stage,
+        spans,
+        intents=query.group_by == "intent",
+        locale=window.locale,
+        release=window.release,
     )
     for key, rollup in found:
         group = {"intent": key.intent, "locale": key.locale}.get(query.group_by or "")

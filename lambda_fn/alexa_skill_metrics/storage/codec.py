@@ -38,6 +38,9 @@ _STRINGS = (
     "stage",
     "last_intent",
     "path_node",
+    "release",
+    "alias",
+    "session_release",
     "slots",
     "confirmation",
 )
@@ -51,6 +54,9 @@ _SHORT = {
     "last_unhandled": "lu",
     "cold_start": "cs",
     "startup_ms": "su",
+    "release": "rl",
+    "alias": "al",
+    "session_release": "sr",
     "slots": "sl",
     "confirmation": "cf",
 }

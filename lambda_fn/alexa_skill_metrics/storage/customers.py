@@ -1,7 +1,7 @@
 """Customer first-seen items: where each customer's first utterance falls, and the moves that put it there.
 
 One item per skill, stage and customer pseudonym (``keys.customer_pk``). It holds the first
-utterance ever recorded (time, request id, locale, intent key) and a short log of ``moves``: each
+utterance ever recorded (time, request id, locale, intent key, release) and a short log of ``moves``: each
 time the aggregator set or moved the first utterance, which stream record did it (watermark key
 and sequence number), from where and to where. The aggregator derives its new-customer rollup
 changes from these moves, so a batch that wrote the customer item but crashed before its rollup
@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from alexa_skill_metrics.model import NO_LOCALE, FirstUtterance
+from alexa_skill_metrics.model import NO_LOCALE, NO_RELEASE, FirstUtterance
 from alexa_skill_metrics.storage.keys import CUSTOMER_PREFIX, CUSTOMER_SK, PK, SK, customer_pk
 from alexa_skill_metrics.storage.rollups import VERSION, Item, TableAccess, _bytes
 
@@ -61,6 +61,7 @@ class Act:
     at_ms: int
     changes: tuple[tuple[int, str, int], ...]
     locale: str = NO_LOCALE
+    release: str = NO_RELEASE  # of the utterance, like ``locale`` (``-`` for acts logged before releases)
 
 
 @dataclass(slots=True)
@@ -146,19 +147,21 @@ class CustomerStore(TableAccess):
 
 
 def _first_to_attr(first: FirstUtterance) -> dict[str, Any]:
-    return {
-        "M": {
-            "t": {"N": str(first.timestamp_ms)},
-            "r": {"S": first.request_id},
-            "l": {"S": first.locale},
-            "i": {"S": first.intent},
-        }
+    attr = {
+        "t": {"N": str(first.timestamp_ms)},
+        "r": {"S": first.request_id},
+        "l": {"S": first.locale},
+        "i": {"S": first.intent},
     }
+    if first.release != NO_RELEASE:  # left out when none: items written before releases read the same
+        attr["rl"] = {"S": first.release}
+    return {"M": attr}
 
 
 def _attr_to_first(attr: dict[str, Any]) -> FirstUtterance:
     m = attr["M"]
-    return FirstUtterance(int(m["t"]["N"]), m["r"]["S"], m["l"]["S"], m["i"]["S"])
+    release = m["rl"]["S"] if "rl" in m else NO_RELEASE
+    return FirstUtterance(int(m["t"]["N"]), m["r"]["S"], m["l"]["S"], m["i"]["S"], release)
 
 
 def _move_to_attr(move: Move) -> dict[str, Any]:
@@ -203,6 +206,8 @@ def _act_to_attr(act: Act) -> dict[str, Any]:
     attr = {"s": {"S": act.source}, "q": {"S": str(act.seq)}, "a": {"N": str(act.at_ms)}, "c": {"S": changes}}
     if act.locale != NO_LOCALE:
         attr["l"] = {"S": act.locale}
+    if act.release != NO_RELEASE:
+        attr["rl"] = {"S": act.release}
     return {"M": attr}
 
 
@@ -213,4 +218,5 @@ def _attr_to_act(attr: dict[str, Any]) -> Act:
         day, key, delta = part.split(":")
         changes.append((int(day), key, int(delta)))
     locale = m["l"]["S"] if "l" in m else NO_LOCALE
-    return Act(m["s"]["S"], int(m["q"]["S"]), int(m["a"]["N"]), tuple(changes), locale)
+    release = m["rl"]["S"] if "rl" in m else NO_RELEASE
+    return Act(m["s"]["S"], int(m["q"]["S"]), int(m["a"]["N"]), tuple(changes), locale, release)

@@ -20,7 +20,8 @@ Raw events
 Rollups (written by the aggregator, read by reporting)
     ``pk = ROLL#<skill id>#<stage>#<granularity>#ALL`` for the rollups of every request of a
     bucket, ``...#INTENT`` for the per-intent ones;
-    ``sk = <bucket epoch ms, 13 digits>#<locale>#<intent>#<part>``.
+    ``sk = <bucket epoch ms, 13 digits>#<locale>#<intent>#<part>``, followed by ``#<release>``
+    for a release other than ``NO_RELEASE`` (items written before releases have none).
     A rollup starts as one item, its head (part 0). Once its head is written concurrently
     (``aggregation.apply``: version conflicts on a share of its writes) it is split: the head
     records ``parts`` (``METRICS_ROLLUP_PARTS`` when it split, 8 by default) and from then on a
@@ -62,6 +63,8 @@ import os
 import zlib
 from datetime import UTC, datetime
 from functools import cache
+
+from alexa_skill_metrics.model import NO_RELEASE
 
 PK = "pk"
 SK = "sk"
@@ -166,9 +169,17 @@ def rollup_pk(skill_id: str, stage: str, granularity: str, *, intents: bool) -> 
     return f"{ROLLUP_PREFIX}{skill_id}#{stage}#{granularity}#{ROLLUP_INTENT if intents else ROLLUP_ALL}"
 
 
-def rollup_sk(bucket_ms: int, locale: str, intent: str, part: int | None = None) -> str:
-    """The sort key of a rollup item; ``part`` ``None`` is an item written before parts existed."""
+def rollup_sk(
+    bucket_ms: int, locale: str, intent: str, part: int | None = None, release: str = NO_RELEASE
+) -> str:
+    """The sort key of a rollup item; ``part`` ``None`` is an item written before parts existed.
+
+    >>> rollup_sk(1_767_607_200_000, "en-US", "*", 5, "42")
+    '1767607200000#en-US#*#5#42'
+    """
     sk = f"{bucket_ms:013d}#{locale}#{intent}"
+    if release != NO_RELEASE:
+        return f"{sk}#{'' if part is None else part}#{release}"
     return sk if part is None else f"{sk}#{part}"
 
 
@@ -179,8 +190,8 @@ def rollup_part(source: str, parts: int) -> int:
 
 def rollup_part_of(sk: str) -> int | None:
     """The part in a rollup item's sort key (``None`` for an item written before parts)."""
-    rest = sk.split("#", 3)
-    return int(rest[3]) if len(rest) == 4 else None
+    rest = sk.split("#", 4)
+    return int(rest[3]) if len(rest) >= 4 and rest[3] else None
 
 
 def rollup_sk_range(first_bucket_ms: int, end_ms: int) -> tuple[str, str]:
@@ -192,13 +203,15 @@ def rollup_sk_range(first_bucket_ms: int, end_ms: int) -> tuple[str, str]:
     return f"{first_bucket_ms:013d}", f"{max(end_ms - 1, 0):013d}~"
 
 
-def parse_rollup_key(pk: str, sk: str) -> tuple[str, str, str, int, str, str]:
-    """``(skill id, stage, granularity, bucket ms, locale, intent)`` of a rollup item's keys."""
+def parse_rollup_key(pk: str, sk: str) -> tuple[str, str, str, int, str, str, str]:
+    """``(skill id, stage, granularity, bucket ms, locale, intent, release)`` of a rollup item's keys."""
     if not pk.startswith(ROLLUP_PREFIX):
         raise ValueError(f"not a rollup partition key: {pk[:40]!r}")
     skill_id, stage, granularity, _kind = pk[len(ROLLUP_PREFIX) :].rsplit("#", 3)
-    bucket, locale, intent = sk.split("#", 3)[:3]
-    return skill_id, stage, granularity, int(bucket), locale, intent
+    segments = sk.split("#", 4)
+    bucket, locale, intent = segments[:3]
+    release = segments[4] if len(segments) == 5 else NO_RELEASE
+    return skill_id, stage, granularity, int(bucket), locale, intent, release
 
 
 def is_rollup_key(pk: str) -> bool:

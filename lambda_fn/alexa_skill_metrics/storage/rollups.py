@@ -125,7 +125,7 @@ def rollup_to_item(stored: StoredRollup) -> Item:
         raise TypeError("only rollups with sketches are stored (new_rollup(exact=False))")
     item: Item = {
         PK: {"S": rollup_pk(key.skill_id, key.stage, key.granularity, intents=key.intent != ALL_INTENTS)},
-        SK: {"S": rollup_sk(key.bucket_ms, key.locale, key.intent, stored.part)},
+        SK: {"S": rollup_sk(key.bucket_ms, key.locale, key.intent, stored.part, key.release)},
         "kind": {"S": KIND},
         "v": {"N": str(SCHEMA_VERSION)},
         VERSION: {"N": str(stored.version + 1)},
@@ -164,8 +164,7 @@ def rollup_to_item(stored: StoredRollup) -> Item:
 
 
 def item_to_key(item: Item) -> RollupKey:
-    skill_id, stage, granularity, bucket_ms, locale, intent = parse_rollup_key(item[PK]["S"], item[SK]["S"])
-    return RollupKey(skill_id, stage, granularity, bucket_ms, locale, intent)
+    return RollupKey(*parse_rollup_key(item[PK]["S"], item[SK]["S"]))
 
 
 def item_to_rollup(item: Item) -> StoredRollup:
@@ -487,7 +486,10 @@ class RollupStore(TableAccess):
                 else:
                     found[key] = rollup
         return sorted(
-            found.items(), key=lambda pair: rollup_sk(pair[0].bucket_ms, pair[0].locale, pair[0].intent)
+            found.items(),
+            key=lambda pair: rollup_sk(
+                pair[0].bucket_ms, pair[0].locale, pair[0].intent, None, pair[0].release
+            ),
         )
 
     def _pages(self, kwargs: dict[str, Any]) -> Iterator[Item]:
@@ -530,7 +532,7 @@ class RollupStore(TableAccess):
 
 def _item_key(key: RollupKey, part: int | None) -> tuple[str, str]:
     pk = rollup_pk(key.skill_id, key.stage, key.granularity, intents=key.intent != ALL_INTENTS)
-    return pk, rollup_sk(key.bucket_ms, key.locale, key.intent, part)
+    return pk, rollup_sk(key.bucket_ms, key.locale, key.intent, part, key.release)
 
 
 def error_code(exc: Exception) -> str | None:

@@ -43,6 +43,8 @@ from alexa_skill_metrics.storage.keys import PK, SK
 from alexa_skill_metrics.storage.signed_http import RETRYABLE, DynamoDBError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from alexa_skill_metrics.config import Settings
@@ -123,6 +125,9 @@ class EventWriter:
         self.written = 0
         self.duplicates = 0
         self.dropped = 0
+        # Told of every event before its write, where the write happens (after the reply in Lambda):
+        # the recorder's health metrics (``recording.health``). Its errors are its own.
+        self.observer: Callable[[Event], None] | None = None
 
     @property
     def transport(self) -> Transport:
@@ -144,6 +149,7 @@ class EventWriter:
         ``deadline`` (``time.monotonic`` seconds): no attempt starts that could end after it;
         the event is dropped instead.
         """
+        self._observe((event,))
         if not self.breaker.allow():
             self._drop(CIRCUIT_OPEN, event, log=False)
             return False
@@ -178,6 +184,7 @@ class EventWriter:
         >>> EventWriter(Settings(table_name="t")).attempt_within(3.0)   # read: 400 ms x 1.5^4
         2.025
         """
+        self._observe((event,))
         if not self.breaker.allow():
             self._drop(CIRCUIT_OPEN, event, log=False)
             return False
@@ -244,6 +251,7 @@ class EventWriter:
         """
         if len(events) > BATCH_SIZE:
             raise ValueError(f"at most {BATCH_SIZE} events per batch, not {len(events)}")
+        self._observe(events)
         table = self._settings.table_name
         items: dict[tuple[str, str], Event] = {}  # BatchWriteItem refuses a key twice in one call
         requests: list[dict[str, Any]] = []
@@ -291,6 +299,16 @@ class EventWriter:
             with contextlib.suppress(Exception):
                 between_retries()
         time.sleep(_backoff(retry))
+
+    def _observe(self, events: Sequence[Event]) -> None:
+        """Tell the observer of each event about to be written; its errors are never the write's."""
+        if self.observer is None:
+            return
+        for event in events:
+            try:
+                self.observer(event)
+            except Exception as exc:  # the observer never stops a write
+                telemetry.warn("skill metrics observer error", error=type(exc).__name__)
 
     def drop(self, event: Event, code: str) -> None:
         """Count ``event`` as dropped without trying to write it (a delivery that gave up on it)."""

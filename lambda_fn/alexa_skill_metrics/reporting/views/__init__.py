@@ -4,8 +4,8 @@ Example
 -------
 >>> sorted(VIEWS)
 ['customers', 'friction', 'intents', 'overview', 'sessions', 'slots', 'utterances']
->>> VIEW_NAMES[-2:]
-('retention', 'paths')
+>>> VIEW_NAMES[-3:]
+('retention', 'paths', 'releases')
 >>> VIEWS["overview"].min_bucket, VIEWS["intents"].reads
 ('PT1H', 'tiling')
 """
@@ -115,5 +115,7 @@ OWN_ROUTE_VIEWS: dict[str, str] = {
     "utterance, and who came back on, or on or after, each later one",
     "paths": "Interaction paths of the sessions started in the range: the path tree and the "
     "transitions A -> B, whole UTC days",
+    "releases": "The releases that served the range (first and last hour, traffic share) and two "
+    "compared: rates with 95% intervals and a verdict, on the same hours where both served",
 }
 VIEW_NAMES: tuple[str, ...] = (*VIEWS, *OWN_ROUTE_VIEWS)

@@ -146,6 +146,12 @@ class ViewHeader:
     stage: str = field(metadata=doc("live or development"))
     locale: str | None = field(metadata=doc("The locale filter, or null for every locale"))
     intent: str | None = field(metadata=doc("The intent filter, or null for every intent"))
+    release: str | None = field(
+        metadata=doc(
+            "The release filter (METRICS_RELEASE's label, a Lambda function version, or - for requests "
+            "recorded without one), or null for every release"
+        )
+    )
     period: str = field(
         metadata=doc(
             "SINGLE, PT15M, PT1H, P1D or P1W (ISO weeks from Monday 00:00 UTC): the size of each point"
@@ -175,6 +181,7 @@ def header(frame: Frame, view: str) -> dict[str, Any]:
         "stage": request.stage,
         "locale": request.locale,
         "intent": request.intent,
+        "release": request.release,
         "period": request.period,
         "start_time": format_time(request.start_ms),
         "end_time": format_time(request.end_ms),

@@ -64,6 +64,7 @@ from alexa_skill_metrics.reporting.params import (
     format_time,
     parse_range,
     pattern,
+    release_param,
 )
 from alexa_skill_metrics.reporting.schema import doc
 from alexa_skill_metrics.reporting.views.common import ratio
@@ -71,7 +72,7 @@ from alexa_skill_metrics.reporting.views.common import ratio
 if TYPE_CHECKING:
     from alexa_skill_metrics.model import Rollup, RollupKey
 
-PATHS_PARAMS = ("startTime", "endTime", "stage", "locale")
+PATHS_PARAMS = ("startTime", "endTime", "stage", "locale", "release")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,7 @@ class PathsRequest:
     locale: str | None
     start_ms: int
     end_ms: int
+    release: str | None = None  # sessions started on this release (METRICS.md, Releases)
 
     @classmethod
     def from_params(cls, skill_id: str, params: Mapping[str, str]) -> PathsRequest:
@@ -96,6 +98,7 @@ class PathsRequest:
             locale=pattern("locale", params.get("locale"), LOCALE, "en-US"),
             start_ms=start - start % DAY_MS,
             end_ms=ceil_ms(end, "P1D"),
+            release=release_param(params),
         )
 
 
@@ -147,6 +150,9 @@ class PathsView:
     skill_id: str = field(metadata=doc("The skill (amzn1.ask.skill.<uuid>)"))
     stage: str = field(metadata=doc("live or development"))
     locale: str | None = field(metadata=doc("The locale filter, or null for every locale"))
+    release: str | None = field(
+        metadata=doc("The release filter (sessions that started on it), or null for every release")
+    )
     start_time: str = field(
         metadata=doc("Effective start: startTime floored to the UTC day", fmt="date-time")
     )
@@ -213,6 +219,7 @@ def paths(request: PathsRequest, rollups: Sequence[tuple[RollupKey, Rollup]], no
         skill_id=request.skill_id,
         stage=request.stage,
         locale=request.locale,
+        release=request.release,
         start_time=format_time(request.start_ms),
         end_time=format_time(request.end_ms),
         as_of=format_time(now_ms),

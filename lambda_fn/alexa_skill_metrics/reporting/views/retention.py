@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 COHORTS = ("week", "day")
 DEFAULT_COHORTS = {"week": 12, "day": 28}  # the console's 12 weeks; four weeks of daily cohorts
 MAX_COHORTS = {"week": 53, "day": 92}
-RETENTION_PARAMS = ("startTime", "endTime", "cohort", "stage", "locale")
+RETENTION_PARAMS = ("startTime", "endTime", "cohort", "stage", "locale", "release")
 WEEK_MS = 7 * DAY_MS
 
 
@@ -73,6 +73,12 @@ class RetentionRequest:
                 "locale",
                 "cannot filter retention: a customer's cohort does not depend on the locale they used; "
                 "retention is per stage only",
+            )
+        if params.get("release"):
+            raise BadRequest(
+                "release",
+                "cannot filter retention: a customer's cohort does not depend on the release that served "
+                "them; retention is per stage only (compare releases with the releases view)",
             )
         cohort: Literal["week", "day"] = (
             "day" if choice("cohort", params.get("cohort"), COHORTS, "week") == "day" else "week"
