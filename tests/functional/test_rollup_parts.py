@@ -109,7 +109,7 @@ def race(dynamodb: Any, records: list[dict[str, Any]], parts: int) -> int:
 
     def interfere(kwargs: dict[str, Any]) -> None:
         item = kwargs["Item"]
-        if pending and item["pk"]["S"].endswith("#PT1H#ALL") and item["sk"]["S"].endswith("#0"):
+        if pending and item["pk"]["S"].endswith("#PT1H#ALL") and rollup_part_of(item["sk"]["S"]) == 0:
             deliver(pending.pop(0), other)
 
     aggregator = Aggregator(TABLE, FaultyClient(dynamodb, interfere), rollup_parts=parts, concurrency=1)

@@ -151,6 +151,19 @@ def expected_charts(views: Mapping[str, Mapping[str, Any]]) -> Expected:
         if rows:  # no rows: the tab shows a note instead of the chart
             labels = [row[label] for row in rows]
             expected[chart_id] = [(name, labels, [field(r, path) for r in rows]) for name, path in traces]
+    if "slots" in views:
+        slots = views["slots"]
+        expected["slots-over-time"] = [
+            (name, [point["start"] for point in slots["series"]], [point[key] for point in slots["series"]])
+            for name, key in (("Resolved", "resolved"), ("Unresolved", "unresolved"), ("Errored", "errored"))
+        ]
+        if slots["slots"]:  # no slots: the tab shows a note instead of the charts
+            names = [f"{row['intent']}.{row['slot']}" for row in slots["slots"]]
+            expected["slots-worst"] = [
+                ("Unresolved rate", names, [r["unresolvedRate"] for r in slots["slots"]])
+            ]
+        else:
+            del expected["slots-over-time"]
     shares = views["sessions"]["totals"]["shareByEndType"]
     expected["sessions-share-by-end-type"] = [
         ("Share", [label for label, _ in END_TYPES], [shares[key] for _, key in END_TYPES])
@@ -541,4 +554,4 @@ def test_voice_model_tab_ranks_the_worst_slots_as_the_view_does() -> None:
     chart = next(b for b in tab.blocks if isinstance(b, Chart) and b.id == "slots-worst")
     assert drawn(chart.figure) == [("Unresolved rate", ["RollDiceIntent.colour", "RollDiceIntent.sides"],
                                     [0.6667, 0.0])]  # fmt: skip
-    assert chart.values is not None and chart.values.rows[0][2] == "3"
+    assert chart.values is not None and chart.values.rows[0][2] == "3 / 0"  # filled / empty
