@@ -358,13 +358,14 @@ def releases(
         note = "fewer than two releases served requests in this range"
     else:
         shared = sorted(set(served[baseline]) & set(served[candidate]))
-        on = SAME_HOURS if shared else OWN_HOURS
+        # hours both served when there are any (a weighted alias), else each release's own
+        base_hours, cand_hours = shared or served[baseline], shared or served[candidate]
         comparison = _compare(
-            merged(baseline, shared or served[baseline]),
-            merged(candidate, shared or served[candidate]),
-            (baseline, len(shared or served[baseline])),
-            (candidate, len(shared or served[candidate])),
-            on,
+            merged(baseline, base_hours),
+            merged(candidate, cand_hours),
+            (baseline, len(base_hours)),
+            (candidate, len(cand_hours)),
+            SAME_HOURS if shared else OWN_HOURS,
         )
     return ReleasesView(
         view="releases",
