@@ -245,7 +245,8 @@ def release_lines(views: dict[str, dict[str, Any]], firings: list[Any]) -> list[
         candidate = comparison["candidate"]["release"] if comparison is not None else None
         first = next((f for f in firings if f.release == candidate), firings[0])
         more = f" (+{len(firings) - 1} more)" if len(firings) > 1 else ""
-        lines.append(f"Alarm that would have fired: {first.line}{more}")
+        # the alarm on a line of its own: beside the heading it wraps mid-phrase at 80 columns
+        lines += [f"Alarm that would have fired{more}:", f"  {first.line}"]
     else:
         lines.append("No health alarm would have fired")
     return lines
