@@ -1,6 +1,6 @@
 """What the recorder adds to a skill: CPU per request and import time. Prints figures; asserts nothing.
 
-Run: ``python bench/bench_recorder.py [--requests 2000] [--slot-heavy]``
+Run: ``python bench/bench_recorder.py [--requests 2000] [--slot-heavy | --dialogs]``
 
 1. The sample skill's bare ASK SDK dispatch against the same dispatch with the recorder, with the
    DynamoDB transport stubbed at the HTTP layer (botocore's ``before-send`` returns a canned 200),
@@ -98,12 +98,58 @@ def event_sizes(batch: list[dict[str, Any]]) -> list[int]:
     return [item_size({"M": item}) for item in capture.items]
 
 
-def requests(n: int, heavy: bool = False) -> list[dict[str, Any]]:
+def requests(n: int, heavy: bool = False, dialogs: bool = False) -> list[dict[str, Any]]:
     """A realistic mix: launches, rolls, help and stops, in sessions with attributes.
 
     ``heavy``: each roll also carries eight custom slots with static and dynamic resolutions.
+    ``dialogs``: each session sets up a game instead, a dialog (``dialog_requests``).
     """
+    if dialogs:
+        return dialog_requests(n)
     return [slot_heavy(r) for r in _requests(n)] if heavy else _requests(n)
+
+
+def dialog_requests(n: int) -> list[dict[str, Any]]:
+    """Sessions of a launch and a dialog: STARTED (the skill elicits the players), IN_PROGRESS (it
+    delegates), COMPLETED; each request carries the stamp the recorder left, so the dialog is open."""
+    env = Envelopes()
+    t = 1_767_607_200_000
+    game = "SetUpGameIntent"
+    out: list[dict[str, Any]] = []
+    for i in range(n):
+        kind, at = i % 4, t + i
+        user, session = f"u{i % 97}", f"s{i // 4}"
+        start = at - kind
+        stamp = {
+            "s": start,
+            "t": at - 1,
+            "i": game if kind > 1 else "LaunchRequest",
+            "p": True,
+            "n": "2abcdef01",
+        }
+        if kind > 1:
+            stamp["g"] = [game, start + 1, kind - 1, "e:players" if kind == 2 else "d"]
+        attributes = {"rolls": 1, "_skill_metrics": stamp}
+        if kind == 0:
+            out.append(env.launch(user=user, session=session, at_ms=at))
+            continue
+        steps = [("STARTED", {}, ("players", "dice")), ("IN_PROGRESS", {"players": "3"}, ("dice",)),
+                 ("COMPLETED", {"players": "3", "dice": "20"}, ())]  # fmt: skip
+        state, slots, empty = steps[kind - 1]
+        out.append(
+            env.intent(
+                game,
+                user=user,
+                session=session,
+                at_ms=at,
+                slots=slots,
+                attributes=attributes,
+                dialog_state=state,
+                empty=empty,
+                confirmation="CONFIRMED" if kind == 3 else "NONE",
+            )
+        )
+    return out
 
 
 def _requests(n: int) -> list[dict[str, Any]]:
@@ -151,10 +197,16 @@ def paired_us(
 
 
 def compare(
-    label: str, recorded: Callable[[Any, Any], Any], n: int, rounds: int = 5, *, heavy: bool = False
+    label: str,
+    recorded: Callable[[Any, Any], Any],
+    n: int,
+    rounds: int = 5,
+    *,
+    heavy: bool = False,
+    dialogs: bool = False,
 ) -> None:
     bare = build_handler(None)
-    batch = requests(n, heavy)
+    batch = requests(n, heavy, dialogs)
     paired_us(bare, recorded, batch[:200])  # warm both paths: imports, clients, connections
     bare_all: list[float] = []
     recorded_all: list[float] = []
@@ -197,11 +249,12 @@ def main() -> None:
         action="store_true",
         help="rolls carry eight more resolved slots",
     )
+    parser.add_argument("--dialogs", action="store_true", help="sessions set up a game: a dialog")
     args = parser.parse_args()
-    heavy = args.slot_heavy
-    sizes = sorted(event_sizes(requests(400, heavy)))
-    print(f"event item size: median {statistics.median(sizes):.0f} B, max {sizes[-1]} B "
-          f"({'slot-heavy' if heavy else 'plain'} requests)\n")  # fmt: skip
+    heavy, dialogs = args.slot_heavy, args.dialogs
+    sizes = sorted(event_sizes(requests(400, heavy, dialogs)))
+    kind = "dialog" if dialogs else "slot-heavy" if heavy else "plain"
+    print(f"event item size: median {statistics.median(sizes):.0f} B, max {sizes[-1]} B ({kind} requests)\n")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.requests} requests x 5 rounds\n")
 
     real_send = URLLib3Session.send
@@ -212,6 +265,7 @@ def main() -> None:
         build_handler(metrics),
         args.requests,
         heavy=heavy,
+        dialogs=dialogs,
     )
     writer = metrics.recorder.writer
     print(f"  events written {writer.written}, dropped {writer.dropped}\n")
@@ -244,6 +298,7 @@ def main() -> None:
                 min(args.requests, 500),
                 rounds=3,
                 heavy=heavy,
+                dialogs=dialogs,
             )
             print(
                 f"  events written {moto_metrics.recorder.writer.written}, "

@@ -13,7 +13,7 @@ Example
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -114,6 +114,8 @@ class Event:
     # Slot statuses of an IntentRequest, never values: ``SlotStatus.encode`` (METRICS.md, Slots).
     slots: str | None = None
     confirmation: str | None = None  # the intent's confirmationStatus: "c" confirmed, "d" denied
+    # The dialog step (``DialogStep.encode``): dialogState, the reply's question, the open dialog.
+    dialog: str | None = None
 
     @property
     def release_key(self) -> str:
@@ -247,6 +249,22 @@ class Event:
         """The customer spoke again in a tracked session ("responded")."""
         return self.is_utterance and self.tracked and self.new_session is False
 
+    @property
+    def dialog_change(self) -> DialogChange | None:
+        """What this event does to its session's dialogs (METRICS.md, Dialogs); ``None``: nothing."""
+        if not self.tracked or self.dialog is None:
+            return None
+        step = DialogStep.decode(self.dialog)
+        before = None if self.starts_session else step.open
+        if self.request_type == SESSION_ENDED:
+            return DialogChange(before, None, abandoned=before) if before is not None else None
+        if not self.is_utterance or self.outcome not in (Outcome.RESPONSE, Outcome.HANDLED):
+            return None  # no reply went out: the session's stamp, and so its dialog, stays as it was
+        change = dialog_after(before, self.intent_key, step.state, self.timestamp_ms, step.asked)
+        if change.after is not None and self.end_type is not None:  # the skill ended the session
+            return replace(change, after=None, abandoned=change.after)
+        return change
+
 
 # --- slots (METRICS.md, "Slots, confirmations and dialogs") -----------------------------------------
 
@@ -316,6 +334,136 @@ class SlotStatus:
 def slot_count_key(slot: str, figure: str) -> str:
     """The key of one slot's figure in ``Rollup.slot_counts``: ``<slot>|<figure>``."""
     return f"{slot}|{figure}"
+
+
+# --- dialogs (METRICS.md, "Slots, confirmations and dialogs") ---------------------------------------
+
+DIALOG_STATES = {"STARTED": "s", "IN_PROGRESS": "p", "COMPLETED": "c"}  # request.dialogState -> code
+STARTED, IN_PROGRESS, COMPLETED = "s", "p", "c"
+# The question a dialog's customer was asked last, as a code: the reply's Dialog directive.
+ELICIT, CONFIRM_SLOT = "e:", "c:"  # + the slot's name: Dialog.ElicitSlot, Dialog.ConfirmSlot
+CONFIRM_INTENT, DELEGATED, NOT_ASKED = "i", "d", "-"  # Dialog.ConfirmIntent, Dialog.Delegate, none yet
+MAX_TURNS = 10_000  # turns a stamp may say; anything above is not one of ours
+
+
+@dataclass(frozen=True, slots=True)
+class Dialog:
+    """A dialog still open in its session: what the recorder's stamp carries between requests.
+
+    ``turns`` counts the intent's answered utterances since the ``STARTED`` one (included);
+    ``asked`` is the code of the last question the skill's replies asked in it (``ELICIT`` +
+    slot, ``CONFIRM_SLOT`` + slot, ``CONFIRM_INTENT``, ``DELEGATED``, or ``NOT_ASKED``).
+    """
+
+    intent: str
+    start_ms: int
+    turns: int = 1
+    asked: str = NOT_ASKED
+
+
+@dataclass(frozen=True, slots=True)
+class DialogChange:
+    """What one event does to its session's dialogs; every field but ``before``/``after`` is a figure.
+
+    ``before`` is the dialog open when the event came (its open entry is taken out), ``after`` the
+    one open once it was answered (its entry put in, at the event's minute); ``started`` the intent
+    of a dialog the event starts; ``completed`` a dialog it completes (with its turns);
+    ``abandoned`` one it ends before completion because the session ended, ``switched`` one it
+    ends because another dialog started (both abandoned, with the question asked last).
+    """
+
+    before: Dialog | None
+    after: Dialog | None
+    started: str | None = None
+    completed: Dialog | None = None
+    abandoned: Dialog | None = None
+    switched: Dialog | None = None
+
+
+def dialog_after(
+    before: Dialog | None, intent: str | None, state: str | None, at_ms: int, asked: str | None = None
+) -> DialogChange:
+    """The dialogs after an answered utterance of ``intent`` with ``state`` whose reply asked ``asked``.
+
+    One dialog at a time, as Alexa's dialog manager runs them: a ``STARTED`` starts one and ends
+    the one still open as abandoned (Alexa does not resume it). Utterances of the open dialog's
+    intent are its turns; ``COMPLETED`` completes it. Utterances of other intents (help, say)
+    leave it open. A reply's Dialog directive names what the open dialog asks from then on.
+
+    >>> change = dialog_after(Dialog("OrderIntent", 0, 2, "e:dish"), "OrderIntent", "c", 9_000)
+    >>> change.after, change.completed.turns
+    (None, 3)
+    >>> dialog_after(None, "OrderIntent", "s", 9_000, "d").after
+    Dialog(intent='OrderIntent', start_ms=9000, turns=1, asked='d')
+    """
+    if state == STARTED and intent is not None:
+        after: Dialog | None = Dialog(intent, at_ms, 1, asked or NOT_ASKED)
+        return DialogChange(before, after, started=intent, switched=before)
+    if before is None or intent != before.intent:
+        after = before if before is None or asked is None else replace(before, asked=asked)
+        return DialogChange(before, after)
+    turned = replace(before, turns=before.turns + 1)
+    if state == COMPLETED:
+        return DialogChange(before, None, completed=turned)
+    return DialogChange(before, turned if asked is None else replace(turned, asked=asked))
+
+
+@dataclass(frozen=True, slots=True)
+class DialogStep:
+    """What an event records of its session's dialog: never a slot value, only names and codes.
+
+    ``state`` is the request's ``dialogState`` code (``None``: none), ``asked`` the question code
+    of the reply's Dialog directive (``None``: it had none), ``open`` the dialog the incoming
+    stamp said was open. Encoded as ``<state> <asked> [<turns> <asked> <start ms> <intent>]``,
+    ``-`` for what is absent, the intent last (it is the only part that is free text).
+
+    >>> step = DialogStep("p", "e:dish", Dialog("OrderIntent", 1_767_607_200_000, 2, "d"))
+    >>> step.encode()
+    'p e:dish 2 d 1767607200000 OrderIntent'
+    >>> DialogStep.decode(step.encode()) == step, DialogStep.decode("s -")
+    (True, DialogStep(state='s', asked=None, open=None))
+    """
+
+    state: str | None
+    asked: str | None = None
+    open: Dialog | None = None
+
+    def encode(self) -> str:
+        head = f"{self.state or _ABSENT} {self.asked or _ABSENT}"
+        d = self.open
+        return head if d is None else f"{head} {d.turns} {d.asked} {d.start_ms} {d.intent}"
+
+    @staticmethod
+    def decode(text: str | None) -> DialogStep:
+        """The step ``encode`` wrote; anything unreadable reads as no state, no question, no dialog."""
+        parts = (text or "").split(" ", 5)
+        state = parts[0] if parts[0] in (STARTED, IN_PROGRESS, COMPLETED) else None
+        asked = parts[1] if len(parts) > 1 and is_question(parts[1]) and parts[1] != NOT_ASKED else None
+        dialog = None
+        if (
+            len(parts) == 6
+            and parts[2].isdigit()
+            and parts[4].isdigit()
+            and parts[5]
+            and is_question(parts[3])
+        ):
+            turns = int(parts[2])
+            if 0 < turns <= MAX_TURNS:
+                dialog = Dialog(parts[5], int(parts[4]), turns, parts[3])
+        return DialogStep(state, asked, dialog)
+
+
+def is_question(code: str) -> bool:
+    """Whether ``code`` is a question code (``Dialog.asked``): slot names have no space or colon."""
+    if code in (CONFIRM_INTENT, DELEGATED, NOT_ASKED):
+        return True
+    prefix, slot = code[:2], code[2:]
+    return prefix in (ELICIT, CONFIRM_SLOT) and 0 < len(slot) <= 40 and " " not in slot and ":" not in slot
+
+
+def dialog_open_key(asked: str, timestamp_ms: int) -> str:
+    """The key of an open dialog in ``Rollup.dialogs_open``: ``<asked>@<epoch minute>``."""
+    return f"{asked}@{timestamp_ms // 60_000}"
 
 
 ALL_INTENTS = "*"  # the intent of a rollup covering every request of its bucket
@@ -414,6 +562,13 @@ class Rollup:
     slot_counts: dict[str, int] = field(default_factory=dict)
     intents_confirmed: int = 0
     intents_denied: int = 0
+    # Dialogs of the intent, in the rollups of the bucket where each started (METRICS.md, Dialogs).
+    dialogs_started: int = 0
+    dialogs_completed: int = 0
+    dialogs_switched: int = 0  # abandoned because another dialog started (also in dialogs_abandoned)
+    dialog_turns: dict[str, int] = field(default_factory=dict)  # turns to completion -> dialogs
+    dialogs_abandoned: dict[str, int] = field(default_factory=dict)  # question asked last -> dialogs
+    dialogs_open: dict[str, int] = field(default_factory=dict)  # dialog_open_key -> open dialogs
     # Kept on the P1D ALL_INTENTS rollups only (see aggregation.retention and pathtree).
     retention: dict[str, int] = field(default_factory=dict)  # cohort counter key -> customers
     path_edges: dict[str, int] = field(default_factory=dict)  # pathtree.edge_key -> sessions
@@ -471,7 +626,11 @@ _COUNTERS = (
     "one_shots",
     "intents_confirmed",
     "intents_denied",
+    "dialogs_started",
+    "dialogs_completed",
+    "dialogs_switched",
 )
+DIALOG_MAPS = ("dialog_turns", "dialogs_abandoned", "dialogs_open")
 _FRICTION_MAPS = ("unhandled_after", "terminated_after", "no_response_after")
 _EXIT_MAPS = ("exited_after", "no_response_exits_after", "kept_open")
 _JOURNEY_MAPS = ("retention", "path_edges", "transitions", "path_open")
@@ -483,5 +642,6 @@ _COUNTER_MAPS = (
     *_FRICTION_MAPS,
     *_EXIT_MAPS,
     "slot_counts",
+    *DIALOG_MAPS,
     *_JOURNEY_MAPS,
 )

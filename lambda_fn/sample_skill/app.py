@@ -3,8 +3,9 @@
 Its intents cover every path METRICS.md distinguishes: a launch and a help intent that keep the
 session open with a reprompt, ``RollDiceIntent`` that answers and asks again, ``RollDiceIntent``
 with a bad number that raises and is answered by the exception handler, ``CheckScoreIntent``
-whose backend outage escapes the skill, ``AMAZON.StopIntent`` that ends the session, and the
-fallback intent.
+whose backend outage escapes the skill, ``AMAZON.StopIntent`` that ends the session, the
+fallback intent, and ``SetUpGameIntent``, a dialog: the skill asks for the players itself
+(``Dialog.ElicitSlot``) and lets Alexa ask for the dice and confirm the game (``Dialog.Delegate``).
 
 The integration is the three lines marked below; ``build_handler`` exists so tests and the demo
 can build the same skill with or without the recorder.
@@ -20,7 +21,10 @@ from ask_sdk_core.dispatch_components.request_components import AbstractRequestH
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.skill_builder import SkillBuilder
 from ask_sdk_core.utils.predicate import is_intent_name, is_request_type
-from ask_sdk_core.utils.request_util import get_slot
+from ask_sdk_core.utils.request_util import get_dialog_state, get_slot
+from ask_sdk_model import IntentConfirmationStatus, IntentRequest
+from ask_sdk_model.dialog import DelegateDirective, ElicitSlotDirective
+from ask_sdk_model.dialog_state import DialogState
 from ask_sdk_model.response import Response
 
 from alexa_skill_metrics import SkillMetrics
@@ -85,6 +89,31 @@ class CheckScoreHandler(AbstractRequestHandler):
         return handler_input.response_builder.speak(speech).ask(REPROMPT).response
 
 
+class SetUpGameHandler(AbstractRequestHandler):
+    """A dialog: players (the skill asks), the dice (Alexa asks, as the dialog model says), a confirmation."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_intent_name("SetUpGameIntent")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        request = handler_input.request_envelope.request
+        intent = request.intent if isinstance(request, IntentRequest) else None
+        builder = handler_input.response_builder
+        slot = get_slot(handler_input, "players")
+        players = slot.value if slot is not None else None
+        if get_dialog_state(handler_input) != DialogState.COMPLETED:
+            if not players:
+                ask = "How many players?"
+                directive = ElicitSlotDirective(updated_intent=intent, slot_to_elicit="players")
+                return builder.speak(ask).ask(ask).add_directive(directive).response
+            return builder.add_directive(DelegateDirective(updated_intent=intent)).response
+        if intent is not None and intent.confirmation_status == IntentConfirmationStatus.DENIED:
+            return builder.speak("All right, no game then. " + REPROMPT).ask(REPROMPT).response
+        _attributes(handler_input)["players"] = players
+        speech = f"Game on for {players} players. Roll the first die?"
+        return builder.speak(speech).ask(REPROMPT).response
+
+
 class HelpHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(is_intent_name("AMAZON.HelpIntent")(handler_input))
@@ -139,6 +168,7 @@ def build_skill(*, release: int = 1) -> SkillBuilder:
         LaunchHandler(),
         RollDiceHandler(big_dice_bug=release == 2),
         CheckScoreHandler(),
+        SetUpGameHandler(),
         HelpHandler(),
         FallbackHandler(),
         StopHandler(),

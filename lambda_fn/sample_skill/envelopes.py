@@ -49,15 +49,20 @@ class Envelopes:
         new: bool = False,
         slots: dict[str, str] | None = None,
         attributes: dict[str, Any] | None = None,
+        dialog_state: str = "COMPLETED",
+        empty: tuple[str, ...] = (),
+        confirmation: str = "NONE",
     ) -> dict[str, Any]:
-        slot_objects = {
-            k: {"name": k, "value": v, "confirmationStatus": "NONE", "source": "USER"}
+        """An IntentRequest; ``empty`` slots are present without a value, as Alexa sends a dialog's."""
+        slot_objects: dict[str, Any] = {k: {"name": k, "confirmationStatus": "NONE"} for k in empty}
+        slot_objects.update(
+            (k, {"name": k, "value": v, "confirmationStatus": "NONE", "source": "USER"})
             for k, v in (slots or {}).items()
-        }
-        intent: dict[str, Any] = {"name": name, "confirmationStatus": "NONE", "slots": slot_objects}
+        )
+        intent: dict[str, Any] = {"name": name, "confirmationStatus": confirmation, "slots": slot_objects}
         if name == "RollDiceIntent":
             _dice_colour(intent, zlib.crc32(f"{session}{at_ms}".encode()), self.skill_id)
-        request = {"type": "IntentRequest", "dialogState": "COMPLETED", "intent": intent}
+        request = {"type": "IntentRequest", "dialogState": dialog_state, "intent": intent}
         return self._envelope(request, user, session, at_ms, new, attributes)
 
     def session_ended(

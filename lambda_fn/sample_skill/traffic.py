@@ -8,6 +8,10 @@ intent (and mostly rephrases right after it: a retry), and ends by ``AMAZON.Stop
 after a prompt (the skill ends it), by the customer leaving
 (``USER_INITIATED``) or by not answering (``EXCEEDED_MAX_REPROMPTS``). Session attributes are
 carried from each reply into the next request, as Alexa does. New customers enable the skill.
+Some sessions set up a game, a dialog (``SetUpGameIntent``: players, dice, a confirmation), now
+and then with a help request in the middle; some customers leave in the middle of one (silence,
+``USER_INITIATED``, or "stop"). The dialogs draw from a generator of their own, seeded by the
+session, so every other request of a seeded simulation stays what it was.
 
 Example
 -------
@@ -22,13 +26,14 @@ from __future__ import annotations
 
 import itertools
 import random
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sample_skill.envelopes import DEMO_SKILL_ID, Envelopes
+from sample_skill.envelopes import DEMO_SKILL_ID, Envelopes, iso
 
 DAY_MS = 86_400_000
 LOCALES = (("en-US", 0.6), ("en-GB", 0.25), ("de-DE", 0.15))
@@ -40,6 +45,9 @@ FALLBACK = "AMAZON.FallbackIntent"
 RETRY_AFTER_FALLBACK = 0.7  # most customers rephrase after the fallback's reprompt (friction: retries)
 # Lambda reclaims an idle container after some minutes (AWS publishes no figure; observed 5 to 45).
 IDLE_MS = 30 * 60_000
+GAME = "SetUpGameIntent"
+GAME_SHARE = 0.15  # sessions that set up a game after the first reply
+LEFT_IN_DIALOG = 0.2  # sessions whose customer leaves in the middle of a game's set-up
 
 
 @dataclass
@@ -131,6 +139,11 @@ class Simulation:
             )
         else:
             request = env.launch(user=user, session=session, at_ms=t)
+        dialogs = random.Random(zlib.crc32(session.encode()))  # its own: the rest stays as it was
+
+        def send(request: dict[str, Any]) -> dict[str, Any] | None:
+            return self._send(handler, request, stats)
+
         for turn in range(12):
             reply = self._send(handler, request, stats)
             if reply is None:  # the skill failed: Alexa ends the session with an error
@@ -153,6 +166,9 @@ class Simulation:
                 return
             t += rng.randrange(3_000, 15_000)
             roll = rng.random()
+            leaves = roll < 0.15 + 0.05 * turn
+            if leaves and dialogs.random() < LEFT_IN_DIALOG:  # ... in the middle of setting up a game
+                t, attributes = game_dialog(send, env, dialogs, user, session, t, attributes, leave=True)
             if roll < 0.08 + 0.04 * turn:
                 self._send(
                     handler,
@@ -175,10 +191,17 @@ class Simulation:
                     stats,
                 )
                 return
+            if turn == 0 and dialogs.random() < GAME_SHARE:
+                t, attributes = game_dialog(send, env, dialogs, user, session, t, attributes)
             if _intent_of(request) == FALLBACK and rng.random() < RETRY_AFTER_FALLBACK:
                 request = self._rephrase(env, rng, user, session, t, attributes)
             else:
                 request = self._next_utterance(env, rng, user, session, t, attributes, turn)
+            if _intent_of(request) == "AMAZON.StopIntent" and dialogs.random() < LEFT_IN_DIALOG:
+                # "stop" while the skill sets up a game: the dialog is abandoned as the skill ends it
+                t, attributes = game_dialog(send, env, dialogs, user, session, t, attributes, leave=True)
+                request["request"]["timestamp"] = iso(t)
+                request["session"]["attributes"] = dict(attributes)
 
     @staticmethod
     def _next_utterance(
@@ -225,6 +248,53 @@ class Simulation:
             stats.escaped += 1
             return None
         return reply
+
+
+def game_dialog(
+    send: Callable[[dict[str, Any]], dict[str, Any] | None],
+    env: Envelopes,
+    rng: random.Random,
+    user: str,
+    session: str,
+    t: int,
+    attributes: dict[str, Any],
+    *,
+    leave: bool = False,
+) -> tuple[int, dict[str, Any]]:
+    """Set up a game, a dialog as Alexa runs it with the skill's dialog model; ``leave``: part of one.
+
+    STARTED (the customer may name the players at once), the players asked by the skill, the
+    dice asked by Alexa (the skill delegates), a help request now and then, the confirmation
+    (COMPLETED, confirmed or denied). ``send`` answers each request (``None``: it failed).
+    Returns the time and the session attributes after it.
+    """
+    players = str(rng.choice([2, 3, 4])) if rng.random() < 0.4 else None
+    said, empty = ({"players": players}, ("dice",)) if players else ({}, ("players", "dice"))
+    turns: list[tuple[str, dict[str, str], tuple[str, ...], str]] = [("STARTED", said, empty, "NONE")]
+    players = players or str(rng.choice([2, 3, 4, 5]))
+    if not said:
+        turns.append(("IN_PROGRESS", {"players": players}, ("dice",), "NONE"))
+    if rng.random() < 0.15:
+        turns.append(("HELP", {}, (), "NONE"))
+    dice = {"players": players, "dice": str(rng.choice([6, 12, 20]))}
+    turns.append(("IN_PROGRESS", dice, (), "NONE"))
+    turns.append(("COMPLETED", dice, (), rng.choice(["CONFIRMED"] * 4 + ["DENIED"])))
+    if leave:
+        turns = turns[: rng.randrange(1, len(turns))]
+    for state, slots, empty, confirmation in turns:
+        if state == "HELP":
+            request = env.intent(
+                "AMAZON.HelpIntent", user=user, session=session, at_ms=t, attributes=attributes
+            )
+        else:
+            request = env.intent(
+                GAME, user=user, session=session, at_ms=t, slots=slots, attributes=attributes,
+                dialog_state=state, empty=empty, confirmation=confirmation,
+            )  # fmt: skip
+        reply = send(request)
+        attributes = (reply or {}).get("sessionAttributes") or {}
+        t += rng.randrange(3_000, 9_000)
+    return t, attributes
 
 
 @dataclass(frozen=True)

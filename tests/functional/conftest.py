@@ -20,10 +20,11 @@ import pytest
 from alexa_skill_metrics.aggregation.apply import StreamRecord, decode_record
 from alexa_skill_metrics.aggregation.retention import by_day
 from alexa_skill_metrics.aggregation.rollup import fold, new_rollup
-from alexa_skill_metrics.model import Event, Rollup, RollupKey
+from alexa_skill_metrics.model import DIALOG_MAPS, Event, Rollup, RollupKey
 from alexa_skill_metrics.periods import GRANULARITIES
 from alexa_skill_metrics.storage.rollups import RollupStore
 from sample_skill.envelopes import DEMO_SKILL_ID, Envelopes
+from sample_skill.traffic import game_dialog
 from tests.conftest import KEY
 
 TRAFFIC_START_MS = 1_767_568_200_000  # 2026-01-04T23:10:00Z: sessions cross hour and day boundaries
@@ -95,6 +96,13 @@ def _session(
     else:
         reply = call(env.launch(user=user, session=sid, at_ms=t))
     attributes = reply["sessionAttributes"] if reply else {}
+    if reply is not None and zlib.crc32(sid.encode()) % 4 == 1:
+        # A game set up (a dialog), by a generator of its own: the seeded choices stay as they were.
+        # Some customers leave in the middle of it, by the session's end drawn below (or none at all).
+        dialogs = random.Random(zlib.crc32(sid.encode()))
+        t, attributes = game_dialog(
+            call, env, dialogs, user, sid, t + 4_000, attributes, leave=dialogs.random() < 0.4
+        )
     for _ in range(rng.randrange(0, 6)):
         t += rng.choice((3_000, 8_000, 20_000, 70_000, 200_000))
         kind = rng.choices(["roll", "bad", "score", "help", "fallback"], weights=[6, 1, 2, 1, 1])[0]
@@ -283,6 +291,11 @@ def summary(rollup: Rollup) -> dict[str, Any]:
         "slot_counts": rollup.slot_counts,
         "intents_confirmed": rollup.intents_confirmed,
         "intents_denied": rollup.intents_denied,
+        **{
+            name: getattr(rollup, name)
+            for name in ("dialogs_started", "dialogs_completed", "dialogs_switched")
+        },
+        **{name: getattr(rollup, name) for name in DIALOG_MAPS},
         "launches": rollup.launches,
         "one_shots": rollup.one_shots,
         "cold_starts": rollup.cold_starts,

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from alexa_skill_metrics.config import DEFAULT_ROLLUP_PARTS as ROLLUP_PARTS
-from alexa_skill_metrics.model import ALL_INTENTS, LEAVING_INTENTS, Event, Outcome
+from alexa_skill_metrics.model import ALL_INTENTS, LEAVING_INTENTS, DialogStep, Event, Outcome
 from alexa_skill_metrics.reporting.metrics import METRICS
+from alexa_skill_metrics.sketches import rank
 from alexa_skill_metrics.storage.rollups import RollupStore
 from tests.functional.reporting_fixtures import (
     DAY_MS,
@@ -114,6 +115,7 @@ def test_filtered_views_agree(deployment: Deployment, view: str, filters: dict[s
         ("utterances", {"release": "2", "intent": "RollDiceIntent"}),
         ("intents", {"release": "1", "locale": "en-US"}),
         ("friction", {"release": "2"}),
+        ("slots", {"release": "2", "locale": "en-US"}),
     ],
 )
 def test_release_filtered_views_agree(deployment: Deployment, view: str, filters: dict[str, str]) -> None:
@@ -449,3 +451,116 @@ def test_slot_figures_equal_a_count_over_the_raw_events(deployment: Deployment) 
     assert sum(c["denied"] for c in view["confirmations"]) > 0
     rates = [row["unresolvedRate"] for row in view["slots"]]
     assert rates == sorted(rates, reverse=True)
+
+
+def _dialogs_walked_from_raw_events(
+    events: list[Event], start_ms: int, end_ms: int, now_ms: int
+) -> dict[str, Counter[Any]]:
+    """Dialog figures recomputed by walking each session's raw events in time order (METRICS.md, Dialogs).
+
+    Independent of the stamps and of the fold: it reads only each event's own ``dialogState`` and
+    the question its reply asked (``DialogStep.state``/``asked``), never the open dialog the stamp
+    carried. One dialog at a time; a reply that never went out moves nothing; the session's end
+    (a reply that ended it, a SessionEndedRequest) abandons the open dialog; with no end an hour
+    after the last answered utterance it is abandoned as incomplete, else active. Counted at each
+    dialog's start, live stage, sessions whose start is among the events.
+    """
+    names = ("started", "completed", "abandoned", "incomplete", "active", "turns", "at")
+    figures: dict[str, Counter[Any]] = {name: Counter() for name in names}
+    sessions: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        if event.stage == "live" and event.session_id is not None:
+            sessions[event.session_id].append(event)
+
+    def close(dialog: list[Any], how: str) -> None:
+        intent, started, turns, asked = dialog
+        if not start_ms <= started < end_ms:
+            return
+        figures[how][intent] += 1
+        if how == "completed":
+            figures["turns"][(intent, turns)] += 1
+        elif how != "active":
+            figures["abandoned"][intent] += how == "incomplete"  # incomplete dialogs are abandoned too
+            figures["at"][(intent, asked)] += 1
+
+    for session in sessions.values():
+        session.sort(key=lambda e: (e.timestamp_ms, e.request_id))
+        if session[0].is_utterance and session[0].new_session:
+            _walk_dialogs(session, close, figures["started"], (start_ms, end_ms), now_ms)
+    return figures
+
+
+def _walk_dialogs(
+    session: list[Event], close: Any, started: Counter[Any], span: tuple[int, int], now_ms: int
+) -> None:
+    dialog: list[Any] | None = None  # [intent, start ms, turns, question asked last]
+    last_answered, ended = session[0].timestamp_ms, False
+    for event in session:
+        if event.request_type == "SessionEndedRequest":
+            ended = True
+            break
+        if not event.is_utterance or event.outcome not in (Outcome.RESPONSE, Outcome.HANDLED):
+            continue
+        step, intent, last_answered = DialogStep.decode(event.dialog), event.intent_key, event.timestamp_ms
+        if step.state == "s":
+            if dialog is not None:
+                close(dialog, "abandoned")
+            started[intent] += span[0] <= event.timestamp_ms < span[1]
+            dialog = [intent, event.timestamp_ms, 1, "-"]
+        elif dialog is not None and intent == dialog[0]:
+            dialog[2] += 1
+            if step.state == "c":
+                close(dialog, "completed")
+                dialog = None
+        if dialog is not None and step.asked is not None:
+            dialog[3] = step.asked
+        if event.should_end_session is True:
+            ended = True
+            break
+    if dialog is not None:
+        lapsed = now_ms - (last_answered // 60_000 + 1) * 60_000 >= HOUR_MS
+        close(dialog, "abandoned" if ended else "incomplete" if lapsed else "active")
+
+
+@pytest.mark.parametrize("span", sorted(RANGES))
+def test_dialog_figures_equal_a_walk_over_the_raw_events(deployment: Deployment, span: str) -> None:
+    # Given the raw events, walked session by session without the recorder's stamps
+    start_ms, end_ms = RANGES[span]
+    request = view_request(start_ms, end_ms, period="SINGLE")
+    aligned = request.aligned(request.bucket)
+    walked = _dialogs_walked_from_raw_events(
+        deployment.events, aligned.start_ms, aligned.end_ms, deployment.now_ms
+    )
+    # When the stored rollups report the voice model's dialogs over the range
+    dialogs = deployment.stored().view("slots", request)["dialogs"]
+    # Then each intent's dialogs, how they ended, their turns and where customers left are the walk's
+    rows = {row["intent"]: row for row in dialogs["intents"]}
+    for figure in ("started", "completed", "abandoned", "incomplete", "active"):
+        assert {i: r[figure] for i, r in rows.items() if r[figure]} == dict(+walked[figure]), figure
+    for intent, row in rows.items():
+        turns = sorted(t for (i, t), n in walked["turns"].items() if i == intent for _ in range(n))
+        expected = (
+            (turns[rank(0.5, len(turns)) - 1], turns[rank(0.9, len(turns)) - 1]) if turns else (None, None)
+        )
+        assert (row["turns"]["p50"], row["turns"]["p90"]) == expected
+    at = Counter({
+        (a["intent"], {"elicit_slot": "e:", "confirm_slot": "c:"}.get(a["question"], "") + (a["slot"] or "")
+         or {"confirm_intent": "i", "delegated": "d", "none": "-"}[a["question"]]): a["dialogs"]
+        for a in dialogs["abandonedAt"]
+    })  # fmt: skip
+    assert at == +walked["at"]
+    assert dialogs["totals"]["started"] == sum(walked["started"].values())
+
+
+def test_the_traffic_exercises_dialogs(deployment: Deployment) -> None:
+    # Guards the walk above against agreeing on zeros: dialogs complete, and are left at several questions
+    dialogs = deployment.stored().view("slots", view_request(START_MS, END_MS, period="SINGLE"))["dialogs"]
+    totals = dialogs["totals"]
+    assert totals["started"] > 20 and totals["completed"] > 0 and totals["abandoned"] > 0
+    assert {(a["question"], a["slot"]) for a in dialogs["abandonedAt"]} >= {
+        ("elicit_slot", "players"),
+        ("delegated", None),
+    }
+    assert totals["turns"]["p90"] >= totals["turns"]["p50"] >= 3  # STARTED, the dice, COMPLETED at least
+    # Every dialog that started ended one way or is still open
+    assert totals["started"] == totals["completed"] + totals["abandoned"] + totals["active"]

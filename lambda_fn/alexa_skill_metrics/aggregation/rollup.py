@@ -55,7 +55,7 @@ Example
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from alexa_skill_metrics.aggregation.retention import (
@@ -79,6 +79,7 @@ from alexa_skill_metrics.model import (
     Rollup,
     RollupKey,
     SlotStatus,
+    dialog_open_key,
     slot_count_key,
 )
 from alexa_skill_metrics.pathtree import ROOT, START, child_of, edge_key, exit_label, is_exit, transition_key
@@ -122,6 +123,7 @@ def rollup_keys(event: Event, granularities: Sequence[str] = GRANULARITIES) -> l
     release, session_release = event.release_key, event.session_release_key
     session_bucket_of = event.session_start_ms if _changes_session(event) else None
     keys: list[RollupKey] = []
+    dialogs = {(intent, at_ms) for intent, at_ms, _ in dialog_contributions(event)}
     for granularity in granularities:
         bucket = floor_ms(event.timestamp_ms, granularity)
         keys.append(RollupKey(event.skill_id, event.stage, granularity, bucket, locale, ALL_INTENTS, release))
@@ -135,6 +137,13 @@ def rollup_keys(event: Event, granularities: Sequence[str] = GRANULARITIES) -> l
                         event.skill_id, event.stage, granularity, start, locale, ALL_INTENTS, session_release
                     )
                 )
+        for dialog_intent, at_ms in dialogs:
+            key = RollupKey(
+                event.skill_id, event.stage, granularity, floor_ms(at_ms, granularity), locale,
+                dialog_intent, session_release,
+            )  # fmt: skip
+            if key not in keys:
+                keys.append(key)
     return keys
 
 
@@ -159,9 +168,14 @@ def apply_event(rollup: Rollup, key: RollupKey, event: Event) -> None:
             _add_session(rollup, event)
             if key.granularity == PATH_GRANULARITY:
                 _add_path(rollup, event)
-    elif own_bucket and key.intent == event.intent_key:
-        _add_utterance(rollup, event)
-        _add_slots(rollup, event)
+    else:
+        if own_bucket and key.intent == event.intent_key:
+            _add_utterance(rollup, event)
+            _add_slots(rollup, event)
+        if event.dialog is not None and key.release == event.session_release_key:
+            for intent, at_ms, add in dialog_contributions(event):
+                if intent == key.intent and floor_ms(at_ms, key.granularity) == key.bucket_ms:
+                    add(rollup)
 
 
 def new_customer_keys(
@@ -311,6 +325,70 @@ def _add_slots(rollup: Rollup, event: Event) -> None:
         rollup.intents_confirmed += 1
     elif event.confirmation == DENIED:
         rollup.intents_denied += 1
+
+
+DialogAdd = tuple[str, int, Callable[[Rollup], None]]
+
+
+def dialog_contributions(event: Event) -> list[DialogAdd]:
+    """``(intent, dialog start ms, change)`` for each dialog figure ``event`` moves (METRICS.md, Dialogs).
+
+    Dialog figures live in the intent's own rollups of the bucket where the dialog started, under
+    the event's locale and the release that started its session (like session figures). An open
+    dialog is kept as ``dialogs_open[<question>@<minute>]``, the minute of the session's last
+    answered utterance, moved by each later one as ``open_sessions`` is: a report counts it as
+    abandoned once its session is incomplete (an hour without an end), like ``Rollup.open_split``.
+    """
+    change = event.dialog_change
+    if change is None:
+        return []
+    out: list[DialogAdd] = []
+    before, after = change.before, change.after
+    old = (
+        dialog_open_key(before.asked, event.previous_ms) if before and event.previous_ms is not None else None
+    )
+    new = dialog_open_key(after.asked, event.timestamp_ms) if after else None
+    same = (
+        before is not None
+        and after is not None
+        and (before.intent, before.start_ms) == (after.intent, after.start_ms)
+    )
+    if not (same and old == new):  # a step that moves nothing writes nothing
+        if before is not None and old is not None:
+            out.append((before.intent, before.start_ms, _opener(old, -1)))
+        if after is not None and new is not None:
+            out.append((after.intent, after.start_ms, _opener(new, 1)))
+    if change.started is not None:
+        out.append((change.started, event.timestamp_ms, _start_dialog))
+    if change.completed is not None:
+        turns = str(change.completed.turns)
+        out.append((change.completed.intent, change.completed.start_ms, lambda r: _complete_dialog(r, turns)))
+    for ended, switched in ((change.abandoned, False), (change.switched, True)):
+        if ended is not None:
+            asked = ended.asked
+            out.append(
+                (ended.intent, ended.start_ms, lambda r, a=asked, s=switched: _abandon_dialog(r, a, s))
+            )
+    return out
+
+
+def _opener(key: str, delta: int) -> Callable[[Rollup], None]:
+    return lambda rollup: _bump(rollup.dialogs_open, key, delta)
+
+
+def _start_dialog(rollup: Rollup) -> None:
+    rollup.dialogs_started += 1
+
+
+def _complete_dialog(rollup: Rollup, turns: str) -> None:
+    rollup.dialogs_completed += 1
+    _bump(rollup.dialog_turns, turns, 1)
+
+
+def _abandon_dialog(rollup: Rollup, asked: str, switched: bool) -> None:
+    _bump(rollup.dialogs_abandoned, asked, 1)
+    if switched:
+        rollup.dialogs_switched += 1
 
 
 def _changes_session(event: Event) -> bool:

@@ -23,7 +23,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeGuard
 
-from alexa_skill_metrics.model import RELEASE_PATTERN, UNKNOWN_SKILL
+from alexa_skill_metrics.model import RELEASE_PATTERN, UNKNOWN_SKILL, Dialog
+from alexa_skill_metrics.recording import dialogs
 from alexa_skill_metrics.recording.slots import read_slots
 
 # The recorder's reserved session-attribute key (METRICS.md: session start, last intent answered).
@@ -46,6 +47,7 @@ class Stamp:
     unhandled: bool = False  # ... was unhandled: AMAZON.FallbackIntent or failed
     path: str | None = None  # pathtree node id of the answered utterances so far
     release: str | None = None  # the release that started the session (METRICS.md, Releases)
+    dialog: Dialog | None = None  # the dialog still open after the answered utterance (METRICS.md, Dialogs)
 
     def to_attribute(self) -> dict[str, Any]:
         attribute: dict[str, Any] = {"s": self.start_ms, "t": self.last_ms, "i": self.intent}
@@ -57,11 +59,16 @@ class Stamp:
             attribute["n"] = self.path
         if self.release is not None:
             attribute["r"] = self.release
+        if self.dialog is not None:
+            attribute["g"] = dialogs.to_attribute(self.dialog)
         return attribute
 
-    def answered(self, *, prompt: bool, unhandled: bool) -> Stamp:
-        """This stamp once the utterance's reply is known."""
-        return replace(self, prompt=prompt, unhandled=unhandled)
+    def answered(self, *, prompt: bool, unhandled: bool, asked: str | None = None) -> Stamp:
+        """This stamp once the reply is known (``asked``: the question its Dialog directive asked)."""
+        dialog = self.dialog
+        if dialog is not None and asked is not None:
+            dialog = replace(dialog, asked=asked)
+        return replace(self, prompt=prompt, unhandled=unhandled, dialog=dialog)
 
     @classmethod
     def from_attributes(cls, attributes: Any) -> Stamp | None:
@@ -79,6 +86,7 @@ class Stamp:
             raw.get("u") is True,
             _path_node(raw.get("n")),
             _release(raw.get("r")),
+            dialogs.from_attribute(raw.get("g")),
         )
 
 
@@ -101,6 +109,7 @@ class EnvelopeFields:
     stamp: Stamp | None
     slots: str | None = None  # slot status codes (``recording.slots``), never values
     confirmation: str | None = None
+    dialog_state: str | None = None  # request.dialogState's code (``model.DIALOG_STATES``)
 
 
 def _release(value: Any) -> str | None:
@@ -144,6 +153,7 @@ def read_envelope(event: Any, received_ms: int) -> EnvelopeFields:
         stamp=Stamp.from_attributes(session.get("attributes")),
         slots=slots,
         confirmation=confirmation,
+        dialog_state=dialogs.read_state(request) if request_type == "IntentRequest" else None,
     )
 
 

@@ -35,7 +35,16 @@ from typing import TYPE_CHECKING, Any
 from alexa_skill_metrics import telemetry
 from alexa_skill_metrics.config import Settings
 from alexa_skill_metrics.exceptions import ConfigurationError
-from alexa_skill_metrics.model import FALLBACK_INTENT, NO_RELEASE, UTTERANCE_TYPES, Event, Outcome
+from alexa_skill_metrics.model import (
+    FALLBACK_INTENT,
+    NO_RELEASE,
+    SESSION_ENDED,
+    STARTED,
+    UTTERANCE_TYPES,
+    DialogStep,
+    Event,
+    Outcome,
+)
 from alexa_skill_metrics.recording.classify import RELEASE, STAMP_KEY, EnvelopeFields, Stamp, read_envelope
 
 if TYPE_CHECKING:
@@ -87,6 +96,7 @@ class Invocation:
 
     __slots__ = (
         "alias",
+        "asked",
         "carried",
         "closed",
         "exception",
@@ -121,6 +131,7 @@ class Invocation:
         self.closed = False  # by hand: the event was handed over (several paths may try)
         self.release: str | None = None  # METRICS.md, Releases: the label, else the function version
         self.alias: str | None = None  # the Lambda alias the request came through
+        self.asked: str | None = None  # the question the reply's Dialog directive asked (recording.dialogs)
 
     @property
     def outgoing(self) -> Any:
@@ -182,12 +193,18 @@ class Recorder:
         if not self.enabled:
             return
         try:
+            if isinstance(response, dict) and _in_dialog(inv):
+                from alexa_skill_metrics.recording.dialogs import question_of
+
+                inv.asked = question_of(response)  # the reply as it went out, also an exception handler's
             event = self.build_event(inv, response, error)
             if error is None:
                 if inv.stamp is not None:
                     # Whether the reply prompted or failed is known only now (an exception handler's
                     # reply skips the response interceptors).
-                    inv.stamp = inv.stamp.answered(prompt=event.keeps_open, unhandled=event.unhandled)
+                    inv.stamp = inv.stamp.answered(
+                        prompt=event.keeps_open, unhandled=event.unhandled, asked=inv.asked
+                    )
                 _stamp_envelope(response, inv.outgoing)
             self._write(event)
         except Exception as exc:
@@ -229,8 +246,14 @@ class Recorder:
             inv.responded = time.perf_counter()
             inv.should_end_session = getattr(response, "should_end_session", None)
             if inv.stamp is not None:
+                if _in_dialog(inv):
+                    from alexa_skill_metrics.recording.dialogs import question_of
+
+                    inv.asked = question_of(response)
                 inv.stamp = inv.stamp.answered(
-                    prompt=inv.should_end_session is False, unhandled=inv.stamp.intent == FALLBACK_INTENT
+                    prompt=inv.should_end_session is False,
+                    unhandled=inv.stamp.intent == FALLBACK_INTENT,
+                    asked=inv.asked,
                 )
             _put_stamp(handler_input, inv.outgoing)
             if not inv.wrapped:
@@ -331,6 +354,7 @@ class Recorder:
             session_release=_session_release(inv.release, None if starts else incoming),
             slots=f.slots,
             confirmation=f.confirmation,
+            dialog=_dialog_step(f, inv.asked, None if starts else incoming),
         )
 
     @property
@@ -495,7 +519,31 @@ def _next_stamp(f: EnvelopeFields, release: str | None = None) -> Stamp | None:
         return None  # untracked session: recorder installed mid-session
     intent = "LaunchRequest" if f.request_type == "LaunchRequest" else (f.intent or "unknown")
     path = None if parent is None else child_of(parent, intent)  # None: a stamp from before paths
-    return Stamp(start_ms=start, last_ms=f.timestamp_ms, intent=intent, path=path, release=release)
+    before = None if f.new_session is True or f.stamp is None else f.stamp.dialog
+    dialog = None
+    if before is not None or f.dialog_state is not None:
+        from alexa_skill_metrics.model import dialog_after
+
+        # The reply's question is not known yet: ``Stamp.answered`` puts it in.
+        dialog = dialog_after(before, intent, f.dialog_state, f.timestamp_ms).after
+    return Stamp(
+        start_ms=start, last_ms=f.timestamp_ms, intent=intent, path=path, release=release, dialog=dialog
+    )
+
+
+def _in_dialog(inv: Invocation) -> bool:
+    """Whether the reply's Dialog directive matters: a dialog is open or the request has a dialogState."""
+    return inv.stamp is not None and (inv.stamp.dialog is not None or inv.fields.dialog_state is not None)
+
+
+def _dialog_step(f: EnvelopeFields, asked: str | None, incoming: Stamp | None) -> str | None:
+    """The event's ``dialog`` (``DialogStep``): only where a dialog starts or one is open."""
+    if f.request_type not in UTTERANCE_TYPES and f.request_type != SESSION_ENDED:
+        return None  # no other request moves a dialog (nor a session)
+    before = incoming.dialog if incoming is not None else None
+    if before is None and f.dialog_state != STARTED:
+        return None  # nothing to count: the fold reads a missing step the same way
+    return DialogStep(f.dialog_state, asked, before).encode()
 
 
 def _take_stamp(handler_input: HandlerInput) -> Any:

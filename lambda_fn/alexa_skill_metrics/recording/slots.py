@@ -41,7 +41,7 @@ DYNAMIC_AUTHORITY = "amzn1.er-authority.echo-sdk.dynamic"
 STATIC_AUTHORITY = "amzn1.er-authority.echo-sdk"
 # Slot names are the developer's identifiers (letters and underscores in the console); anything else
 # is not recorded, so no delimiter or value-like text can get into the event.
-_SLOT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,39}")
+SLOT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,39}")
 MAX_CODES = 400  # characters of slot statuses an event carries at most: it stays one write unit
 _CODES = {"ER_SUCCESS_MATCH": RESOLVED, "ER_SUCCESS_NO_MATCH": UNRESOLVED,
           "ER_ERROR_TIMEOUT": ERRORED, "ER_ERROR_EXCEPTION": ERRORED}  # fmt: skip
@@ -60,7 +60,7 @@ def read_slots(intent: Any) -> tuple[str | None, str | None]:
     length = 0
     for key in sorted(slots, key=str):
         slot = slots[key]
-        if not isinstance(key, str) or not _SLOT_NAME.fullmatch(key) or not isinstance(slot, dict):
+        if not isinstance(key, str) or not SLOT_NAME.fullmatch(key) or not isinstance(slot, dict):
             continue
         code = slot_status(key, slot).code()
         length += len(code) + 1

@@ -43,6 +43,7 @@ _STRINGS = (
     "session_release",
     "slots",
     "confirmation",
+    "dialog",
 )
 _NUMBERS = ("timestamp_ms", "received_ms", "session_start_ms", "previous_ms")
 _BOOLS = ("timestamp_from_alexa", "new_session", "should_end_session", "last_prompt", "last_unhandled")
@@ -59,6 +60,7 @@ _SHORT = {
     "session_release": "sr",
     "slots": "sl",
     "confirmation": "cf",
+    "dialog": "dg",
 }
 
 

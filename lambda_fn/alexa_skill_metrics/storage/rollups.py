@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from alexa_skill_metrics.exceptions import SkillMetricsError
-from alexa_skill_metrics.model import ALL_INTENTS, Rollup, RollupKey
+from alexa_skill_metrics.model import ALL_INTENTS, DIALOG_MAPS, Rollup, RollupKey
 from alexa_skill_metrics.periods import floor_ms
 from alexa_skill_metrics.retention_keys import DAILY, WEEKLY, counter_key, parse_key
 from alexa_skill_metrics.storage.keys import (
@@ -79,12 +79,17 @@ _COUNTERS = (
     "utterances", "failed_utterances", "prompts", "responded", "tracked_utterances",
     "new_customers", "sessions_started", "enablements",
     *_QUALITY_COUNTERS, "intents_confirmed", "intents_denied",
+    "dialogs_started", "dialogs_completed", "dialogs_switched",
 )  # fmt: skip
 RETENTION = "retention"  # binary (``retention_to_bytes``): about a third of a map's bytes
 _DAY_MAPS = ("path_edges", "transitions", "path_open")  # kept on P1D rollups only, like RETENTION
 # Slot figures and intent confirmations, on per-intent rollups only (METRICS.md, Slots).
 SLOT_ATTRIBUTES = ("slot_counts", "intents_confirmed", "intents_denied")
-_MAPS = ("requests_by_type", "session_ends", "drop_off", *_QUALITY_MAPS, "slot_counts", *_DAY_MAPS)
+# Dialogs, on per-intent rollups only (METRICS.md, Dialogs): counters and maps as ``Rollup`` names them.
+DIALOG_ATTRIBUTES = ("dialogs_started", "dialogs_completed", "dialogs_switched", *DIALOG_MAPS)
+_MAPS = (
+    "requests_by_type", "session_ends", "drop_off", *_QUALITY_MAPS, "slot_counts", *DIALOG_MAPS, *_DAY_MAPS,
+)  # fmt: skip
 _OPEN = "open_sessions"  # epoch minute (a number) -> count
 BATCH_GET_LIMIT = 100
 

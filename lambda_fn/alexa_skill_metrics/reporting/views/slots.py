@@ -27,6 +27,7 @@ from alexa_skill_metrics.model import AUTHORITY_KINDS, Rollup
 from alexa_skill_metrics.reporting.params import format_time
 from alexa_skill_metrics.reporting.schema import doc
 from alexa_skill_metrics.reporting.views.common import Frame, Timed, ViewHeader, header, ratio
+from alexa_skill_metrics.reporting.views.dialogs import Dialogs, dialogs
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,9 @@ class SlotsView(ViewHeader):
     confirmations: list[IntentConfirmations] = field(
         metadata=doc("Intents with confirmations, most denied first")
     )
+    dialogs: Dialogs = field(
+        metadata=doc("Dialogs per intent (dialogState): started, completed, abandoned and where, turns")
+    )
 
 
 def _figures(counts: dict[str, int], prefix: str = "") -> dict[str, Any]:
@@ -178,4 +182,5 @@ def slots(frame: Frame) -> SlotsView:
         series=[SlotsPoint(start=format_time(start), **_figures(_all_slots(p))) for start, p in points],
         slots=rows,
         confirmations=confirmations,
+        dialogs=dialogs(frame),
     )
