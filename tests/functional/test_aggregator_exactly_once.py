@@ -117,6 +117,23 @@ def test_the_traffic_exercises_releases(traffic: Traffic) -> None:
     assert starting == {"1", "2"}
 
 
+def test_the_traffic_exercises_dialogs(traffic: Traffic) -> None:
+    # Guards the battery against agreeing on zeros for dialogs: started, completed, left, still open
+    days = [
+        r
+        for k, r in fold(traffic.events, exact=True).items()
+        if k.granularity == "P1D" and k.intent != ALL_INTENTS
+    ]
+    started = sum(r.dialogs_started for r in days)
+    completed = sum(r.dialogs_completed for r in days)
+    abandoned = sum(sum(r.dialogs_abandoned.values()) for r in days)
+    still_open = sum(sum(r.dialogs_open.values()) for r in days)
+    assert started > 3 and completed > 0 and abandoned > 0
+    assert sum(sum(r.dialog_turns.values()) for r in days) == completed
+    # Every dialog that started is completed, abandoned, or open (sessions that never ended)
+    assert started == completed + abandoned + still_open
+
+
 def test_one_clean_pass_equals_the_fold(dynamodb: Any, traffic: Traffic) -> None:
     # Given the traffic in stream order, in Lambda batches of 100
     aggregator = Aggregator(TABLE, dynamodb)

@@ -555,3 +555,31 @@ def test_voice_model_tab_ranks_the_worst_slots_as_the_view_does() -> None:
     assert drawn(chart.figure) == [("Unresolved rate", ["RollDiceIntent.colour", "RollDiceIntent.sides"],
                                     [0.6667, 0.0])]  # fmt: skip
     assert chart.values is not None and chart.values.rows[0][2] == "3 / 0"  # filled / empty
+
+
+def test_the_voice_model_tab_lists_dialogs_most_abandoned_first() -> None:
+    # Given a session whose game set-up completes in three turns and one left while asked for the players
+    a, b = JAN5 + 19 * 3_600_000, JAN5 + 20 * 3_600_000
+    game = {"intent": "SetUpGameIntent", "new_session": False, "should_end_session": False}
+    events = [
+        event(1, a, "IntentRequest", "c1", "s1", a, intent="SetUpGameIntent", new_session=True,
+              should_end_session=False, dialog="s e:players"),
+        event(2, a + 5_000, "IntentRequest", "c1", "s1", a, **game, previous_ms=a,
+              dialog=f"p d 1 e:players {a} SetUpGameIntent"),
+        event(3, a + 9_000, "IntentRequest", "c1", "s1", a, **game, previous_ms=a + 5_000,
+              dialog=f"c - 2 d {a} SetUpGameIntent"),
+        event(4, b, "IntentRequest", "c2", "s2", b, intent="SetUpGameIntent", new_session=True,
+              should_end_session=False, dialog="s e:players"),
+        event(5, b + 9_000, "SessionEndedRequest", "c2", "s2", b, new_session=False,
+              end_reason="USER_INITIATED", previous_ms=b, dialog=f"- - 1 e:players {b} SetUpGameIntent"),
+    ]  # fmt: skip
+    # When the dashboard is drawn
+    page = render_dashboard(report(events))
+    # Then the dialogs table has the intent's figures and the question customers left at
+    table = re.search(r'id="dialogs-table".*?</table>', page, re.S)
+    assert table is not None
+    cells = [
+        re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", table.group(0), re.S)
+    ]
+    assert "SetUpGameIntent" in table.group(0)  # the row's heading
+    assert cells == ["2", "1", "1", "50.00%", "3 / 3", "asked for players: 1"]

@@ -699,7 +699,7 @@ def voice_model_tab(view: View) -> Tab:
     ]
     if not rows:
         note = Note("Slots", "No intent with slots in this range.")
-        return tab_for(view, "Voice model", cards, [note])
+        return tab_for(view, "Voice model", cards, [note, *_dialog_blocks(view["dialogs"])])
     names = [f"{row['intent']}.{row['slot']}" for row in rows]
     table = Table(
         id="slots-table",
@@ -763,8 +763,65 @@ def voice_model_tab(view: View) -> Tab:
             ),
             caption="Filled slots with a resolution, by outcome.",
         ),
+        *_dialog_blocks(view["dialogs"]),
     ]
     return tab_for(view, "Voice model", cards, blocks)
+
+
+_QUESTIONS = {"elicit_slot": "asked for {slot}", "confirm_slot": "asked to confirm {slot}",
+              "confirm_intent": "asked to confirm the intent", "delegated": "Alexa asked (delegated)",
+              "none": "no Dialog directive"}  # fmt: skip
+
+
+def _dialog_blocks(dialogs: dict[str, Any]) -> list[Block]:
+    """Dialogs per intent, most abandoned first, with the question customers left at most."""
+    if not dialogs["intents"]:
+        return [Note("Dialogs", "No dialog (dialogState STARTED) started in this range.")]
+    left: dict[str, dict[str, Any]] = {}
+    for where in dialogs["abandonedAt"]:  # most dialogs first: the first of an intent is its worst
+        left.setdefault(where["intent"], where)
+
+    def worst(intent: str) -> str:
+        where = left.get(intent)
+        if where is None:
+            return "-"
+        return f"{_QUESTIONS[where['question']].format(slot=where['slot'])}: {count(where['dialogs'])}"
+
+    def turns(row: dict[str, Any]) -> str:
+        p50, p90 = row["turns"]["p50"], row["turns"]["p90"]
+        return "-" if p50 is None else f"{p50} / {p90}"
+
+    return [
+        Table(
+            id="dialogs-table",
+            title="Dialogs, most abandoned first",
+            columns=(
+                "Intent",
+                "Started",
+                "Completed",
+                "Abandoned",
+                "Completion rate",
+                "Turns p50 / p90",
+                "Left most when",
+            ),
+            rows=tuple(
+                (
+                    row["intent"],
+                    count(row["started"]),
+                    count(row["completed"]),
+                    count(row["abandoned"]),
+                    percent(row["completionRate"]),
+                    turns(row),
+                    worst(row["intent"]),
+                )
+                for row in dialogs["intents"]
+            ),
+            numeric=(False, True, True, True, True, True, False),
+            caption="Counted at each dialog's start. Abandoned: the session ended (or had no end for an "
+            "hour) before COMPLETED, or another dialog started; the question is the skill's last Dialog "
+            "directive in it.",
+        )
+    ]
 
 
 BUILDERS = {
