@@ -1,6 +1,6 @@
 """The aggregator's throughput and DynamoDB cost per 1,000 events. Prints figures; asserts nothing.
 
-Run: ``python bench/bench_aggregator.py [--events 20000] [--rate 20] [--customers 3000] [--slots]``
+Run: ``python bench/bench_aggregator.py [--events 20000] [--rate 20] [--customers 3000] [--slots|--dialogs]``
 
 Traffic: a busy skill's sessions (launch, several intents, a reprompting intent, failures, skill
 and user ends, silences), ``--rate`` requests per second from ``--customers`` customers in two
@@ -33,7 +33,7 @@ import random
 import sys
 import time
 import zlib
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import replace
 from typing import Any
 
@@ -43,7 +43,7 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-from alexa_skill_metrics.model import SESSION_ENDED, SKILL_ENABLED, Event, Outcome  # noqa: E402
+from alexa_skill_metrics.model import SESSION_ENDED, SKILL_ENABLED, DialogStep, Event, Outcome  # noqa: E402
 from alexa_skill_metrics.simulation.limits import item_size  # noqa: E402
 from alexa_skill_metrics.storage.codec import event_to_item  # noqa: E402
 
@@ -125,6 +125,42 @@ def with_slots(events: list[Event], seed: int = 3) -> list[Event]:
         else e
         for e in events
     ]
+
+
+def with_dialogs(events: list[Event], share: float = 0.3, seed: int = 5) -> list[Event]:
+    """Turn the first utterances of ``share`` of the sessions into a dialog (SetUpGameIntent).
+
+    STARTED, one to three more turns, COMPLETED where the session lasts that long (else it is
+    abandoned, or left open); each reply asks a question; each event's ``dialog`` is what the
+    recorder would write, by the same rule (``model.dialog_after``), its own generator.
+    """
+    rng = random.Random(seed)
+    by_session: dict[str, list[int]] = defaultdict(list)
+    for n, e in enumerate(events):
+        if e.session_id is not None:
+            by_session[e.session_id].append(n)
+    out = list(events)
+    for positions in by_session.values():
+        utterances = [n for n in positions if out[n].request_type == "IntentRequest"]
+        if not utterances or rng.random() >= share:
+            continue
+        turns = utterances[: rng.randrange(2, 5)]
+        open_dialog = None
+        for n in positions:
+            e = out[n]
+            state = None
+            if n in turns:
+                k = turns.index(n)
+                state = "s" if k == 0 else "c" if k == len(turns) - 1 and k >= 2 else "p"
+                e = replace(e, intent="SetUpGameIntent")
+            asked = rng.choice(["e:players", "d", "c:dice"]) if state in ("s", "p") else None
+            if state == "s" or open_dialog is not None:
+                e = replace(e, dialog=DialogStep(state, asked, open_dialog).encode())
+            change = e.dialog_change
+            if change is not None:
+                open_dialog = change.after
+            out[n] = e
+    return out
 
 
 def _event(request_id: str, request_type: str, at: int, **fields: Any) -> Event:
@@ -228,19 +264,21 @@ CUSTOMER_DAYS = "(1) customer active days"
 RETENTION_COUNTERS = "(2) retention counters"
 PATHS_FRICTION = "(3) paths, friction, endpoint"
 SLOTS = "(4) slots and confirmations"
-NEW_STATE_PARTS = (CUSTOMER_DAYS, RETENTION_COUNTERS, PATHS_FRICTION, SLOTS)
+DIALOGS = "(5) dialogs"
+NEW_STATE_PARTS = (CUSTOMER_DAYS, RETENTION_COUNTERS, PATHS_FRICTION, SLOTS, DIALOGS)
 _IDENTITY = ("pk", "sk", "kind", "v", "customers", "latency")  # what an untouched new rollup holds
 _BOOKKEEPING = ("ver", "wm")  # written with every change, whatever it is
 
 
 def _new_state_attributes() -> dict[str, str]:
-    from alexa_skill_metrics.storage.rollups import QUALITY_ATTRIBUTES, SLOT_ATTRIBUTES
+    from alexa_skill_metrics.storage.rollups import DIALOG_ATTRIBUTES, QUALITY_ATTRIBUTES, SLOT_ATTRIBUTES
 
     paths = ("path_edges", "transitions", "path_open", *QUALITY_ATTRIBUTES)
     return (
         {"days": CUSTOMER_DAYS, "acts": CUSTOMER_DAYS, "retention": RETENTION_COUNTERS}
         | dict.fromkeys(paths, PATHS_FRICTION)
         | dict.fromkeys(SLOT_ATTRIBUTES, SLOTS)
+        | dict.fromkeys(DIALOG_ATTRIBUTES, DIALOGS)
     )
 
 
@@ -455,6 +493,9 @@ def main() -> None:
         "(every one's first request of the day writes their customer item: retention's worst case)",
     )
     parser.add_argument(
+        "--dialogs", action="store_true", help="a third of the sessions start with a dialog (SetUpGameIntent)"
+    )
+    parser.add_argument(
         "--slots", action="store_true", help="every RollDiceIntent utterance carries four slots' statuses"
     )
     parser.add_argument(
@@ -468,6 +509,8 @@ def main() -> None:
     events = traffic(args.events, args.rate, args.customers, cold_starts=args.cold_starts, days=args.days)
     if args.slots:
         events = with_slots(events)
+    if args.dialogs:
+        events = with_dialogs(events)
     if args.next_day:
         events = next_day(events)
     if args.release:

@@ -402,10 +402,13 @@ def dialog_after(
     if before is None or intent != before.intent:
         after = before if before is None or asked is None else replace(before, asked=asked)
         return DialogChange(before, after)
-    turned = replace(before, turns=before.turns + 1)
+    # Built directly, not with ``replace``: this runs in the skill for every turn of a dialog.
+    turned = Dialog(before.intent, before.start_ms, before.turns + 1, asked or before.asked)
     if state == COMPLETED:
-        return DialogChange(before, None, completed=turned)
-    return DialogChange(before, turned if asked is None else replace(turned, asked=asked))
+        return DialogChange(
+            before, None, completed=Dialog(before.intent, before.start_ms, turned.turns, before.asked)
+        )
+    return DialogChange(before, turned)
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,8 +66,8 @@ class Stamp:
     def answered(self, *, prompt: bool, unhandled: bool, asked: str | None = None) -> Stamp:
         """This stamp once the reply is known (``asked``: the question its Dialog directive asked)."""
         dialog = self.dialog
-        if dialog is not None and asked is not None:
-            dialog = replace(dialog, asked=asked)
+        if dialog is not None and asked is not None and asked != dialog.asked:
+            dialog = Dialog(dialog.intent, dialog.start_ms, dialog.turns, asked)
         return replace(self, prompt=prompt, unhandled=unhandled, dialog=dialog)
 
     @classmethod

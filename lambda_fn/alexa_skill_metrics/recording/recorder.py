@@ -193,7 +193,8 @@ class Recorder:
         if not self.enabled:
             return
         try:
-            if isinstance(response, dict) and _in_dialog(inv):
+            if inv.responded is None and isinstance(response, dict) and _in_dialog(inv):
+                # No response interceptor saw this reply (an exception handler's): read it here
                 from alexa_skill_metrics.recording.dialogs import question_of
 
                 inv.asked = question_of(response)  # the reply as it went out, also an exception handler's
