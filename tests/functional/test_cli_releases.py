@@ -47,6 +47,13 @@ def test_releases_prints_the_list_and_the_comparison(deployment: Deployment) -> 
         assert label in result.output
     assert "(95% CI " in result.output
     assert result.output.strip().splitlines()[-1].startswith("verdict: ")
+    # And the exit rate, over all prompts and per prompt intent, with the API's numbers
+    body = json.loads(invoke(["releases", "--skill-id", SKILL, *RANGE, "--json"]).output)["comparison"]
+    printed = " ".join(result.output.split())  # lines longer than the terminal fold
+    assert body["exitRate"]["summary"] in printed
+    per_prompt = [row["exitRate"]["summary"] for row in body["promptExitRates"]]
+    assert len(per_prompt) >= 2 and all(line in printed for line in per_prompt[:10])
+    assert "per prompt, largest rise first" in printed
 
 
 def test_releases_json_is_the_api_body(deployment: Deployment) -> None:
