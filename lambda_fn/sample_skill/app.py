@@ -22,9 +22,11 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.skill_builder import SkillBuilder
 from ask_sdk_core.utils.predicate import is_intent_name, is_request_type
 from ask_sdk_core.utils.request_util import get_dialog_state, get_slot
-from ask_sdk_model import IntentConfirmationStatus, IntentRequest
-from ask_sdk_model.dialog import DelegateDirective, ElicitSlotDirective
+from ask_sdk_model.dialog.delegate_directive import DelegateDirective
+from ask_sdk_model.dialog.elicit_slot_directive import ElicitSlotDirective
 from ask_sdk_model.dialog_state import DialogState
+from ask_sdk_model.intent_confirmation_status import IntentConfirmationStatus
+from ask_sdk_model.intent_request import IntentRequest
 from ask_sdk_model.response import Response
 
 from alexa_skill_metrics import SkillMetrics

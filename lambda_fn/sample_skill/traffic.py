@@ -269,7 +269,8 @@ def game_dialog(
     Returns the time and the session attributes after it.
     """
     players = str(rng.choice([2, 3, 4])) if rng.random() < 0.4 else None
-    said, empty = ({"players": players}, ("dice",)) if players else ({}, ("players", "dice"))
+    said: dict[str, str] = {"players": players} if players else {}
+    empty: tuple[str, ...] = ("dice",) if players else ("players", "dice")
     turns: list[tuple[str, dict[str, str], tuple[str, ...], str]] = [("STARTED", said, empty, "NONE")]
     players = players or str(rng.choice([2, 3, 4, 5]))
     if not said:

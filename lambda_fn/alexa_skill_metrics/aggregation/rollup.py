@@ -365,15 +365,16 @@ def dialog_contributions(event: Event) -> list[DialogAdd]:
         out.append((change.completed.intent, change.completed.start_ms, lambda r: _complete_dialog(r, turns)))
     for ended, switched in ((change.abandoned, False), (change.switched, True)):
         if ended is not None:
-            asked = ended.asked
-            out.append(
-                (ended.intent, ended.start_ms, lambda r, a=asked, s=switched: _abandon_dialog(r, a, s))
-            )
+            out.append((ended.intent, ended.start_ms, _abandoner(ended.asked, switched)))
     return out
 
 
 def _opener(key: str, delta: int) -> Callable[[Rollup], None]:
     return lambda rollup: _bump(rollup.dialogs_open, key, delta)
+
+
+def _abandoner(asked: str, switched: bool) -> Callable[[Rollup], None]:
+    return lambda rollup: _abandon_dialog(rollup, asked, switched)
 
 
 def _start_dialog(rollup: Rollup) -> None:
