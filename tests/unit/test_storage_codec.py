@@ -186,3 +186,39 @@ def test_one_sessions_events_share_a_write_shard_and_rollup_part() -> None:
     # and requests outside a session still spread over the write shards by request id
     assert len(loose_keys) > EVENT_WRITE_SHARDS // 2
     assert all(pk in event_partitions("s", T) for pk in loose_keys)
+
+
+# The longest dialog step the recorder writes: a turn whose reply asks to confirm one 40-character
+# slot while the stamp's dialog asked for another, 10,000 turns, an intent name of 60 characters.
+_UUID = "0d4f2b5e-8a1c-4e2b-9f3a-5c6d7e8f9a0b"
+_INTENT = "I" * 60
+LONGEST_DIALOG = f"p c:{'a' * 40} 10000 e:{'b' * 40} {T - 1} {_INTENT}"
+
+
+@pytest.mark.parametrize("request_type", ["IntentRequest", "SessionEndedRequest"])
+def test_a_dialog_event_fits_one_write_unit_with_real_identifiers(request_type: str) -> None:
+    # Given the largest event, but with the identifiers Alexa really sends (ids of 52 to 59
+    # characters) and a long intent name, carrying the longest dialog step
+    event = replace(
+        largest_event(request_type),
+        skill_id=f"amzn1.ask.skill.{_UUID}",
+        request_id=f"amzn1.echo-api.request.{_UUID}",
+        session_id=f"amzn1.echo-api.session.{_UUID}",
+        intent=_INTENT if request_type == "IntentRequest" else None,
+        last_intent=_INTENT,
+        dialog=LONGEST_DIALOG,
+    )
+    # When it is stored
+    item = event_to_item(event, 90)
+    # Then it is one write unit, and the dialog step is kept whole (slot statuses give way first)
+    assert item_size(item) < 1024
+    assert item_to_event(item).dialog == LONGEST_DIALOG
+    assert item_to_event(item) == replace(event, slots=item_to_event(item).slots)
+
+
+def test_a_dialog_step_round_trips() -> None:
+    event = replace(largest_event(), intent="OrderIntent", last_intent="OrderIntent", exception="KeyError",
+                    slots="dish:fuu--", dialog=f"c - 3 e:dish {T - 9_000} OrderIntent")  # fmt: skip
+    item = event_to_item(event, 90)
+    assert item["dg"] == {"S": f"c - 3 e:dish {T - 9_000} OrderIntent"}
+    assert item_to_event(item) == event

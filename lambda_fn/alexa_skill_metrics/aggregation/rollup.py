@@ -55,7 +55,8 @@ Example
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import TypeVar
 
 from alexa_skill_metrics.aggregation.retention import (
@@ -123,7 +124,7 @@ def rollup_keys(event: Event, granularities: Sequence[str] = GRANULARITIES) -> l
     release, session_release = event.release_key, event.session_release_key
     session_bucket_of = event.session_start_ms if _changes_session(event) else None
     keys: list[RollupKey] = []
-    dialogs = {(intent, at_ms) for intent, at_ms, _ in dialog_contributions(event)}
+    dialogs = {(figure[0], figure[1]) for figure in dialog_contributions(event)}
     for granularity in granularities:
         bucket = floor_ms(event.timestamp_ms, granularity)
         keys.append(RollupKey(event.skill_id, event.stage, granularity, bucket, locale, ALL_INTENTS, release))
@@ -173,9 +174,9 @@ def apply_event(rollup: Rollup, key: RollupKey, event: Event) -> None:
             _add_utterance(rollup, event)
             _add_slots(rollup, event)
         if event.dialog is not None and key.release == event.session_release_key:
-            for intent, at_ms, add in dialog_contributions(event):
+            for intent, at_ms, name, figure, delta in dialog_contributions(event):
                 if intent == key.intent and floor_ms(at_ms, key.granularity) == key.bucket_ms:
-                    add(rollup)
+                    _add_dialog(rollup, name, figure, delta)
 
 
 def new_customer_keys(
@@ -327,11 +328,14 @@ def _add_slots(rollup: Rollup, event: Event) -> None:
         rollup.intents_denied += 1
 
 
-DialogAdd = tuple[str, int, Callable[[Rollup], None]]
+# (intent, dialog start ms, Rollup field, map key or "", delta): one dialog figure an event moves.
+DialogFigure = tuple[str, int, str, str, int]
+_DIALOG_COUNTERS = frozenset({"dialogs_started", "dialogs_completed", "dialogs_switched"})
 
 
-def dialog_contributions(event: Event) -> list[DialogAdd]:
-    """``(intent, dialog start ms, change)`` for each dialog figure ``event`` moves (METRICS.md, Dialogs).
+@lru_cache(maxsize=4096)  # asked once per rollup key of an event: decode the step once
+def dialog_contributions(event: Event) -> tuple[DialogFigure, ...]:
+    """Each dialog figure ``event`` moves, with the dialog's intent and start (METRICS.md, Dialogs).
 
     Dialog figures live in the intent's own rollups of the bucket where the dialog started, under
     the event's locale and the release that started its session (like session figures). An open
@@ -341,55 +345,38 @@ def dialog_contributions(event: Event) -> list[DialogAdd]:
     """
     change = event.dialog_change
     if change is None:
-        return []
-    out: list[DialogAdd] = []
+        return ()
+    out: list[DialogFigure] = []
     before, after = change.before, change.after
     old = (
         dialog_open_key(before.asked, event.previous_ms) if before and event.previous_ms is not None else None
     )
     new = dialog_open_key(after.asked, event.timestamp_ms) if after else None
-    same = (
-        before is not None
-        and after is not None
-        and (before.intent, before.start_ms) == (after.intent, after.start_ms)
-    )
+    same = before and after and (before.intent, before.start_ms) == (after.intent, after.start_ms)
     if not (same and old == new):  # a step that moves nothing writes nothing
         if before is not None and old is not None:
-            out.append((before.intent, before.start_ms, _opener(old, -1)))
+            out.append((before.intent, before.start_ms, "dialogs_open", old, -1))
         if after is not None and new is not None:
-            out.append((after.intent, after.start_ms, _opener(new, 1)))
+            out.append((after.intent, after.start_ms, "dialogs_open", new, 1))
     if change.started is not None:
-        out.append((change.started, event.timestamp_ms, _start_dialog))
-    if change.completed is not None:
-        turns = str(change.completed.turns)
-        out.append((change.completed.intent, change.completed.start_ms, lambda r: _complete_dialog(r, turns)))
-    for ended, switched in ((change.abandoned, False), (change.switched, True)):
+        out.append((change.started, event.timestamp_ms, "dialogs_started", "", 1))
+    done = change.completed
+    if done is not None:
+        out.append((done.intent, done.start_ms, "dialogs_completed", "", 1))
+        out.append((done.intent, done.start_ms, "dialog_turns", str(done.turns), 1))
+    for ended in (change.abandoned, change.switched):
         if ended is not None:
-            out.append((ended.intent, ended.start_ms, _abandoner(ended.asked, switched)))
-    return out
+            out.append((ended.intent, ended.start_ms, "dialogs_abandoned", ended.asked, 1))
+    if change.switched is not None:
+        out.append((change.switched.intent, change.switched.start_ms, "dialogs_switched", "", 1))
+    return tuple(out)
 
 
-def _opener(key: str, delta: int) -> Callable[[Rollup], None]:
-    return lambda rollup: _bump(rollup.dialogs_open, key, delta)
-
-
-def _abandoner(asked: str, switched: bool) -> Callable[[Rollup], None]:
-    return lambda rollup: _abandon_dialog(rollup, asked, switched)
-
-
-def _start_dialog(rollup: Rollup) -> None:
-    rollup.dialogs_started += 1
-
-
-def _complete_dialog(rollup: Rollup, turns: str) -> None:
-    rollup.dialogs_completed += 1
-    _bump(rollup.dialog_turns, turns, 1)
-
-
-def _abandon_dialog(rollup: Rollup, asked: str, switched: bool) -> None:
-    _bump(rollup.dialogs_abandoned, asked, 1)
-    if switched:
-        rollup.dialogs_switched += 1
+def _add_dialog(rollup: Rollup, name: str, key: str, delta: int) -> None:
+    if name in _DIALOG_COUNTERS:
+        setattr(rollup, name, getattr(rollup, name) + delta)
+    else:
+        _bump(getattr(rollup, name), key, delta)
 
 
 def _changes_session(event: Event) -> bool:

@@ -222,6 +222,17 @@ def summary(views: dict[str, dict[str, Any]]) -> list[str]:
         f"friction rate {percent(views['friction']['totals']['frictionRate'])}",
         "Top intents: " + ", ".join(f"{row['intent']} {count(row['utterances'])}" for row in top),
     ]
+    dialogs = views["slots"].get("dialogs") if "slots" in views else None
+    if dialogs is not None and dialogs["totals"]["started"]:
+        totals, left = dialogs["totals"], dialogs["abandonedAt"]
+        line = (
+            f"Dialogs: {count(totals['started'])} started, {percent(totals['completionRate'])} completed "
+            f"in {totals['turns']['p50']} turns (p50)"
+        )
+        if left:
+            where = left[0]["slot"] or left[0]["question"]
+            line += f"; left most at {where} ({count(left[0]['dialogs'])})"
+        lines.append(line)
     retention, paths = views.get("retention"), views.get("paths")
     if retention is not None and paths is not None:
         cohorts = retention["cohorts"]

@@ -102,6 +102,7 @@ class Invocation:
         "exception",
         "fields",
         "outcome",
+        "planned",
         "raised_at",
         "received_ms",
         "release",
@@ -124,6 +125,8 @@ class Invocation:
         self.responded: float | None = None  # perf_counter at our response interceptor
         self.should_end_session: bool | None = None
         self.stamp: Stamp | None = None  # the stamp this utterance leaves in its session
+        # ... as planned before the reply: each reply seen (``Stamp.answered``) starts from it again
+        self.planned: Stamp | None = None
         self.carried: Any = None  # the incoming stamp as sent, put back when there is no new one
         self.exception: str | None = None  # class name noted by the recorder's exception handler
         self.raised_at: float | None = None  # perf_counter when that exception reached the handlers
@@ -200,10 +203,10 @@ class Recorder:
                 inv.asked = question_of(response)  # the reply as it went out, also an exception handler's
             event = self.build_event(inv, response, error)
             if error is None:
-                if inv.stamp is not None:
+                if inv.planned is not None:
                     # Whether the reply prompted or failed is known only now (an exception handler's
                     # reply skips the response interceptors).
-                    inv.stamp = inv.stamp.answered(
+                    inv.stamp = inv.planned.answered(
                         prompt=event.keeps_open, unhandled=event.unhandled, asked=inv.asked
                     )
                 _stamp_envelope(response, inv.outgoing)
@@ -234,7 +237,7 @@ class Recorder:
             taken = _take_stamp(handler_input)
             if taken is not None:  # a second call in one dispatch finds nothing left to take
                 inv.carried = taken
-            inv.stamp = _next_stamp(inv.fields, inv.release)
+            inv.stamp = inv.planned = _next_stamp(inv.fields, inv.release)
         except Exception as exc:
             self._internal_error(exc)
 
@@ -246,14 +249,14 @@ class Recorder:
                 return
             inv.responded = time.perf_counter()
             inv.should_end_session = getattr(response, "should_end_session", None)
-            if inv.stamp is not None:
+            if inv.planned is not None:
                 if _in_dialog(inv):
                     from alexa_skill_metrics.recording.dialogs import question_of
 
                     inv.asked = question_of(response)
-                inv.stamp = inv.stamp.answered(
+                inv.stamp = inv.planned.answered(
                     prompt=inv.should_end_session is False,
-                    unhandled=inv.stamp.intent == FALLBACK_INTENT,
+                    unhandled=inv.planned.intent == FALLBACK_INTENT,
                     asked=inv.asked,
                 )
             _put_stamp(handler_input, inv.outgoing)
@@ -280,8 +283,8 @@ class Recorder:
             else:
                 # Without the wrapper the reply is never seen again: stamp the attributes now, as
                 # a failed utterance's (unhandled, never a prompt).
-                if inv.stamp is not None:
-                    inv.stamp = inv.stamp.answered(prompt=False, unhandled=True)
+                if inv.planned is not None:
+                    inv.stamp = inv.planned.answered(prompt=False, unhandled=True)
                 _put_stamp(handler_input, inv.outgoing)
         except Exception as exc:
             self._internal_error(exc)

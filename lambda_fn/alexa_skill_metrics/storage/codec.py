@@ -118,7 +118,10 @@ def _fit_slots(item: Item) -> None:
     """Cut the slot statuses, whole slots from the end, so the item stays under ``EVENT_BYTES``.
 
     Only events with every identifier at its longest need it: with real ids (about 55 characters)
-    a request with the recorder's maximum of slot statuses is about 800 bytes.
+    a request with the recorder's maximum of slot statuses is about 800 bytes. A dialog step
+    (``dg``) is never cut, its figures must stay exact: with real ids it fits beside the rest (the
+    slot statuses give way); only an event whose every identifier is at the 100-character cut and
+    that carries a long dialog step takes a second write unit.
     """
     slots = _attr("slots")
     if slots not in item:
