@@ -90,6 +90,8 @@ def test_quarter_hour_views_agree(deployment: Deployment, view: str) -> None:
         ("friction", {"stage": "development"}),
         ("slots", {"locale": "de-DE"}),
         ("slots", {"intent": "RollDiceIntent", "locale": "en-GB"}),
+        ("slots", {"intent": "SetUpGameIntent"}),  # the dialogs of one intent
+        ("slots", {"intent": "SetUpGameIntent", "locale": "de-DE", "stage": "development"}),
         ("intents", {"locale": "en-US"}),
         ("overview", {"stage": "development"}),
         ("sessions", {"stage": "development"}),

@@ -227,12 +227,10 @@ def summary(views: dict[str, dict[str, Any]]) -> list[str]:
         totals, left = dialogs["totals"], dialogs["abandonedAt"]
         line = (
             f"Dialogs: {count(totals['started'])} started, {percent(totals['completionRate'])} completed "
-            f"in {totals['turns']['p50']} turns (p50)"
+            f"(p50 {totals['turns']['p50']} turns)"
         )
-        if left:
-            where = left[0]["slot"] or left[0]["question"]
-            line += f"; left most at {where} ({count(left[0]['dialogs'])})"
-        lines.append(line)
+        where = f", most left at {left[0]['slot'] or left[0]['question']}" if left else ""
+        lines.append(line + where if len(line + where) <= 80 else line)
     retention, paths = views.get("retention"), views.get("paths")
     if retention is not None and paths is not None:
         cohorts = retention["cohorts"]
