@@ -40,6 +40,15 @@ def load_event(name: str) -> dict[str, Any]:
     return data
 
 
+def shared_envelope(name: str) -> dict[str, Any]:
+    """A shared fixture envelope by its path under ``alexa-requests``; skips the test where it is absent."""
+    path = SHARED_FIXTURES / name
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared fixture envelopes come with CI, not with a clone")
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8-sig"))  # some carry a BOM
+    return data
+
+
 def shared_fixture_files() -> list[Path]:
     return sorted(p for p in SHARED_FIXTURES.rglob("*.json"))
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,7 +30,7 @@ from alexa_skill_metrics import SkillMetrics
 from alexa_skill_metrics.reporting import EventList, RecomputedRollups, Reporter, ReportRequest, StoredRollups
 from alexa_skill_metrics.storage.codec import item_to_event
 from alexa_skill_metrics.storage.rollups import RollupStore
-from tests.conftest import KEY, SHARED
+from tests.conftest import KEY, shared_envelope
 from tests.functional.reporting_fixtures import (
     CapturingClient,
     Deployment,
@@ -40,7 +39,6 @@ from tests.functional.reporting_fixtures import (
     moto_table,
 )
 
-FIXTURES = SHARED / "fixtures" / "alexa-requests" / "alexa-app"
 SKILL = "amzn1.ask.skill.00000000-0000-4000-8000-00000000d1a1"  # the fixtures' own is not a uuid
 INTENT = "deliveryCreationRequest"
 T0 = 1_767_607_200_000  # 2026-01-05T10:00:00Z
@@ -48,11 +46,7 @@ MINUTE = 60_000
 
 
 def fixture(name: str) -> dict[str, Any]:
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"{path} is absent: the shared fixtures are not checked out beside the project")
-    envelope: dict[str, Any] = json.loads(path.read_text())
-    return envelope
+    return shared_envelope(f"alexa-app/{name}")
 
 
 class DeliveryHandler(AbstractRequestHandler):

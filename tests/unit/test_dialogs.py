@@ -26,9 +26,8 @@ from hypothesis import strategies as st
 from alexa_skill_metrics.model import Dialog, DialogStep, dialog_after, is_question
 from alexa_skill_metrics.recording.classify import STAMP_KEY, Stamp, read_envelope
 from alexa_skill_metrics.recording.dialogs import from_attribute, question_of, read_state, to_attribute
-from tests.conftest import SHARED
+from tests.conftest import shared_envelope
 
-FIXTURES = SHARED / "fixtures" / "alexa-requests"
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=15), inner, max_size=5),
@@ -49,14 +48,6 @@ dialogs = st.builds(
 )
 
 
-def fixture(name: str) -> dict[str, Any]:
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"{path} is absent: the shared fixtures are not checked out beside the project")
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8-sig"))
-    return data
-
-
 # --- dialogState -------------------------------------------------------------------------------
 
 
@@ -72,13 +63,13 @@ def fixture(name: str) -> dict[str, Any]:
     ],
 )
 def test_dialog_state_of_real_envelopes(name: str, state: str | None) -> None:
-    fields = read_envelope(fixture(name), received_ms=1_767_607_200_000)
+    fields = read_envelope(shared_envelope(name), received_ms=1_767_607_200_000)
     assert fields.dialog_state == state
 
 
 def test_only_intent_requests_have_a_dialog_state() -> None:
     # A CanFulfillIntentRequest may carry dialogState (the .NET library's sample does): no dialog
-    envelope = fixture("alexa-skills-dotnet/beta-branch/CanFulfillIntentRequest.json")
+    envelope = shared_envelope("alexa-skills-dotnet/beta-branch/CanFulfillIntentRequest.json")
     assert "dialogState" in json.dumps(envelope)
     assert read_envelope(envelope, 0).dialog_state is None
 
