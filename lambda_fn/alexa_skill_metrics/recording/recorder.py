@@ -525,7 +525,7 @@ def _next_stamp(f: EnvelopeFields, release: str | None = None) -> Stamp | None:
     path = None if parent is None else child_of(parent, intent)  # None: a stamp from before paths
     before = None if f.new_session is True or f.stamp is None else f.stamp.dialog
     dialog = None
-    if before is not None or f.dialog_state is not None:
+    if before is not None or f.dialog_state == STARTED:  # else no dialog is open, nor opens
         from alexa_skill_metrics.model import dialog_after
 
         # The reply's question is not known yet: ``Stamp.answered`` puts it in.
@@ -536,8 +536,8 @@ def _next_stamp(f: EnvelopeFields, release: str | None = None) -> Stamp | None:
 
 
 def _in_dialog(inv: Invocation) -> bool:
-    """Whether the reply's Dialog directive matters: a dialog is open or the request has a dialogState."""
-    return inv.stamp is not None and (inv.stamp.dialog is not None or inv.fields.dialog_state is not None)
+    """Whether the reply's Dialog directive matters: a dialog is open once this utterance is answered."""
+    return inv.planned is not None and inv.planned.dialog is not None
 
 
 def _dialog_step(f: EnvelopeFields, asked: str | None, incoming: Stamp | None) -> str | None:
