@@ -403,12 +403,12 @@ def dialog_after(
         after = before if before is None or asked is None else replace(before, asked=asked)
         return DialogChange(before, after)
     # Built directly, not with ``replace``: this runs in the skill for every turn of a dialog.
-    turned = Dialog(before.intent, before.start_ms, before.turns + 1, asked or before.asked)
+    turns = before.turns + 1
     if state == COMPLETED:
         return DialogChange(
-            before, None, completed=Dialog(before.intent, before.start_ms, turned.turns, before.asked)
+            before, None, completed=Dialog(before.intent, before.start_ms, turns, before.asked)
         )
-    return DialogChange(before, turned)
+    return DialogChange(before, Dialog(before.intent, before.start_ms, turns, asked or before.asked))
 
 
 @dataclass(frozen=True, slots=True)

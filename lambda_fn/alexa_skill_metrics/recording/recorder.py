@@ -44,8 +44,10 @@ from alexa_skill_metrics.model import (
     DialogStep,
     Event,
     Outcome,
+    dialog_after,
 )
 from alexa_skill_metrics.recording.classify import RELEASE, STAMP_KEY, EnvelopeFields, Stamp, read_envelope
+from alexa_skill_metrics.recording.dialogs import question_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -198,9 +200,7 @@ class Recorder:
         try:
             if inv.responded is None and isinstance(response, dict) and _in_dialog(inv):
                 # No response interceptor saw this reply (an exception handler's): read it here
-                from alexa_skill_metrics.recording.dialogs import question_of
-
-                inv.asked = question_of(response)  # the reply as it went out, also an exception handler's
+                inv.asked = question_of(response)
             event = self.build_event(inv, response, error)
             if error is None:
                 if inv.planned is not None:
@@ -251,8 +251,6 @@ class Recorder:
             inv.should_end_session = getattr(response, "should_end_session", None)
             if inv.planned is not None:
                 if _in_dialog(inv):
-                    from alexa_skill_metrics.recording.dialogs import question_of
-
                     inv.asked = question_of(response)
                 inv.stamp = inv.planned.answered(
                     prompt=inv.should_end_session is False,
@@ -279,10 +277,12 @@ class Recorder:
                     # A response interceptor raised after ours: the reply comes from an exception
                     # handler after all (``finish`` stamps it), and that handler must not see the key.
                     inv.responded = None
+                    inv.asked = None  # that reply's question, if any, is read in ``finish``
                     _hide_stamp(handler_input)
             else:
                 # Without the wrapper the reply is never seen again: stamp the attributes now, as
                 # a failed utterance's (unhandled, never a prompt).
+                inv.asked = None  # the reply that goes out is not the one our interceptor saw
                 if inv.planned is not None:
                     inv.stamp = inv.planned.answered(prompt=False, unhandled=True)
                 _put_stamp(handler_input, inv.outgoing)
@@ -526,8 +526,6 @@ def _next_stamp(f: EnvelopeFields, release: str | None = None) -> Stamp | None:
     before = None if f.new_session is True or f.stamp is None else f.stamp.dialog
     dialog = None
     if before is not None or f.dialog_state == STARTED:  # else no dialog is open, nor opens
-        from alexa_skill_metrics.model import dialog_after
-
         # The reply's question is not known yet: ``Stamp.answered`` puts it in.
         dialog = dialog_after(before, intent, f.dialog_state, f.timestamp_ms).after
     return Stamp(
