@@ -311,4 +311,4 @@ def _sample_skill_handlers(client: Any = None) -> Any:
         return app.release_handlers(app.metrics)
     from alexa_skill_metrics import SkillMetrics
 
-    return app.release_handlers(SkillMetrics(client=client))
+    return app.release_handlers(SkillMetrics(client=client, slot_values=app.SLOT_VALUES))

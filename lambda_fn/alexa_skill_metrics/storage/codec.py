@@ -43,6 +43,7 @@ _STRINGS = (
     "session_release",
     "slots",
     "confirmation",
+    "uv",  # unresolved values of opted-in slots only (recording.slot_values), already short
 )
 _NUMBERS = ("timestamp_ms", "received_ms", "session_start_ms", "previous_ms")
 _BOOLS = ("timestamp_from_alexa", "new_session", "should_end_session", "last_prompt", "last_unhandled")
@@ -116,14 +117,19 @@ def _fit_slots(item: Item) -> None:
     """Cut the slot statuses, whole slots from the end, so the item stays under ``EVENT_BYTES``.
 
     Only events with every identifier at its longest need it: with real ids (about 55 characters)
-    a request with the recorder's maximum of slot statuses is about 800 bytes.
+    a request with the recorder's maximum of slot statuses is about 800 bytes, and with the most
+    unresolved values (``slot_values.MAX_VALUES_BYTES``) too, under 1,000. Should the values alone
+    not fit, they go as well.
     """
     slots = _attr("slots")
     if slots not in item:
+        if "uv" in item and _size(item) > EVENT_BYTES:
+            del item["uv"]
         return
-    rest = sum(
-        len(name) + len(str(next(iter(value.values())))) for name, value in item.items() if name != slots
-    )
+    rest = _size(item) - len(slots) - len(item[slots]["S"].encode())
+    if "uv" in item and rest + len(slots) > EVENT_BYTES:
+        rest -= 2 + len(item["uv"]["S"].encode())
+        del item["uv"]
     budget = EVENT_BYTES - rest - len(slots)
     codes = item[slots]["S"]
     while len(codes.encode()) > budget and " " in codes:
@@ -132,6 +138,11 @@ def _fit_slots(item: Item) -> None:
         del item[slots]
     else:
         item[slots] = {"S": codes}
+
+
+def _size(item: Item) -> int:
+    """About DynamoDB's size of ``item``: names plus values as text (numbers over-counted)."""
+    return sum(len(name) + len(str(next(iter(value.values()))).encode()) for name, value in item.items())
 
 
 def is_event_item(item: Item) -> bool:
