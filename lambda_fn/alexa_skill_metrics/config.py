@@ -234,7 +234,8 @@ def parse_slot_values(raw: Any) -> tuple[SlotOptIn, ...]:
                 found.update(_opt_in(intent, slot, None) for slot in slots)
             else:
                 raise ConfigurationError(
-                    ENV_SLOT_VALUES, f"maps {str(intent)[:40]!r} to {type(slots).__name__}; give a list of slots"
+                    ENV_SLOT_VALUES,
+                    f"maps {str(intent)[:40]!r} to {type(slots).__name__}; give a list of slots",
                 )
     elif raw is not None and raw != ():
         if isinstance(raw, tuple) and all(isinstance(t, tuple) and len(t) == 3 for t in raw):
@@ -244,7 +245,9 @@ def parse_slot_values(raw: Any) -> tuple[SlotOptIn, ...]:
                 ENV_SLOT_VALUES, f"is a {type(raw).__name__}; give {{intent: [slot, ...]}}"
             )
     if len(found) > MAX_SLOT_OPT_INS:
-        raise ConfigurationError(ENV_SLOT_VALUES, f"names {len(found)} slots; opt in at most {MAX_SLOT_OPT_INS}")
+        raise ConfigurationError(
+            ENV_SLOT_VALUES, f"names {len(found)} slots; opt in at most {MAX_SLOT_OPT_INS}"
+        )
     return tuple(sorted(found, key=lambda t: (t[0], t[1], t[2] or "")))
 
 
@@ -252,7 +255,8 @@ def _opt_in(intent: Any, slot: Any, declared: Any) -> SlotOptIn:
     for what, value, rule in (("intent", intent, _INTENT_NAME), ("slot", slot, _SLOT_NAME)):
         if not isinstance(value, str) or not rule.fullmatch(value):
             raise ConfigurationError(
-                ENV_SLOT_VALUES, f"has the {what} {str(value)[:60]!r}; use the name from the interaction model"
+                ENV_SLOT_VALUES,
+                f"has the {what} {str(value)[:60]!r}; use the name from the interaction model",
             )
     if declared is not None and (not isinstance(declared, str) or not _TYPE_NAME.fullmatch(declared)):
         raise ConfigurationError(

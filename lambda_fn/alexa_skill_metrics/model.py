@@ -326,6 +326,7 @@ DEFAULT_MIN_CUSTOMERS = 5  # k: a value is reported once this many distinct cust
 LEAST_MIN_CUSTOMERS = 2
 # Separators no spoken value holds (ASCII unit and record separators): a value with one is dropped.
 _SLOT_SEP, _VALUE_SEP = "\x1f", "\x1e"
+VALUE_SEPARATOR = _VALUE_SEP  # between two values in ``Event.uv`` (the codec cuts whole values)
 
 
 def encode_values(pairs: Iterable[tuple[str, str]]) -> str | None:
@@ -374,8 +375,9 @@ class ValueSighting:
         if not event.uv or event.intent is None:
             return []
         return [
-            ValueSighting(event.intent, slot, value, event.customer, event.locale, event.release,
-                          event.timestamp_ms)  # fmt: skip
+            ValueSighting(
+                event.intent, slot, value, event.customer, event.locale, event.release, event.timestamp_ms
+            )
             for slot, value in decode_values(event.uv)
         ]
 

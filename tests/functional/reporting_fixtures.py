@@ -94,7 +94,11 @@ def record(
 
     client = CapturingClient()
     metrics = SkillMetrics(  # the sample skill's own opt-in: the colour slot's unresolved values
-        table_name="captured", pseudonym_key=KEY, client=client, stage=stage, slot_values=SLOT_VALUES  # type: ignore[arg-type]
+        table_name="captured",
+        pseudonym_key=KEY,
+        client=client,
+        stage=stage,
+        slot_values=SLOT_VALUES,  # type: ignore[arg-type]
     )
     handler = (
         build_handler(metrics)

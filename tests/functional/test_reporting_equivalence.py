@@ -481,8 +481,13 @@ def test_unresolved_values_equal_a_count_over_the_raw_events(
 ) -> None:
     # Given the opted-in colour slot's unresolved values, counted straight from the raw events
     start, end = RANGES["unaligned"]
-    view_start, view_end = START_MS + 10 * HOUR_MS + 15 * 60_000, START_MS + 2 * DAY_MS + 3 * HOUR_MS + 15 * 60_000
-    expected, withheld = _values_counted_from_raw_events(deployment.events, view_start, view_end, k, **filters)
+    view_start, view_end = (
+        START_MS + 10 * HOUR_MS + 15 * 60_000,
+        START_MS + 2 * DAY_MS + 3 * HOUR_MS + 15 * 60_000,
+    )
+    expected, withheld = _values_counted_from_raw_events(
+        deployment.events, view_start, view_end, k, **filters
+    )
     # When both sources report them with that k
     request = view_request(start, end, period="SINGLE", minCustomers=str(k), **filters)
     stored = deployment.stored().view("slots", request)["unresolvedValues"]
@@ -491,7 +496,9 @@ def test_unresolved_values_equal_a_count_over_the_raw_events(
     assert stored == recomputed
     got = [(v["intent"], v["slot"], v["value"], v["utterances"], v["customers"]) for v in stored["values"]]
     assert sorted(got) == expected and stored["withheld"] == withheld and stored["minCustomers"] == k
-    assert [v["customers"] for v in stored["values"]] == sorted((v["customers"] for v in stored["values"]), reverse=True)
+    assert [v["customers"] for v in stored["values"]] == sorted(
+        (v["customers"] for v in stored["values"]), reverse=True
+    )
     if filters.get("intent") != "AMAZON.HelpIntent" and k < 40:
         assert got, "the traffic's customers say unresolved colours often enough"
     if filters.get("intent") == "AMAZON.HelpIntent":

@@ -69,7 +69,8 @@ NO_MATCH = (STATIC, "ER_SUCCESS_NO_MATCH")
         # the same slot resolved: nothing to keep
         ("alexa-app/intent_request_airport_info_resolutions.json", ("airportInfoIntent", "AirportCode"), []),
         # alexa-math-skill: "add" matched no difficulty (an unhandled answer)
-        ("alexa-math-skill/unhandled_intent.json", ("DidSelectDifficulty", "difficulty"), [("difficulty", "add")]),
+        ("alexa-math-skill/unhandled_intent.json", ("DidSelectDifficulty", "difficulty"),
+         [("difficulty", "add")]),
         # not opted in: the same unresolved value is never read
         ("alexa-math-skill/unhandled_intent.json", ("DidSelectDifficulty", "operation"), []),
         ("alexa-math-skill/unhandled_intent.json", ("OtherIntent", "difficulty"), []),
@@ -119,7 +120,7 @@ def test_slot_value_shapes_simple_and_list() -> None:
     assert decode_values(ORDER.read(intent(dish=simple))) == [("dish", "som tam")]
 
 
-@pytest.mark.parametrize("personal", sorted(PERSONAL_TYPES) + ["AMAZON.FR_FIRST_NAME", "AMAZON.CityName"])
+@pytest.mark.parametrize("personal", [*sorted(PERSONAL_TYPES), "AMAZON.FR_FIRST_NAME", "AMAZON.CityName"])
 def test_personal_built_in_types_are_refused_even_when_opted_in(
     personal: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -139,7 +140,9 @@ def test_personal_built_in_types_are_refused_even_when_opted_in(
 
 def test_a_declared_personal_type_is_refused_at_configuration(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        policy = ValuePolicy(parse_slot_values({"ContactIntent": {"name": "AMAZON.FirstName"}, "OrderIntent": ["dish"]}))
+        policy = ValuePolicy(
+            parse_slot_values({"ContactIntent": {"name": "AMAZON.FirstName"}, "OrderIntent": ["dish"]})
+        )
     assert policy.slots == {"OrderIntent": frozenset({"dish"})}
     assert [getattr(r, "slot", None) for r in caplog.records if "refused" in r.getMessage()] == ["name"]
 
@@ -156,7 +159,9 @@ def test_a_type_that_cannot_be_told_is_refused(authority_name: Any) -> None:
 
 def test_types_are_read_from_authorities() -> None:
     assert slot_type(STATIC) == "Dish" and slot_type(DYNAMIC) == "Dish"
-    legacy = "amzn1.er-authority.echo-sdk.amzn1.echo-sdk-ams.app.000000-d0ed-0000-ad00-000000d00ebe.AirportCode"
+    legacy = (
+        "amzn1.er-authority.echo-sdk.amzn1.echo-sdk-ams.app.000000-d0ed-0000-ad00-000000d00ebe.AirportCode"
+    )
     assert slot_type(legacy) == "AirportCode"
     assert slot_type(f"amzn1.er-authority.echo-sdk.{SKILL}.AMAZON.Actor") == "AMAZON.Actor"
     assert is_personal("AMAZON.Actor") and not is_personal("AMAZON.Food") and not is_personal("Dish")
@@ -175,11 +180,18 @@ def test_values_are_bounded_so_the_event_stays_one_write_unit() -> None:
 
 
 def test_the_environment_and_the_argument_give_the_same_opt_ins() -> None:
-    env = {"METRICS_TABLE": "t", "METRICS_SLOT_VALUES": "OrderIntent.dish , AMAZON.SearchIntent.q=AMAZON.SearchQuery"}
+    env = {
+        "METRICS_TABLE": "t",
+        "METRICS_SLOT_VALUES": "OrderIntent.dish , AMAZON.SearchIntent.q=AMAZON.SearchQuery",
+    }
     from_env = Settings.from_env(env).slot_values
     given = Settings.from_env({"METRICS_TABLE": "t"}, slot_values={
         "OrderIntent": ["dish"], "AMAZON.SearchIntent": {"q": "AMAZON.SearchQuery"}}).slot_values  # fmt: skip
-    assert from_env == given == (("AMAZON.SearchIntent", "q", "AMAZON.SearchQuery"), ("OrderIntent", "dish", None))
+    assert (
+        from_env
+        == given
+        == (("AMAZON.SearchIntent", "q", "AMAZON.SearchQuery"), ("OrderIntent", "dish", None))
+    )
     assert Settings.from_env({"METRICS_TABLE": "t"}).slot_values == ()
 
 
@@ -254,11 +266,20 @@ def test_values_are_case_folded_and_stripped_and_round_trip(said: str) -> None:
         assert kept == [("dish", folded)]
         # the same words in any case are one value
         assert decode_values(ORDER.read(intent(dish=slot(f"  {said.upper()} ", NO_MATCH)))) in (
-            [("dish", said.upper().casefold().strip())], [])
+            [("dish", said.upper().casefold().strip())],
+            [],
+        )
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(names, st.text(min_size=1, max_size=20).filter(lambda v: "\x1e" not in v and "\x1f" not in v)), max_size=5))
+@given(
+    st.lists(
+        st.tuples(
+            names, st.text(min_size=1, max_size=20).filter(lambda v: "\x1e" not in v and "\x1f" not in v)
+        ),
+        max_size=5,
+    )
+)
 def test_encoded_values_round_trip(pairs: list[tuple[str, str]]) -> None:
     assert decode_values(encode_values(pairs)) == pairs
 

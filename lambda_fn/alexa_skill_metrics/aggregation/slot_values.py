@@ -14,11 +14,14 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from alexa_skill_metrics import telemetry
 from alexa_skill_metrics.storage.slot_values import ValueStore, value_item
+
+if TYPE_CHECKING:
+    from alexa_skill_metrics.model import Event
 
 
 def copy_values(records: Sequence[Mapping[str, Any]], store: ValueStore) -> list[str]:
@@ -41,3 +44,18 @@ def copy_values(records: Sequence[Mapping[str, Any]], store: ValueStore) -> list
             if isinstance(sequence_number, str):
                 failed.append(sequence_number)
     return failed
+
+
+def copy_event_values(events: Iterable[Event], store: ValueStore) -> int:
+    """Copy the values of ``events`` again from their raw items (read back for their TTL); return how many."""
+    from alexa_skill_metrics.storage.codec import event_partition_key
+    from alexa_skill_metrics.storage.keys import event_sk
+
+    keys = [(event_partition_key(e), event_sk(e.timestamp_ms, e.request_id)) for e in events if e.uv]
+    copied = 0
+    for image in store.batch_get(keys):
+        item = value_item(image)
+        if item is not None:
+            store.put(item)
+            copied += 1
+    return copied

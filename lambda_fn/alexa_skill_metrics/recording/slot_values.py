@@ -14,7 +14,8 @@ declared personal type is refused when the recorder is configured, with one warn
 the envelope shows is refused the first time it is seen, with one warning per slot.
 
 Values longer than ``MAX_VALUE_BYTES`` are not kept (a cut value could merge phrases that differ),
-and an event keeps at most ``MAX_VALUES_BYTES`` of them, so it stays one write unit.
+and an event keeps at most ``MAX_VALUES_BYTES`` of them, so it stays one write unit (the codec
+drops whole values first should the slot statuses leave less room).
 
 Example
 -------
@@ -59,7 +60,9 @@ PERSONAL_TYPES = frozenset({
     "AMAZON.FOUR_DIGIT_NUMBER", "AMAZON.Ordinal", "AMAZON.AlphaNumeric",
 })  # fmt: skip
 # Locale variants Amazon added or may add (AMAZON.FR_FIRST_NAME ...), and any *Name/*Address type.
-_PERSONAL_PATTERN = re.compile(r"AMAZON\.(?:[A-Z]{2}_FIRST_NAME|\w*(?:Name|NAME|Address|ADDRESS|Phone|PHONE)\w*)")
+_PERSONAL_PATTERN = re.compile(
+    r"AMAZON\.(?:[A-Z]{2}_FIRST_NAME|\w*(?:Name|NAME|Address|ADDRESS|Phone|PHONE)\w*)"
+)
 _AUTHORITY = re.compile(
     r"amzn1\.er-authority\.echo-sdk\.(?:dynamic\.)?"
     r"(?:amzn1\.ask\.skill\.[^.]+|amzn1\.echo-sdk-ams\.app\.[^.]+)\.([A-Za-z][A-Za-z0-9_.]{0,99})"
@@ -160,7 +163,10 @@ def _unresolved(slot: dict[str, Any]) -> list[tuple[str, list[Any]]]:
         folded = value.casefold().strip()
         if not folded or has_separator(folded) or len(folded.encode()) > MAX_VALUE_BYTES:
             continue
-        if slot_status("v", {"value": value, "resolutions": candidate.get("resolutions")}).resolution != UNRESOLVED:
+        if (
+            slot_status("v", {"value": value, "resolutions": candidate.get("resolutions")}).resolution
+            != UNRESOLVED
+        ):
             continue
         resolutions = candidate.get("resolutions")
         found = resolutions.get("resolutionsPerAuthority") if isinstance(resolutions, dict) else None

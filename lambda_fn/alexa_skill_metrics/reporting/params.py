@@ -170,13 +170,15 @@ def min_customers_param(raw: str | None) -> int | None:
         value = int(raw)
     except ValueError:
         raise BadRequest(
-            "minCustomers", f"is {raw[:40]!r}, not a whole number of customers (at least {LEAST_MIN_CUSTOMERS})"
+            "minCustomers",
+            f"is {raw[:40]!r}, not a whole number of customers (at least {LEAST_MIN_CUSTOMERS})",
         ) from None
     if not LEAST_MIN_CUSTOMERS <= value <= MAX_MIN_CUSTOMERS:
         raise BadRequest(
             "minCustomers",
-            f"is {value}; a value is reported only once at least {LEAST_MIN_CUSTOMERS} distinct customers said it "
-            f"(default {DEFAULT_MIN_CUSTOMERS}), so use {LEAST_MIN_CUSTOMERS} to {MAX_MIN_CUSTOMERS:,}",
+            f"is {value}; a value is reported only once at least {LEAST_MIN_CUSTOMERS} distinct "
+            f"customers said it (default {DEFAULT_MIN_CUSTOMERS}), so use {LEAST_MIN_CUSTOMERS} "
+            f"to {MAX_MIN_CUSTOMERS:,}",
         )
     return value
 

@@ -118,7 +118,9 @@ class Reporter:
                 f"cannot filter the {name} view; the customers, utterances and slots views take an intent",
             )
         if request.min_customers is not None and name != "slots":
-            raise BadRequest("minCustomers", f"applies to the slots view only (its unresolved values), not {name}")
+            raise BadRequest(
+                "minCustomers", f"applies to the slots view only (its unresolved values), not {name}"
+            )
         bucket = max(request.bucket, spec.min_bucket, key=BUCKET_MS.__getitem__)
         window = request.aligned(bucket)
         if spec.reads != "tiling" and window.points() > MAX_VIEW_POINTS:
@@ -148,7 +150,7 @@ class Reporter:
         from dataclasses import replace
 
         from alexa_skill_metrics.model import DEFAULT_MIN_CUSTOMERS
-        from alexa_skill_metrics.reporting.views.slots import unresolved_values
+        from alexa_skill_metrics.reporting.views.slots import SlotsView, unresolved_values
 
         found = self.source.slot_values(window.skill_id, window.stage, window.start_ms, window.end_ms, now_ms)
         values = unresolved_values(
@@ -158,7 +160,8 @@ class Reporter:
             locale=window.locale,
             release=window.release,
         )
-        return replace(view, unresolved_values=values)  # type: ignore[type-var]
+        assert isinstance(view, SlotsView)
+        return replace(view, unresolved_values=values)
 
     def build_retention(self, skill_id: str, params: Mapping[str, str]) -> RetentionView:
         """The retention view (cohorts) for query ``params``: one day rollup per day and locale read.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alexa_skill_metrics.model import Event, Outcome
+from alexa_skill_metrics.model import VALUE_SEPARATOR, Event, Outcome
 from alexa_skill_metrics.storage.keys import PK, SK, TTL_ATTRIBUTE, event_pk, event_sk, skill_of
 
 SCHEMA_VERSION = 1
@@ -114,22 +114,24 @@ EVENT_BYTES = 1000  # an event stays one write unit (1 KB), with room for Dynamo
 
 
 def _fit_slots(item: Item) -> None:
-    """Cut the slot statuses, whole slots from the end, so the item stays under ``EVENT_BYTES``.
+    """Cut unresolved values, then slot statuses, so the item stays under ``EVENT_BYTES``.
 
-    Only events with every identifier at its longest need it: with real ids (about 55 characters)
-    a request with the recorder's maximum of slot statuses is about 800 bytes, and with the most
-    unresolved values (``slot_values.MAX_VALUES_BYTES``) too, under 1,000. Should the values alone
-    not fit, they go as well.
+    Only events with every identifier at its longest, or many slots with long names, need it: with
+    real ids (about 55 characters) a request with ten slot statuses of 6-letter names and the most
+    unresolved values (``slot_values.MAX_VALUES_BYTES``) is about 800 bytes. Values go first, whole
+    ones from the end: the slot figures count every utterance, the values are a sample for synonyms.
     """
+    if "uv" in item:
+        values = item["uv"]["S"]
+        while _size(item) > EVENT_BYTES and values:
+            values = values.rpartition(VALUE_SEPARATOR)[0]
+            item["uv"] = {"S": values}
+        if not values:
+            del item["uv"]
     slots = _attr("slots")
     if slots not in item:
-        if "uv" in item and _size(item) > EVENT_BYTES:
-            del item["uv"]
         return
     rest = _size(item) - len(slots) - len(item[slots]["S"].encode())
-    if "uv" in item and rest + len(slots) > EVENT_BYTES:
-        rest -= 2 + len(item["uv"]["S"].encode())
-        del item["uv"]
     budget = EVENT_BYTES - rest - len(slots)
     codes = item[slots]["S"]
     while len(codes.encode()) > budget and " " in codes:

@@ -22,6 +22,7 @@ Example
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 from alexa_skill_metrics.model import ValueSighting, decode_values
 from alexa_skill_metrics.periods import buckets
 from alexa_skill_metrics.storage.codec import Item, is_event_item
@@ -74,7 +75,9 @@ class ValueStore(TableAccess):
         self._count(1)
         self.client.put_item(TableName=self.table_name, Item=item)
 
-    def read(self, skill_id: str, stage: str, start_ms: int, end_ms: int, now_ms: int) -> Iterator[ValueSighting]:
+    def read(
+        self, skill_id: str, stage: str, start_ms: int, end_ms: int, now_ms: int
+    ) -> Iterator[ValueSighting]:
         """Sightings in ``[start_ms, end_ms)`` whose raw event has not expired by ``now_ms``."""
         low, high = f"{start_ms:013d}", f"{max(end_ms - 1, 0):013d}~"
         now_s = now_ms // 1000

@@ -112,7 +112,9 @@ class UnresolvedValue:
     slot: str = field(metadata=doc("The opted-in slot"))
     value: str = field(metadata=doc("What was said, case-folded, surrounding space removed"))
     utterances: int = field(metadata=doc("Utterances in the range in which it was said and did not resolve"))
-    customers: int = field(metadata=doc("Distinct customers who said it in the range (at least minCustomers)"))
+    customers: int = field(
+        metadata=doc("Distinct customers who said it in the range (at least minCustomers)")
+    )
 
 
 @dataclass(frozen=True)
@@ -125,9 +127,7 @@ class UnresolvedValues:
     values: list[UnresolvedValue] = field(
         metadata=doc("Values said by at least minCustomers customers, most customers first")
     )
-    withheld: int = field(
-        metadata=doc("Distinct values said by fewer customers: counted, never shown")
-    )
+    withheld: int = field(metadata=doc("Distinct values said by fewer customers: counted, never shown"))
 
 
 @dataclass(frozen=True)
