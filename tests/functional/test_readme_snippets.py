@@ -262,9 +262,10 @@ def test_delete_customer_example(skill_env: Any) -> None:
     handler(launch("readme-b", "amzn1.ask.account.KEEPME"), lambda_context())
     roll = copy.deepcopy(launch("readme-c", "amzn1.ask.account.FORGETME"))
     authority = f"amzn1.er-authority.echo-sdk.{SKILL}.DiceColour"
-    roll["request"] = {**roll["request"], "type": "IntentRequest", "intent": {"name": "RollDiceIntent", "slots": {
-        "colour": {"name": "colour", "value": "zqforget me", "resolutions": {"resolutionsPerAuthority": [
-            {"authority": authority, "status": {"code": "ER_SUCCESS_NO_MATCH"}}]}}}}}  # fmt: skip
+    colour = {"name": "colour", "value": "zqforget me", "resolutions": {"resolutionsPerAuthority": [
+        {"authority": authority, "status": {"code": "ER_SUCCESS_NO_MATCH"}}]}}  # fmt: skip
+    intent = {"name": "RollDiceIntent", "slots": {"colour": colour}}
+    roll["request"] = {**roll["request"], "type": "IntentRequest", "intent": intent}
     handler(roll, lambda_context())
     drain_stream(TABLE, dynamodb=skill_env)
     customers_before = [i for i in table_items(skill_env, TABLE) if i["pk"]["S"].startswith("CUST#")]

@@ -566,7 +566,8 @@ def test_voice_model_tab_lists_unresolved_values_said_by_k_customers_escaped() -
     said = [("<b>glittery</b>", 5), ("zqrare", 4)]
     events = [
         event(n, at + n * 1_000, "IntentRequest", f"c{n}", f"s{n}", at + n * 1_000, intent="RollDiceIntent",
-              new_session=True, should_end_session=True, slots="colour:fuuu-", uv=encode_values([("colour", v)]))
+              new_session=True, should_end_session=True, slots="colour:fuuu-",
+              uv=encode_values([("colour", v)]))
         for n, (v, customers) in enumerate((v, c) for v, c in said for _ in range(c))
     ]  # fmt: skip
     views = report(events)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from alexa_skill_metrics.config import Settings, parse_slot_values
 from alexa_skill_metrics.exceptions import ConfigurationError
-from alexa_skill_metrics.model import decode_values, encode_values
+from alexa_skill_metrics.model import ValueSighting, decode_values, encode_values
 from alexa_skill_metrics.recording.slot_values import (
     MAX_VALUE_BYTES,
     MAX_VALUES_BYTES,
@@ -27,6 +27,7 @@ from alexa_skill_metrics.recording.slot_values import (
     is_personal,
     slot_type,
 )
+from alexa_skill_metrics.reporting.views.slots import unresolved_values
 from tests.conftest import SHARED
 
 FIXTURES = SHARED / "fixtures" / "alexa-requests"
@@ -288,3 +289,38 @@ def test_encoded_values_round_trip(pairs: list[tuple[str, str]]) -> None:
 @given(st.text(max_size=60))
 def test_any_stored_text_decodes_without_raising(text: str) -> None:
     assert all(slot and value for slot, value in decode_values(text))
+
+
+# --- the report's grouping: k distinct customers ---------------------------------------------------
+
+sightings = st.lists(
+    st.builds(
+        ValueSighting,
+        intent=st.sampled_from(["OrderIntent", "SizeIntent"]),
+        slot=st.sampled_from(["dish", "size"]),
+        value=st.sampled_from(["larb", "pad see ew", "som tam"]),
+        customer=st.sampled_from(["c1", "c2", "c3", "c4", None]),
+        locale=st.sampled_from(["en-US", "de-DE"]),
+        release=st.sampled_from([None, "7"]),
+        timestamp_ms=st.just(0),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(sightings, st.integers(2, 5), st.sampled_from([None, "en-US"]), st.sampled_from([None, "-", "7"]))
+def test_values_are_listed_exactly_when_k_distinct_customers_said_them(
+    seen: list[ValueSighting], k: int, locale: str | None, release: str | None
+) -> None:
+    found = unresolved_values(seen, k, locale=locale, release=release)
+    kept = [s for s in seen if locale in (None, s.locale) and release in (None, s.release or "-")]
+    keys = {(s.intent, s.slot, s.value) for s in kept}
+    expected = {
+        key: (sum(1 for s in kept if (s.intent, s.slot, s.value) == key),
+              len({s.customer for s in kept if (s.intent, s.slot, s.value) == key and s.customer}))
+        for key in keys
+    }  # fmt: skip
+    listed = {(v.intent, v.slot, v.value): (v.utterances, v.customers) for v in found.values}
+    assert listed == {key: figures for key, figures in expected.items() if figures[1] >= k}
+    assert found.withheld == len(keys) - len(listed) and found.min_customers == k

@@ -2,8 +2,9 @@
 
 Only events that carry values (``uv``: opted-in slots, METRICS.md "Unresolved values") are
 copied, with their own ``expires_at``: rollups and customer items never hold a value. Each copy
-is a plain PutItem of a key derived from the event's, so a batch redelivered after a failure
-writes the same items again and the index still holds each event once. A record whose copy
+is a PutItem of a key derived from the event's, written only when a consistent read finds it
+missing, so a batch redelivered after a failure or a crash writes nothing twice and the index
+holds each event once. A record whose copy
 could not be written is reported as a batch item failure, like a failed rollup write.
 
 Example
@@ -18,6 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from alexa_skill_metrics import telemetry
+from alexa_skill_metrics.storage.codec import Item
+from alexa_skill_metrics.storage.keys import PK, SK
 from alexa_skill_metrics.storage.slot_values import ValueStore, value_item
 
 if TYPE_CHECKING:
@@ -25,24 +28,37 @@ if TYPE_CHECKING:
 
 
 def copy_values(records: Sequence[Mapping[str, Any]], store: ValueStore) -> list[str]:
-    """Copy the values of the event inserts in ``records``; return the failed sequence numbers."""
-    failed: list[str] = []
+    """Copy the values of the event inserts in ``records``; return the failed sequence numbers.
+
+    Copies already in the index (a redelivered batch) are read first and not written again, so a
+    replay writes nothing and a batch retried after a crash makes progress.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    wanted: dict[tuple[str, str], tuple[str, Item]] = {}
     for record in records:
-        if record.get("eventName") != "INSERT":
-            continue
         dynamodb = record.get("dynamodb")
         image = dynamodb.get("NewImage") if isinstance(dynamodb, Mapping) else None
-        item = value_item(image) if isinstance(image, dict) else None
-        if item is None:
+        item = value_item(image) if record.get("eventName") == "INSERT" and isinstance(image, dict) else None
+        sequence_number = dynamodb.get("SequenceNumber") if isinstance(dynamodb, Mapping) else None
+        if item is not None and isinstance(sequence_number, str):
+            wanted[(item[PK]["S"], item[SK]["S"])] = (sequence_number, item)
+    if not wanted:
+        return []
+    try:
+        present = {(i[PK]["S"], i[SK]["S"]) for i in store.batch_get(list(wanted))}
+    except (BotoCoreError, ClientError) as exc:  # throttled, timed out: Lambda retries the records
+        telemetry.warn("unresolved values not copied; the records are retried", problem=type(exc).__name__)
+        return [sequence_number for sequence_number, _ in wanted.values()]
+    failed = []
+    for key, (sequence_number, item) in wanted.items():
+        if key in present:
             continue
         try:
             store.put(item)
-        except Exception as exc:  # throttled, timed out: Lambda retries the record
-            assert isinstance(dynamodb, Mapping)
-            sequence_number = dynamodb.get("SequenceNumber")
+        except (BotoCoreError, ClientError) as exc:
             telemetry.warn("unresolved values not copied; the record is retried", problem=type(exc).__name__)
-            if isinstance(sequence_number, str):
-                failed.append(sequence_number)
+            failed.append(sequence_number)
     return failed
 
 

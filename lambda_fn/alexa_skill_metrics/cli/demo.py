@@ -222,6 +222,15 @@ def summary(views: dict[str, dict[str, Any]]) -> list[str]:
         f"friction rate {percent(views['friction']['totals']['frictionRate'])}",
         "Top intents: " + ", ".join(f"{row['intent']} {count(row['utterances'])}" for row in top),
     ]
+    values = views.get("slots", {}).get("unresolvedValues")
+    if values and values["values"]:  # the sample skill opts its colour slot in
+        line = f"Unresolved values said by {values['minCustomers']}+ customers:"
+        for v in values["values"]:
+            more = f" {v['value']} ({v['customers']})"
+            if len(line) + len(more) + 1 > 80:
+                break
+            line += more + ","
+        lines.append(line.rstrip(","))
     retention, paths = views.get("retention"), views.get("paths")
     if retention is not None and paths is not None:
         cohorts = retention["cohorts"]

@@ -48,9 +48,9 @@ class SkillMetrics:
 
     Configuration comes from the environment (``METRICS_TABLE``, ``METRICS_STAGE``,
     ``METRICS_PSEUDONYM_KEY``, ``METRICS_RETENTION_DAYS``, ``METRICS_TIMEOUT_MS``,
-    ``METRICS_DELIVERY``, ``METRICS_RELEASE``, ``METRICS_SLOT_VALUES``); keyword arguments override it. A missing or
-    invalid setting is logged once, as an error naming the setting, and recording is switched
-    off: the skill keeps answering.
+    ``METRICS_DELIVERY``, ``METRICS_RELEASE``, ``METRICS_SLOT_VALUES``); keyword arguments
+    override it. A missing or invalid setting is logged once, as an error naming the setting, and
+    recording is switched off: the skill keeps answering.
 
     In Lambda (``AWS_LAMBDA_RUNTIME_API`` set, ``METRICS_DELIVERY=auto``), the handler built by
     ``lambda_handler``/``wrap`` during init writes each event after the reply has been posted
