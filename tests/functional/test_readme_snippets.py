@@ -249,6 +249,14 @@ def test_local_example() -> None:
     assert overview["sessions"]["total"] == 1
 
 
+def test_slot_values_example(skill_env: Any) -> None:
+    # The opt-in, in its two forms: the type read from the envelope, or declared
+    namespace = run_snippet("slot-values")
+    assert namespace["metrics"].settings.slot_values == (("OrderIntent", "dish", None),)
+    assert namespace["declared"].settings.slot_values == (("OrderIntent", "dish", "DishType"),)
+    assert namespace["metrics"].recorder.enabled
+
+
 def test_delete_customer_example(skill_env: Any) -> None:
     from alexa_skill_metrics import SkillMetrics
     from alexa_skill_metrics.aggregation.stream import drain_stream

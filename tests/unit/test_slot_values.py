@@ -324,3 +324,14 @@ def test_values_are_listed_exactly_when_k_distinct_customers_said_them(
     listed = {(v.intent, v.slot, v.value): (v.utterances, v.customers) for v in found.values}
     assert listed == {key: figures for key, figures in expected.items() if figures[1] >= k}
     assert found.withheld == len(keys) - len(listed) and found.min_customers == k
+
+
+def test_a_slots_view_without_traffic_is_empty_whatever_its_k() -> None:
+    # (the CLI's and the dashboard's hints say where the data is when every figure is zero)
+    from alexa_skill_metrics.reporting.hints import is_empty
+
+    values = {"minCustomers": 5, "values": [], "withheld": 0}
+    assert is_empty({"view": "slots", "totals": {"filled": 0}, "unresolvedValues": values})
+    assert not is_empty(
+        {"view": "slots", "totals": {"filled": 0}, "unresolvedValues": {**values, "withheld": 1}}
+    )
