@@ -107,6 +107,15 @@ def test_only_opted_in_values_are_stored_and_only_in_events_and_their_index(tabl
     assert len(index) == 14 and all(i["expires_at"] == events[i["sk"]["S"]]["expires_at"] for i in index)
 
 
+def report_slots(*more: str) -> Any:
+    """``skill-metrics report slots`` over the day of the traffic, in process."""
+    from alexa_skill_metrics.cli import Context, cli
+
+    args = ["report", "slots", "--skill-id", DEMO_SKILL_ID, "--start", "2026-01-05T00:00:00Z",
+            "--end", "2026-01-06T00:00:00Z", *more]  # fmt: skip
+    return CliRunner().invoke(cli, args, obj=Context.from_environ({"METRICS_TABLE": TABLE, "COLUMNS": "200"}))
+
+
 def reports(table: dict[str, Any]) -> dict[str, str]:
     """Every report that could show the values, as text: API, in-process, CLI, dashboard, CSV, metrics."""
     client = table["client"]
@@ -122,20 +131,7 @@ def reports(table: dict[str, Any]) -> dict[str, str]:
     out["csv"] = to_csv(reporter.view("slots", request))
     metric = {**query, "metric": "totalUtterances", "period": "P1D", "stage": "live", "skillType": "custom"}
     out["v1"] = handler(http_event(f"/v1/skills/{DEMO_SKILL_ID}/metrics", metric), None)["body"]
-    from alexa_skill_metrics.cli import Context, cli
-
-    env = {"METRICS_TABLE": TABLE, "COLUMNS": "200"}
-    cli_args = [
-        "report",
-        "slots",
-        "--skill-id",
-        DEMO_SKILL_ID,
-        "--start",
-        query["startTime"],
-        "--end",
-        query["endTime"],
-    ]
-    result = CliRunner().invoke(cli, cli_args, obj=Context.from_environ(env))
+    result = report_slots()
     assert result.exit_code == 0, result.output
     out["cli"] = result.output
     from alexa_skill_metrics.dashboard import collect_views, render_dashboard
@@ -183,25 +179,9 @@ def test_k_is_a_report_parameter_of_at_least_two(table: dict[str, Any]) -> None:
     status, body = get("overview", minCustomers="5")
     assert status == 400 and "slots view only" in json.dumps(body)
     # nor does the CLI accept k below 2
-    from alexa_skill_metrics.cli import Context, cli
-
-    args = [
-        "report",
-        "slots",
-        "--skill-id",
-        DEMO_SKILL_ID,
-        "--start",
-        query["startTime"],
-        "--end",
-        query["endTime"],
-    ]
-    result = CliRunner().invoke(
-        cli, [*args, "--min-customers", "1"], obj=Context.from_environ({"METRICS_TABLE": TABLE})
-    )
+    result = report_slots("--min-customers", "1")
     assert result.exit_code == 2 and "--min-customers" in result.output
-    result = CliRunner().invoke(
-        cli, [*args, "--min-customers", "2"], obj=Context.from_environ({"METRICS_TABLE": TABLE})
-    )
+    result = report_slots("--min-customers", "2")
     assert result.exit_code == 0 and RARE in result.output
 
 

@@ -8,7 +8,6 @@ Real envelopes come from ``../shared/fixtures/alexa-requests`` (skipped where ab
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from typing import Any
 
@@ -28,24 +27,11 @@ from alexa_skill_metrics.recording.slot_values import (
     slot_type,
 )
 from alexa_skill_metrics.reporting.views.slots import unresolved_values
-from tests.conftest import SHARED
+from tests.unit.test_slots import authority, shared
 
-FIXTURES = SHARED / "fixtures" / "alexa-requests"
 SKILL = "amzn1.ask.skill.00000000-0000-4000-8000-00000000d1ce"
 STATIC = f"amzn1.er-authority.echo-sdk.{SKILL}.Dish"
 DYNAMIC = f"amzn1.er-authority.echo-sdk.dynamic.{SKILL}.Dish"
-
-
-def shared(name: str) -> dict[str, Any]:
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"{path} is absent: the shared request fixtures are not checked out beside the repo")
-    envelope: dict[str, Any] = json.loads(path.read_text())
-    return envelope
-
-
-def authority(name: str, code: str) -> dict[str, Any]:
-    return {"authority": name, "status": {"code": code}}
 
 
 def slot(value: str, *codes: tuple[str, str]) -> dict[str, Any]:
