@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from alexa_skill_metrics.exceptions import ConfigurationError
@@ -62,6 +62,15 @@ _TYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,99}")
 MAX_SLOT_OPT_INS = 50
 
 
+def _env_write_shards() -> int:
+    """``METRICS_EVENT_WRITE_SHARDS`` (the default when unset or bad: ``from_env`` reports it), so that
+    ``Settings`` built in code writes over the shards the deployment's readers query."""
+    try:
+        return _int_setting(os.environ, ENV_EVENT_WRITE_SHARDS, DEFAULT_EVENT_WRITE_SHARDS)
+    except ConfigurationError:
+        return DEFAULT_EVENT_WRITE_SHARDS
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the recorder, aggregator and reporting functions need to know.
@@ -86,7 +95,8 @@ class Settings:
         "How events are delivered".
     event_write_shards:
         Event partition keys per skill and hour the recorder spreads its writes over
-        (``METRICS_EVENT_WRITE_SHARDS``, 32): about 1,000 requests per second each.
+        (``METRICS_EVENT_WRITE_SHARDS``, 32): about 1,000 requests per second each. Readers take
+        theirs from the environment: a value given here must not exceed their read shards.
     event_read_shards:
         Shards per hour that readers (rebuild, erasure, recomputed reports) query
         (``METRICS_EVENT_READ_SHARDS``): at least ``event_write_shards``; keep it at the old
@@ -116,7 +126,7 @@ class Settings:
     retention_days: int = DEFAULT_RETENTION_DAYS
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     delivery: str = DELIVERY_MODES[0]
-    event_write_shards: int = DEFAULT_EVENT_WRITE_SHARDS
+    event_write_shards: int = field(default_factory=_env_write_shards)
     event_read_shards: int = 0  # 0: as many as event_write_shards
     rollup_parts: int = DEFAULT_ROLLUP_PARTS
     release: str = ""

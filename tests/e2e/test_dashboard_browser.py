@@ -719,3 +719,45 @@ def test_days_without_traffic_break_the_lines_with_a_marker_and_the_demo_has_col
     assert max(cold["heights"]) - min(cold["heights"]) > 20, cold
     assert session.problems == []
     session.page.close()
+
+
+@pytest.mark.parametrize("width", [min(WIDTHS), WIDTH])
+def test_the_demos_releases_tab_draws_the_comparison_and_reads_whole(
+    browser: Any, demo: tuple[Path, dict[str, dict[str, Any]]], width: int
+) -> None:
+    from alexa_skill_metrics.dashboard.releases import RATES
+
+    path, views = demo
+    comparison = views["releases"]["comparison"]
+    # Given the demo's second release, which fails more often than the first
+    assert comparison is not None and comparison["failedUtteranceRate"]["verdict"] == "worse"
+    session = Session(browser)
+    session.page.set_viewport_size({"width": width, "height": 900})
+    session.page.goto(path.as_uri())
+    session.page.wait_for_selector("html[data-ready='true']")
+    # When the Releases tab is open
+    charts = {chart["id"]: chart for chart in session.open_tab("releases")}
+    shoot(session, f"releases-{width}")
+    # Then the chart draws both releases' rates as the view gives them, one bar per rate
+    base, cand = comparison["baseline"]["release"], comparison["candidate"]["release"]
+    labels = [label for _, label in RATES]
+    assert drawn(charts["releases-rates"]) == [
+        (f"Release {base}", labels, [comparison[key]["baseline"] for key, _ in RATES]),
+        (f"Release {cand}", labels, [comparison[key]["candidate"] for key, _ in RATES]),
+    ]
+    assert charts["releases-rates"]["drawnTraces"] >= 2 and charts["releases-rates"]["svg"] > 0
+    # And the verdict and each prompt's exit rate are on the page, worst rise first
+    text = session.page.inner_text("#panel-releases")
+    assert f"{cand} against {base}" in text and comparison["verdict"] in text
+    prompts = session.page.locator("#releases-prompt-exits tbody tr").all_inner_texts()
+    assert [row.split("\t")[0] for row in prompts] == [r["intent"] for r in comparison["promptExitRates"]]
+    assert len(prompts) >= 2
+    # And nothing is cut off or scrolls sideways at this width, the ten tabs in one row
+    assert session.page.evaluate("document.documentElement.scrollWidth") <= width
+    tops = session.page.eval_on_selector_all(
+        '[role="tab"]', "ts => ts.map(t => t.getBoundingClientRect().top)"
+    )
+    assert len(tops) == 10 and len(set(tops)) == 1, tops
+    check_layout(session.page, "releases", "P1D")
+    assert session.problems == [] and session.blocked == []
+    session.page.close()

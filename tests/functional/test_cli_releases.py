@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,13 @@ def test_releases_prints_the_list_and_the_comparison(deployment: Deployment) -> 
         assert label in result.output
     assert "(95% CI " in result.output
     assert result.output.strip().splitlines()[-1].startswith("verdict: ")
+    # And the exit rate, over all prompts and per prompt intent, with the API's numbers
+    body = json.loads(invoke(["releases", "--skill-id", SKILL, *RANGE, "--json"]).output)["comparison"]
+    printed = " ".join(result.output.split())  # lines longer than the terminal fold
+    assert body["exitRate"]["summary"] in printed
+    per_prompt = [row["exitRate"]["summary"] for row in body["promptExitRates"]]
+    assert len(per_prompt) >= 2 and all(line in printed for line in per_prompt[:10])
+    assert "per prompt, largest rise first" in printed
 
 
 def test_releases_json_is_the_api_body(deployment: Deployment) -> None:
@@ -99,3 +107,18 @@ def test_health_prints_the_windows_whose_alarm_would_have_fired(deployment: Depl
         assert f"{len(window):,} utterances" in line
     quiet = invoke(["health", "--skill-id", SKILL, *RANGE, "--failed-rate", "1", "--unhandled-rate", "1"])
     assert quiet.exit_code == 0 and quiet.output.strip() == "no health alarm would have fired"
+
+
+def test_a_dashboard_longer_than_the_releases_view_compares_its_last_hours(
+    deployment: Deployment, tmp_path: Any
+) -> None:
+    # Given a dashboard of 200 days ending with the rollout (the releases view compares 3,000 hours)
+    out = tmp_path / "metrics.html"
+    args = ["--start", "2025-06-20T00:00:00Z", "--end", "2026-01-07T00:00:00Z", "--out", str(out)]
+    result = invoke(["dashboard", "--skill-id", SKILL, *args])
+    # Then it is written, and its Releases tab compares the range's last 125 days, saying so
+    assert result.exit_code == 0, result.output
+    panel = out.read_text().split('id="panel-releases"')[1].split("</section>")[0]
+    assert "2 against 1" in panel
+    shown = re.search(r'<p class="range">([^<]*)</p>', panel)
+    assert shown is not None and shown.group(1).startswith("2025-09-04 00:00 to 2026-01-07 00:00"), shown

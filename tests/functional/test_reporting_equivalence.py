@@ -18,6 +18,7 @@ import pytest
 from alexa_skill_metrics.config import DEFAULT_ROLLUP_PARTS as ROLLUP_PARTS
 from alexa_skill_metrics.model import ALL_INTENTS, LEAVING_INTENTS, Event, Outcome
 from alexa_skill_metrics.reporting.metrics import METRICS
+from alexa_skill_metrics.reporting.v2 import MetricsV2Request
 from alexa_skill_metrics.storage.rollups import RollupStore
 from tests.functional.reporting_fixtures import (
     DAY_MS,
@@ -516,3 +517,42 @@ def test_unresolved_values_are_case_folded_and_below_k_withheld(deployment: Depl
     said_rarely = {e.customer for e in deployment.events if e.uv and "zq purple polka dots" in e.uv}
     assert 0 < len(said_rarely) < 5, "the traffic says the rare phrase, by fewer than k customers"
     assert "zq purple polka dots" not in json.dumps(view) and values["withheld"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("namespace", "name", "stat", "v1_metric"),
+    [
+        ("Alexa.Custom", "UTTERANCES", "count", "totalUtterances"),
+        ("Alexa.Custom", "CUSTOMERS", "count", "uniqueCustomers"),
+        ("Alexa.Custom", "ACTIVE_SESSIONS", "count", "totalSessions"),
+        ("Alexa.Custom", "SKILL_LATENCY", "p90", None),
+        ("Alexa.SkillQuality", "UNHANDLED_REQUEST_RATE", "avg", None),
+    ],
+)
+def test_release_filtered_v2_metrics_agree(
+    deployment: Deployment, namespace: str, name: str, stat: str, v1_metric: str | None
+) -> None:
+    # Given a v2 body filtered to release 2 by the SkillMetrics.Release dimension, hour by hour
+    def body(release: str | None) -> str:
+        dimensions = [{"name": "SkillMetrics.Release", "value": release}] if release else []
+        query = {"id": "q", "name": name, "metricNamespace": namespace, "stat": stat,
+                 "aggregationPeriod": "BY_HOUR", "dimensions": dimensions}  # fmt: skip
+        return json.dumps({"startTime": START_MS, "endTime": END_MS, "metricQueries": [query]})
+
+    def answer(reporter: Any, release: str | None) -> list[Any]:
+        data = reporter.metrics_v2(MetricsV2Request.from_body(SKILL, body(release)))["results"][0]["data"]
+        return list(data[0]["values"])
+
+    # When the stored rollups and the raw events answer it
+    stored = answer(deployment.stored(), "2")
+    # Then they agree point by point, and so does v1 filtered the same way
+    assert stored == answer(deployment.recomputed(), "2")
+    if v1_metric is not None:
+        v1 = metric_pages(deployment.stored(), START_MS, END_MS, period="PT1H", metric=v1_metric, release="2")
+        assert stored == list(v1["values"])
+    # And the filter narrowed it: release 2 served none of the first day's hours, but some later
+    hours = DAY_MS // HOUR_MS
+    assert all(v in (None, 0) for v in stored[:hours])
+    assert any(v not in (None, 0) for v in stored[hours:])
+    unfiltered = answer(deployment.stored(), None)
+    assert any(v not in (None, 0) for v in unfiltered[:hours])

@@ -136,6 +136,33 @@ def test_releases_one_after_the_other_are_compared_over_their_own_hours() -> Non
     assert comparison.failed_utterance_rate.verdict == "no evidence of a change"
 
 
+def test_exit_rates_are_compared_per_prompt_and_over_all_prompts() -> None:
+    # Given release 7 and then 8, whose customers walk away from the dice's question far more often
+    def with_exits(rollup: Rollup, rolls: tuple[int, int], scores: tuple[int, int]) -> Rollup:
+        rollup.kept_open = {"RollDiceIntent": rolls[1], "CheckScoreIntent": scores[1]}
+        rollup.exited_after = {"RollDiceIntent": rolls[0], "CheckScoreIntent": scores[0]}
+        return rollup
+
+    found = [(key(h, "7"), with_exits(hour_rollup(200), (5, 100), (10, 100))) for h in range(12)]
+    found += [(key(h, "8"), with_exits(hour_rollup(200), (40, 100), (10, 100))) for h in range(12, 24)]
+    comparison = releases(request(), found, T0, exact=True).comparison
+    assert comparison is not None
+    # Then each prompt has both sides' exits and prompts, the largest rise first
+    rows = [
+        (r.intent, r.exit_rate.baseline_count, r.exit_rate.candidate_count)
+        for r in comparison.prompt_exit_rates
+    ]
+    assert rows == [("RollDiceIntent", 60, 480), ("CheckScoreIntent", 120, 120)]
+    dice, score = (r.exit_rate for r in comparison.prompt_exit_rates)
+    assert (dice.baseline_of, dice.verdict, score.verdict) == (1200, "worse", "no evidence of a change")
+    assert dice.summary.startswith("worse: exit rate after RollDiceIntent 40.0%")
+    # And the exit rate over all prompts is (5 + 10) of 200 an hour against (40 + 10), and decides the verdict
+    overall = comparison.exit_rate
+    assert (overall.baseline_count, overall.baseline_of, overall.candidate_count) == (180, 2400, 600)
+    assert overall.verdict == "worse" and comparison.failed_utterance_rate.verdict != "worse"
+    assert comparison.verdict == "worse"
+
+
 def test_baseline_and_candidate_can_be_named_and_must_exist() -> None:
     found = [(key(h, r), hour_rollup(50)) for h, r in ((0, "-"), (3, "7"), (6, "8"))]
     named = releases(request(baseline="-", candidate="8"), found, T0, exact=True).comparison

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -67,3 +68,30 @@ def test_a_bad_environment_falls_back_to_the_defaults_in_the_recorder(
     keys.reset_spread()
     assert keys.event_write_shards() == 32
     assert keys.event_pk("amzn1.ask.skill.1", 1_767_607_200_000, "amzn1.echo-api.request.1").endswith("#26")
+
+
+def test_the_recorder_writes_over_the_shards_its_settings_name(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alexa_skill_metrics import SkillMetrics
+    from sample_skill.app import build_handler
+    from sample_skill.envelopes import Envelopes
+    from tests.conftest import KEY, TABLE, table_items
+
+    def shards_written(metrics: SkillMetrics) -> set[str]:
+        handler, envelopes = build_handler(metrics), Envelopes()
+        for n in range(60):
+            handler(envelopes.launch(user=f"u{n}", session=f"s{n}", at_ms=1_767_607_200_000 + n), None)
+        return {item["pk"]["S"].rsplit("#", 1)[1] for item in table_items(dynamodb)}
+
+    # Given SkillMetrics told to write over 2 shards in code, Then sixty sessions land in those two
+    assert shards_written(SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=dynamodb,
+                                       event_write_shards=2)) == {"0", "1"}  # fmt: skip
+    # And Settings built in code follow the environment's, the shards the deployment's readers query
+    monkeypatch.setenv("METRICS_EVENT_WRITE_SHARDS", "3")
+    assert Settings(table_name=TABLE).event_write_shards == 3
+    assert shards_written(SkillMetrics(Settings(table_name=TABLE, pseudonym_key=KEY), client=dynamodb)) == {
+        "0",
+        "1",
+        "2",
+    }

@@ -30,7 +30,9 @@ RATES = (
     ("unhandledRate", "unhandled rate"),
     ("frictionRate", "friction rate"),
     ("coldStartShare", "cold-start share"),
+    ("exitRate", "exit rate at a prompt"),
 )
+PROMPTS_SHOWN = 10
 FIGURES = (
     ("customers", "customers", count),
     ("utterances", "utterances", count),
@@ -74,6 +76,13 @@ def print_releases(console: Console, body: Mapping[str, Any]) -> None:
     # a table of six columns would not fit 80 of them.
     for key, _ in RATES:
         console.print(comparison[key]["summary"], overflow="fold", highlight=False)
+    prompts = comparison["promptExitRates"]
+    if prompts:
+        console.print("per prompt, largest rise first (not in the verdict):", highlight=False)
+    for row in prompts[:PROMPTS_SHOWN]:
+        console.print(f"  {row['exitRate']['summary']}", overflow="fold", highlight=False)
+    if len(prompts) > PROMPTS_SHOWN:
+        console.print(f"  and {len(prompts) - PROMPTS_SHOWN} more (--json lists every one)", highlight=False)
     console.print(f"verdict: {comparison['verdict']}", highlight=False)
 
 

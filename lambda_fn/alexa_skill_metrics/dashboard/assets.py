@@ -31,9 +31,10 @@ h1 { font-size: 1.45rem; margin: 0 0 2px; }
 .facts dd { margin: 0; font-weight: 600; font-size: .92rem; }
 nav.tabs { background: var(--card); border-bottom: 1px solid var(--line); position: sticky; top: 0;
   z-index: 5; }
-[role="tablist"] { display: flex; gap: 4px; }
+[role="tablist"] { display: flex; flex-wrap: wrap; gap: 0 2px; }
 [role="tab"] { appearance: none; border: 0; background: none; font: inherit; font-weight: 600;
-  color: var(--muted); padding: 12px 16px 10px; border-bottom: 3px solid transparent; cursor: pointer; }
+  white-space: nowrap; color: var(--muted); padding: 12px 8px 10px; border-bottom: 3px solid transparent;
+  cursor: pointer; }
 [role="tab"]:hover { color: var(--ink); background: var(--page); }
 [role="tab"][aria-selected="true"] { color: var(--accent); border-bottom-color: var(--accent); }
 :focus-visible { outline: 3px solid #4dabf7; outline-offset: 2px; }

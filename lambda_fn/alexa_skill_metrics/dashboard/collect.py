@@ -43,8 +43,28 @@ def extra_params(view: str, params: Mapping[str, str | None]) -> dict[str, str]:
     >>> extra_params("retention", {"startTime": "2026-01-05T00:00:00Z", "endTime": "2026-01-12T00:00:00Z",
     ...                            "period": "P1D", "locale": "en-US"})
     {'endTime': '2026-01-12T00:00:00Z'}
+    >>> extra_params("releases", {"startTime": "2026-01-01T00:00:00Z", "endTime": "2026-12-01T00:00:00Z"})
+    {'startTime': '2026-07-29T00:00:00Z', 'endTime': '2026-12-01T00:00:00Z'}
     """
-    return {k: v for k, v in params.items() if k in EXTRA_PARAMS[view] and v}
+    query = {k: v for k, v in params.items() if k in EXTRA_PARAMS[view] and v}
+    if view == "releases" and "startTime" in query and "endTime" in query:
+        query["startTime"] = _releases_start(query["startTime"], query["endTime"])
+    return query
+
+
+def _releases_start(start: str, end: str) -> str:
+    """The releases view compares hours, at most ``MAX_VIEW_POINTS`` of them: a longer dashboard's
+    Releases tab covers the range's last ones (the tab shows its own range)."""
+    from alexa_skill_metrics.periods import HOUR_MS, format_time
+    from alexa_skill_metrics.reporting.errors import BadRequest
+    from alexa_skill_metrics.reporting.params import MAX_VIEW_POINTS, ceil_ms, parse_time
+
+    try:
+        start_ms, end_ms = parse_time("startTime", start), parse_time("endTime", end)
+    except BadRequest:
+        return start  # the view names the bad parameter itself
+    latest = ceil_ms(end_ms, "PT1H") - MAX_VIEW_POINTS * HOUR_MS
+    return start if start_ms >= latest else format_time(latest)
 
 
 def collect_extra_views(fetch: ViewFetch) -> dict[str, dict[str, Any]]:

@@ -39,6 +39,7 @@ RATES = (
     ("unhandledRate", "Unhandled rate"),
     ("frictionRate", "Friction rate"),
     ("coldStartShare", "Cold-start share"),
+    ("exitRate", "Exit rate at a prompt"),
 )
 BASELINE_COLOR = "#868E96"
 
@@ -82,7 +83,12 @@ def releases_tab(view: View) -> Tab:
             (f"{base['release']}: {ms(base['endpointP90Ms'])}",),
         ),
     ]
-    blocks: list[Block] = [_rates_chart(comparison), _figures_table(comparison), listed]
+    blocks: list[Block] = [
+        _rates_chart(comparison),
+        _prompt_exits_table(comparison),
+        _figures_table(comparison),
+        listed,
+    ]
     return tab_for(view, "Releases", cards, blocks)
 
 
@@ -94,16 +100,7 @@ def _rates_chart(comparison: Mapping[str, Any]) -> Chart:
         id="releases-rates-values",
         title="Rates",
         columns=("Rate", base, cand, "Difference (95% CI)", "Verdict"),
-        rows=tuple(
-            (
-                label,
-                f"{percent(r['baseline'])} of {count(r['baselineOf'])}",
-                f"{percent(r['candidate'])} of {count(r['candidateOf'])}",
-                f"{100 * r['difference']:+.1f} pts ({100 * r['ciLow']:+.1f} to {100 * r['ciHigh']:+.1f})",
-                r["verdict"],
-            )
-            for label, r in zip(labels, rates, strict=True)
-        ),
+        rows=tuple(_rate_cells(label, r) for label, r in zip(labels, rates, strict=True)),
         numeric=(False, True, True, True, False),
     )
     return Chart(
@@ -123,6 +120,29 @@ def _rates_chart(comparison: Mapping[str, Any]) -> Chart:
         kind="percent",
         values=table,
         wide=True,
+    )
+
+
+def _prompt_exits_table(comparison: Mapping[str, Any]) -> Table:
+    base, cand = comparison["baseline"]["release"], comparison["candidate"]["release"]
+    return Table(
+        id="releases-prompt-exits",
+        title="Exit rate per prompt, largest rise first",
+        columns=("Prompt", base, cand, "Difference (95% CI)", "Verdict"),
+        rows=tuple(_rate_cells(row["intent"], row["exitRate"]) for row in comparison["promptExitRates"]),
+        numeric=(False, True, True, True, False),
+        caption="Exits right after the prompt intent's replies / those replies. Each prompt has its own "
+        "verdict; only the exit rate of all prompts enters the release's verdict.",
+    )
+
+
+def _rate_cells(label: str, r: Mapping[str, Any]) -> tuple[str, ...]:
+    return (
+        label,
+        f"{percent(r['baseline'])} of {count(r['baselineOf'])}",
+        f"{percent(r['candidate'])} of {count(r['candidateOf'])}",
+        f"{100 * r['difference']:+.1f} pts ({100 * r['ciLow']:+.1f} to {100 * r['ciHigh']:+.1f})",
+        r["verdict"],
     )
 
 

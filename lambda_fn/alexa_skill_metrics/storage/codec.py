@@ -67,21 +67,24 @@ def _attr(name: str) -> str:
     return _SHORT.get(name, name)
 
 
-def event_partition_key(event: Event) -> str:
+def event_partition_key(event: Event, shards: int | None = None) -> str:
     """The event's partition key: the write shard of its session (of the request outside a session).
+
+    ``shards``: the write shards (``Settings.event_write_shards``; ``METRICS_EVENT_WRITE_SHARDS``
+    when not given).
 
     One session's events then share a write shard, hence a rollup part (``keys.rollup_part``):
     a step's open session, taken off by the session's next step, nets to nothing in that part's
     day rollup instead of staying as a +1 in one part and a -1 in another until the day ends
     (``open_sessions``, ``path_open``: most of a busy day rollup part's size otherwise).
     """
-    return event_pk(event.skill_id, event.timestamp_ms, event.session_id or event.request_id)
+    return event_pk(event.skill_id, event.timestamp_ms, event.session_id or event.request_id, shards)
 
 
-def event_to_item(event: Event, retention_days: int) -> Item:
+def event_to_item(event: Event, retention_days: int, shards: int | None = None) -> Item:
     """The one item written per request; ``None`` fields are left out to keep it small."""
     item: Item = {
-        PK: {"S": event_partition_key(event)},
+        PK: {"S": event_partition_key(event, shards)},
         SK: {"S": event_sk(event.timestamp_ms, event.request_id)},
         "kind": {"S": KIND},
         "v": {"N": str(SCHEMA_VERSION)},

@@ -256,7 +256,7 @@ class EventWriter:
         items: dict[tuple[str, str], Event] = {}  # BatchWriteItem refuses a key twice in one call
         requests: list[dict[str, Any]] = []
         for event in events:
-            item = event_to_item(event, self._settings.retention_days)
+            item = event_to_item(event, self._settings.retention_days, self._settings.event_write_shards)
             key = (item[PK]["S"], item[SK]["S"])
             if key in items:
                 continue
@@ -317,7 +317,7 @@ class EventWriter:
     def _put_payload(self, event: Event) -> dict[str, Any]:
         return {
             "TableName": self._settings.table_name,
-            "Item": event_to_item(event, self._settings.retention_days),
+            "Item": event_to_item(event, self._settings.retention_days, self._settings.event_write_shards),
             "ConditionExpression": _FIRST_WRITE,
         }
 

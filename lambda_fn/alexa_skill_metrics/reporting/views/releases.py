@@ -50,10 +50,11 @@ from alexa_skill_metrics.reporting.params import (
 )
 from alexa_skill_metrics.reporting.schema import doc
 from alexa_skill_metrics.reporting.views.common import endpoint, ratio
-from alexa_skill_metrics.reporting.views.friction import friction_figures
+from alexa_skill_metrics.reporting.views.friction import friction_figures, prompts_customers_leave
 
 if TYPE_CHECKING:
     from alexa_skill_metrics.model import Rollup, RollupKey
+    from alexa_skill_metrics.reporting.views.friction import PromptExits
 
 RELEASES_PARAMS = ("startTime", "endTime", "stage", "locale", "baseline", "candidate")
 RELEASES_GRANULARITY = "PT1H"
@@ -257,6 +258,16 @@ class ReleaseFigures:
 
 
 @dataclass(frozen=True)
+class PromptExitRate:
+    """One prompt intent's exit rate, both releases (the friction view's ``exits`` row of each)."""
+
+    intent: str = field(metadata=doc("The intent whose reply kept the session open (the prompt)"))
+    exit_rate: RateComparison = field(
+        metadata=doc("Exits right after its prompts / its prompts (the friction view's exitRate)")
+    )
+
+
+@dataclass(frozen=True)
 class ReleaseComparison:
     """Two releases side by side; rates with a 95% interval of their difference and a verdict."""
 
@@ -276,10 +287,20 @@ class ReleaseComparison:
         metadata=doc("(unhandled + terminations + noResponse) / utterances, as in the friction view")
     )
     cold_start_share: RateComparison = field(metadata=doc("Cold starts / utterances with a handler time"))
+    exit_rate: RateComparison = field(
+        metadata=doc("Exits at a prompt / prompts (replies that kept the session open), every prompt intent")
+    )
+    prompt_exit_rates: list[PromptExitRate] = field(
+        metadata=doc(
+            "The exit rate per prompt intent, largest rise first (then by intent). Each has its verdict; "
+            "they do not enter the overall verdict, where among many prompts one would read worse by "
+            "chance alone (its exitRate does)"
+        )
+    )
     verdict: str = field(
         metadata=doc(
-            "worse if any rate is worse; else better if any is better; else too little traffic to tell "
-            "if any rate says so; else no evidence of a change"
+            "worse if any of the five rates is worse; else better if any is better; else too little "
+            "traffic to tell if any rate says so; else no evidence of a change"
         )
     )
 
@@ -408,7 +429,28 @@ def _rates(rollup: Rollup) -> dict[str, Rate]:
         "unhandled rate": Rate(rollup.unhandled, rollup.utterances),
         "friction rate": Rate(friction_events, rollup.utterances),
         "cold-start share": Rate(rollup.cold_starts, rollup.latency.total()),
+        "exit rate": Rate(*_exits_of_prompts(prompts_customers_leave(rollup))),
     }
+
+
+def _exits_of_prompts(rows: Sequence[PromptExits]) -> tuple[int, int]:
+    return sum(row.exits for row in rows), sum(row.prompts for row in rows)
+
+
+def _prompt_exit_rates(base: Rollup, cand: Rollup) -> list[PromptExitRate]:
+    """Each prompt intent either release asked, with its exit rate on both sides."""
+    before = {row.intent: row for row in prompts_customers_leave(base)}
+    after = {row.intent: row for row in prompts_customers_leave(cand)}
+    rows = []
+    for intent in before.keys() | after.keys():
+        was, now = before.get(intent), after.get(intent)
+        rate = verdict(
+            Rate(*_exits_of_prompts([was] if was else [])),
+            Rate(*_exits_of_prompts([now] if now else [])),
+            f"exit rate after {intent}",
+        )
+        rows.append(PromptExitRate(intent=intent, exit_rate=rate))
+    return sorted(rows, key=lambda row: (-row.exit_rate.difference, row.intent))
 
 
 def _compare(
@@ -434,5 +476,7 @@ def _compare(
         unhandled_rate=rates["unhandled rate"],
         friction_rate=rates["friction rate"],
         cold_start_share=rates["cold-start share"],
+        exit_rate=rates["exit rate"],
+        prompt_exit_rates=_prompt_exit_rates(base, cand),
         verdict=overall,
     )
