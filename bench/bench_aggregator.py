@@ -1,6 +1,10 @@
 """The aggregator's throughput and DynamoDB cost per 1,000 events. Prints figures; asserts nothing.
 
-Run: ``python bench/bench_aggregator.py [--events 20000] [--rate 20] [--customers 3000] [--slots|--dialogs]``
+Run: ``python bench/bench_aggregator.py [--events 20000] [--rate 20] [--customers 3000]
+[--slots [--values]] [--dialogs]``
+
+``--values``: the colour slot is opted in (``slot_values``), so each utterance whose colour did not
+resolve carries one of 40 values, which the aggregator copies into the value index (part 6).
 
 Traffic: a busy skill's sessions (launch, several intents, a reprompting intent, failures, skill
 and user ends, silences), ``--rate`` requests per second from ``--customers`` customers in two
@@ -163,6 +167,19 @@ def with_dialogs(events: list[Event], share: float = 0.3, seed: int = 5) -> list
     return out
 
 
+def with_values(events: list[Event], seed: int = 4) -> list[Event]:
+    """The unresolved colour of each ``with_slots`` utterance said as one of 40 values (``uv``)."""
+    from alexa_skill_metrics.model import encode_values
+
+    rng = random.Random(seed)
+    return [
+        replace(e, uv=encode_values([("colour", f"colour word {rng.randrange(40)}")]))
+        if e.slots and "colour:fu" in e.slots
+        else e
+        for e in events
+    ]
+
+
 def _event(request_id: str, request_type: str, at: int, **fields: Any) -> Event:
     times = {"timestamp_ms": at, "received_ms": at + 35}
     return Event(skill_id=SKILL, request_id=request_id, request_type=request_type, **times, **fields)
@@ -265,7 +282,8 @@ RETENTION_COUNTERS = "(2) retention counters"
 PATHS_FRICTION = "(3) paths, friction, endpoint"
 SLOTS = "(4) slots and confirmations"
 DIALOGS = "(5) dialogs"
-NEW_STATE_PARTS = (CUSTOMER_DAYS, RETENTION_COUNTERS, PATHS_FRICTION, SLOTS, DIALOGS)
+VALUES = "(6) unresolved values (value index)"
+NEW_STATE_PARTS = (CUSTOMER_DAYS, RETENTION_COUNTERS, PATHS_FRICTION, SLOTS, DIALOGS, VALUES)
 _IDENTITY = ("pk", "sk", "kind", "v", "customers", "latency")  # what an untouched new rollup holds
 _BOOKKEEPING = ("ver", "wm")  # written with every change, whatever it is
 
@@ -321,6 +339,10 @@ class CallMeter:
         units = _units(params["Item"])
         self.write_units += units
         self._pending = (key, item)
+        if item.get("kind", {}).get("S") == "uvalue":  # a whole write made only for the values
+            self.new_writes[VALUES] += 1
+            self.new_units[VALUES] += units
+            return
         if item.get("kind", {}).get("S") == "customer":
             only_new = key in self._known and known.get("first") == item.get("first")
         else:
@@ -499,6 +521,11 @@ def main() -> None:
         "--slots", action="store_true", help="every RollDiceIntent utterance carries four slots' statuses"
     )
     parser.add_argument(
+        "--values",
+        action="store_true",
+        help="with --slots: unresolved colours carry values (the value index)",
+    )
+    parser.add_argument(
         "--split",
         choices=("both", *SPLITS),
         default="both",
@@ -509,6 +536,8 @@ def main() -> None:
     events = traffic(args.events, args.rate, args.customers, cold_starts=args.cold_starts, days=args.days)
     if args.slots:
         events = with_slots(events)
+        if args.values:
+            events = with_values(events)
     if args.dialogs:
         events = with_dialogs(events)
     if args.next_day:

@@ -1,6 +1,9 @@
 """What the recorder adds to a skill: CPU per request and import time. Prints figures; asserts nothing.
 
-Run: ``python bench/bench_recorder.py [--requests 2000] [--slot-heavy | --dialogs]``
+Run: ``python bench/bench_recorder.py [--requests 2000] [--slot-heavy [--slot-values] | --dialogs]``
+
+``--slot-values``: the slot-heavy rolls' eight slots resolve on no authority and every slot of the
+roll is opted in (``SkillMetrics(slot_values=...)``), so the recorder reads and keeps values too.
 
 1. The sample skill's bare ASK SDK dispatch against the same dispatch with the recorder, with the
    DynamoDB transport stubbed at the HTTP layer (botocore's ``before-send`` returns a canned 200),
@@ -58,8 +61,11 @@ def stub_http() -> None:
     URLLib3Session.send = send  # type: ignore[method-assign]
 
 
-def slot_heavy(envelope: dict[str, Any], slots: int = 8) -> dict[str, Any]:
-    """``envelope`` with ``slots`` more custom slots, each resolved against static and dynamic authorities."""
+def slot_heavy(envelope: dict[str, Any], slots: int = 8, *, unresolved: bool = False) -> dict[str, Any]:
+    """``envelope`` with ``slots`` more custom slots, each resolved against static and dynamic authorities.
+
+    ``unresolved``: no authority matches (every slot's value is an unresolved value).
+    """
     intent = envelope["request"].get("intent")
     if intent is None or intent["name"] != "RollDiceIntent":
         return envelope
@@ -72,14 +78,18 @@ def slot_heavy(envelope: dict[str, Any], slots: int = 8) -> dict[str, Any]:
                 {"authority": f"amzn1.er-authority.echo-sdk.dynamic.{skill}.Option{n}",
                  "status": {"code": "ER_SUCCESS_NO_MATCH"}},
                 {"authority": f"amzn1.er-authority.echo-sdk.{skill}.Option{n}",
-                 "status": {"code": "ER_SUCCESS_MATCH"},
+                 "status": {"code": "ER_SUCCESS_NO_MATCH" if unresolved else "ER_SUCCESS_MATCH"},
                  "values": [{"value": {"name": f"Value {n}", "id": f"v{n}"}}]},
             ]},
         }  # fmt: skip
     return envelope
 
 
-def event_sizes(batch: list[dict[str, Any]]) -> list[int]:
+# Every slot of the heavy rolls opted in (``--slot-values``).
+SLOT_VALUES = {"RollDiceIntent": ["colour", "sides", *(f"option{n}" for n in range(8))]}
+
+
+def event_sizes(batch: list[dict[str, Any]], slot_values: dict[str, list[str]] | None = None) -> list[int]:
     """DynamoDB item sizes of the events the recorder writes for ``batch`` (bytes)."""
     from alexa_skill_metrics.simulation.limits import item_size
 
@@ -92,21 +102,26 @@ def event_sizes(batch: list[dict[str, Any]]) -> list[int]:
             return {}
 
     capture = Capture()
-    handler = build_handler(SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=capture))  # type: ignore[arg-type]
+    handler = build_handler(
+        SkillMetrics(table_name=TABLE, pseudonym_key=KEY, client=capture, slot_values=slot_values)  # type: ignore[arg-type]
+    )
     for request in batch:
         handler(copy.deepcopy(request), None)
     return [item_size({"M": item}) for item in capture.items]
 
 
-def requests(n: int, heavy: bool = False, dialogs: bool = False) -> list[dict[str, Any]]:
+def requests(
+    n: int, heavy: bool = False, dialogs: bool = False, unresolved: bool = False
+) -> list[dict[str, Any]]:
     """A realistic mix: launches, rolls, help and stops, in sessions with attributes.
 
-    ``heavy``: each roll also carries eight custom slots with static and dynamic resolutions.
-    ``dialogs``: each session sets up a game instead, a dialog (``dialog_requests``).
+    ``heavy``: each roll also carries eight custom slots with static and dynamic resolutions
+    (``unresolved``: matched by none). ``dialogs``: each session sets up a game instead, a dialog
+    (``dialog_requests``).
     """
     if dialogs:
         return dialog_requests(n)
-    return [slot_heavy(r) for r in _requests(n)] if heavy else _requests(n)
+    return [slot_heavy(r, unresolved=unresolved) for r in _requests(n)] if heavy else _requests(n)
 
 
 def dialog_requests(n: int) -> list[dict[str, Any]]:
@@ -204,9 +219,10 @@ def compare(
     *,
     heavy: bool = False,
     dialogs: bool = False,
+    unresolved: bool = False,
 ) -> None:
     bare = build_handler(None)
-    batch = requests(n, heavy, dialogs)
+    batch = requests(n, heavy, dialogs, unresolved)
     paired_us(bare, recorded, batch[:200])  # warm both paths: imports, clients, connections
     bare_all: list[float] = []
     recorded_all: list[float] = []
@@ -249,23 +265,36 @@ def main() -> None:
         action="store_true",
         help="rolls carry eight more resolved slots",
     )
+    parser.add_argument(
+        "--slot-values",
+        action="store_true",
+        help="with --slot-heavy: the eight slots resolve on no authority and every slot is opted in",
+    )
     parser.add_argument("--dialogs", action="store_true", help="sessions set up a game: a dialog")
     args = parser.parse_args()
     heavy, dialogs = args.slot_heavy, args.dialogs
-    sizes = sorted(event_sizes(requests(400, heavy, dialogs)))
-    kind = "dialog" if dialogs else "slot-heavy" if heavy else "plain"
+    values = SLOT_VALUES if heavy and args.slot_values else None
+    sizes = sorted(event_sizes(requests(400, heavy, dialogs, values is not None), values))
+    kind = (
+        "dialog"
+        if dialogs
+        else ("slot-heavy, unresolved values opted in" if values else "slot-heavy")
+        if heavy
+        else "plain"
+    )
     print(f"event item size: median {statistics.median(sizes):.0f} B, max {sizes[-1]} B ({kind} requests)\n")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.requests} requests x 5 rounds\n")
 
     real_send = URLLib3Session.send
     stub_http()
-    metrics = SkillMetrics(table_name=TABLE, pseudonym_key=KEY)
+    metrics = SkillMetrics(table_name=TABLE, pseudonym_key=KEY, slot_values=values)
     compare(
         "1. CPU only, the recorder's default signed transport (HTTP send stubbed)",
         build_handler(metrics),
         args.requests,
         heavy=heavy,
         dialogs=dialogs,
+        unresolved=values is not None,
     )
     writer = metrics.recorder.writer
     print(f"  events written {writer.written}, dropped {writer.dropped}\n")

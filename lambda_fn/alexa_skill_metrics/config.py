@@ -33,6 +33,7 @@ ENV_EVENT_READ_SHARDS = "METRICS_EVENT_READ_SHARDS"
 ENV_ROLLUP_PARTS = "METRICS_ROLLUP_PARTS"
 ENV_RELEASE = "METRICS_RELEASE"
 ENV_HEALTH = "METRICS_HEALTH"
+ENV_SLOT_VALUES = "METRICS_SLOT_VALUES"
 HEALTH_MODES = ("auto", "on", "off")  # auto: on in Lambda (its logs are CloudWatch Logs), else off
 
 STAGES = ("live", "development")
@@ -53,6 +54,12 @@ DEFAULT_EVENT_WRITE_SHARDS = 32
 DEFAULT_ROLLUP_PARTS = 8
 MAX_EVENT_WRITE_SHARDS = 1024
 MAX_ROLLUP_PARTS = 64
+# An opted-in slot: (intent, slot, the slot type the developer declared or None).
+SlotOptIn = tuple[str, str, str | None]
+_INTENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,99}")
+_SLOT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,39}")
+_TYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,99}")
+MAX_SLOT_OPT_INS = 50
 
 
 def _env_write_shards() -> int:
@@ -97,6 +104,11 @@ class Settings:
     rollup_parts:
         Items a rollup is split into once it is written concurrently (``METRICS_ROLLUP_PARTS``, 8);
         a rollup already split keeps its own count (``storage/keys.py``).
+    slot_values:
+        The slots whose unresolved values are recorded (``METRICS_SLOT_VALUES``), per intent:
+        ``{"OrderIntent": ["dish"]}``, or with the slot type declared, ``{"OrderIntent": {"dish":
+        "DishType"}}``; in the environment ``OrderIntent.dish,OrderIntent.size=SizeType``. None
+        by default; personal built-in types are refused even here (``recording.slot_values``).
     health:
         ``auto`` (default), ``on`` or ``off`` (``METRICS_HEALTH``): the skill's health as
         CloudWatch metrics, one Embedded Metric Format log line per utterance on stdout
@@ -119,6 +131,11 @@ class Settings:
     rollup_parts: int = DEFAULT_ROLLUP_PARTS
     release: str = ""
     health: str = HEALTH_MODES[0]
+    slot_values: tuple[SlotOptIn, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Given as a mapping (SkillMetrics(slot_values={...}), Settings(...)): kept as sorted triples.
+        object.__setattr__(self, "slot_values", parse_slot_values(self.slot_values))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -144,6 +161,7 @@ class Settings:
             **spread_settings(env, given),
             "release": given.get("release", env.get(ENV_RELEASE, "")).strip(),
             "health": given.get("health", env.get(ENV_HEALTH) or HEALTH_MODES[0]),
+            "slot_values": parse_slot_values(given.get("slot_values", env.get(ENV_SLOT_VALUES, ""))),
         }
         return cls(**values).validated()
 
@@ -196,6 +214,65 @@ class Settings:
             )
         if self.key_parameter is None and len(self.pseudonym_key.encode()) < MIN_KEY_BYTES:
             raise ConfigurationError(ENV_PSEUDONYM_KEY, f"is shorter than {MIN_KEY_BYTES} bytes")
+
+
+def parse_slot_values(raw: Any) -> tuple[SlotOptIn, ...]:
+    """The opted-in slots of ``slot_values`` (a mapping) or ``METRICS_SLOT_VALUES`` (text), sorted.
+
+    Raises ``ConfigurationError`` naming ``METRICS_SLOT_VALUES`` for anything it cannot read.
+
+    >>> parse_slot_values({"OrderIntent": ["dish"], "SizeIntent": {"size": "SizeType"}})
+    (('OrderIntent', 'dish', None), ('SizeIntent', 'size', 'SizeType'))
+    >>> parse_slot_values("OrderIntent.dish, SizeIntent.size=SizeType")
+    (('OrderIntent', 'dish', None), ('SizeIntent', 'size', 'SizeType'))
+    """
+    found: set[SlotOptIn] = set()
+    if isinstance(raw, str):
+        for entry in filter(None, (part.strip() for part in raw.split(","))):
+            pair, _, declared = entry.partition("=")
+            intent, dot, slot = pair.strip().rpartition(".")
+            if not dot:
+                raise ConfigurationError(
+                    ENV_SLOT_VALUES, f"has {entry[:60]!r}; write Intent.slot or Intent.slot=SlotType"
+                )
+            found.add(_opt_in(intent, slot, declared.strip() or None))
+    elif isinstance(raw, Mapping):
+        for intent, slots in raw.items():
+            if isinstance(slots, Mapping):
+                found.update(_opt_in(intent, slot, declared) for slot, declared in slots.items())
+            elif isinstance(slots, (list, tuple, set, frozenset)):
+                found.update(_opt_in(intent, slot, None) for slot in slots)
+            else:
+                raise ConfigurationError(
+                    ENV_SLOT_VALUES,
+                    f"maps {str(intent)[:40]!r} to {type(slots).__name__}; give a list of slots",
+                )
+    elif raw is not None and raw != ():
+        if isinstance(raw, tuple) and all(isinstance(t, tuple) and len(t) == 3 for t in raw):
+            found.update(_opt_in(*entry) for entry in raw)  # a Settings' own value, given back
+        else:
+            raise ConfigurationError(
+                ENV_SLOT_VALUES, f"is a {type(raw).__name__}; give {{intent: [slot, ...]}}"
+            )
+    if len(found) > MAX_SLOT_OPT_INS:
+        raise ConfigurationError(
+            ENV_SLOT_VALUES, f"names {len(found)} slots; opt in at most {MAX_SLOT_OPT_INS}"
+        )
+    return tuple(sorted(found, key=lambda t: (t[0], t[1], t[2] or "")))
+
+
+def _opt_in(intent: Any, slot: Any, declared: Any) -> SlotOptIn:
+    for what, value, rule in (("intent", intent, _INTENT_NAME), ("slot", slot, _SLOT_NAME)):
+        if not isinstance(value, str) or not rule.fullmatch(value):
+            raise ConfigurationError(
+                ENV_SLOT_VALUES,
+                f"has the {what} {str(value)[:60]!r}; use the name from the interaction model",
+            )
+    if declared is not None and (not isinstance(declared, str) or not _TYPE_NAME.fullmatch(declared)):
+        raise ConfigurationError(
+            ENV_SLOT_VALUES, f"declares {str(declared)[:60]!r} for {intent}.{slot}; use a slot type name"
+        )
+    return intent, slot, declared
 
 
 def spread_settings(env: Mapping[str, str], given: Mapping[str, Any] | None = None) -> dict[str, int]:

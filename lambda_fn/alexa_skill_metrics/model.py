@@ -116,6 +116,8 @@ class Event:
     confirmation: str | None = None  # the intent's confirmationStatus: "c" confirmed, "d" denied
     # The dialog step (``DialogStep.encode``): dialogState, the reply's question, the open dialog.
     dialog: str | None = None
+    # Unresolved values of the slots the developer opted in (``encode_values``); nothing else's.
+    uv: str | None = None
 
     @property
     def release_key(self) -> str:
@@ -467,6 +469,68 @@ def is_question(code: str) -> bool:
 def dialog_open_key(asked: str, timestamp_ms: int) -> str:
     """The key of an open dialog in ``Rollup.dialogs_open``: ``<asked>@<epoch minute>``."""
     return f"{asked}@{timestamp_ms // 60_000}"
+
+
+# --- unresolved values of opted-in slots (METRICS.md, "Unresolved values") ------------------------
+
+DEFAULT_MIN_CUSTOMERS = 5  # k: a value is reported once this many distinct customers said it
+LEAST_MIN_CUSTOMERS = 2
+# Separators no spoken value holds (ASCII unit and record separators): a value with one is dropped.
+_SLOT_SEP, _VALUE_SEP = "\x1f", "\x1e"
+VALUE_SEPARATOR = _VALUE_SEP  # between two values in ``Event.uv`` (the codec cuts whole values)
+
+
+def encode_values(pairs: Iterable[tuple[str, str]]) -> str | None:
+    """``Event.uv``: ``(slot, value)`` pairs, values already case-folded and stripped.
+
+    >>> text = encode_values([("dish", "pad see ew"), ("dish", "larb")])
+    >>> decode_values(text)
+    [('dish', 'pad see ew'), ('dish', 'larb')]
+    """
+    return _VALUE_SEP.join(f"{slot}{_SLOT_SEP}{value}" for slot, value in pairs) or None
+
+
+def decode_values(text: str | None) -> list[tuple[str, str]]:
+    """The pairs ``encode_values`` wrote; anything unreadable is skipped, never raised."""
+    out = []
+    for part in (text or "").split(_VALUE_SEP):
+        slot, sep, value = part.partition(_SLOT_SEP)
+        if sep and slot and value and _SLOT_SEP not in value:
+            out.append((slot, value))
+    return out
+
+
+def has_separator(value: str) -> bool:
+    return _SLOT_SEP in value or _VALUE_SEP in value
+
+
+@dataclass(frozen=True, slots=True)
+class ValueSighting:
+    """One unresolved value of an opted-in slot in one utterance, as reports read it back.
+
+    From the raw event (``Event.uv``) or from its copy in the value index, which carries the
+    raw event's TTL (``aggregation.slot_values``); ``customer`` is the keyed pseudonym.
+    """
+
+    intent: str
+    slot: str
+    value: str
+    customer: str | None
+    locale: str | None
+    release: str | None
+    timestamp_ms: int
+
+    @staticmethod
+    def of_event(event: Event) -> list[ValueSighting]:
+        """The sightings an event carries (none for an event without ``uv``)."""
+        if not event.uv or event.intent is None:
+            return []
+        return [
+            ValueSighting(
+                event.intent, slot, value, event.customer, event.locale, event.release, event.timestamp_ms
+            )
+            for slot, value in decode_values(event.uv)
+        ]
 
 
 ALL_INTENTS = "*"  # the intent of a rollup covering every request of its bucket

@@ -144,6 +144,11 @@ class Envelopes:
 _STATIC = "amzn1.er-authority.echo-sdk.{skill}.DiceColour"
 _DYNAMIC = "amzn1.er-authority.echo-sdk.dynamic.{skill}.DiceColour"
 _COLOURS = ("red", "red", "blue", "green", "lucky one", "my usual", "sparkly", "sparkly", "", "")
+# What customers say for "sparkly", which no value or synonym matches: the demo opts the colour slot
+# in (``app.SLOT_VALUES``), so these are the unresolved values it reports, case-folded ("Sparkly "
+# and "sparkly" are one); the last is said so rarely that fewer than k customers say it.
+_UNMATCHED = ("sparkly", "Sparkly ", "glittery", "rainbow")
+_RARE = "zq purple polka dots"
 
 
 def _dice_colour(intent: dict[str, Any], digest: int, skill: str) -> None:
@@ -161,6 +166,8 @@ def _dice_colour(intent: dict[str, Any], digest: int, skill: str) -> None:
             authorities[0]["values"] = [{"value": {"name": said.upper(), "id": said}}]
         if said != "green":  # dynamic entities exist only where the skill set some for the session
             authorities.insert(0, {"authority": _DYNAMIC.format(skill=skill), "status": {"code": dynamic}})
+        if said == "sparkly":
+            said = _RARE if digest % 37 == 0 else _UNMATCHED[(digest // 10) % len(_UNMATCHED)]
         slot.update(value=said, source="USER", resolutions={"resolutionsPerAuthority": authorities})
     slot["confirmationStatus"] = {3: "DENIED", 4: "CONFIRMED"}.get(digest % 20, "NONE")
     intent["confirmationStatus"] = {7: "DENIED", 8: "CONFIRMED"}.get(digest % 25, "NONE")

@@ -165,3 +165,27 @@ def test_redrive_names_sqs_in_one_line(kept: Kept) -> None:
     unreachable = kept.run("redrive", "--queue-url", f"http://127.0.0.1:{closed}/1/q", env=env)
     assert unreachable.returncode == 1 and len(unreachable.stderr.strip().splitlines()) == 1
     assert "cannot reach SQS" in unreachable.stderr and "DynamoDB" not in unreachable.stderr
+
+
+def test_the_demo_reports_its_opted_in_slots_unresolved_values(kept: Kept) -> None:
+    # The sample skill opts its colour slot in; its customers say colours no value matches
+    range_ = ("--start", kept.start, "--end", kept.end)
+    body = json.loads(
+        kept.report("slots", *range_, "--period", "SINGLE", "--min-customers", "2", "--json").stdout
+    )
+    values = body["unresolvedValues"]
+    assert values["minCustomers"] == 2 and values["values"], values
+    assert {v["slot"] for v in values["values"]} == {"colour"} and all(
+        v["customers"] >= 2 for v in values["values"]
+    )
+    assert {v["value"] for v in values["values"]} <= {
+        "sparkly",
+        "glittery",
+        "rainbow",
+        "zq purple polka dots",
+    }
+    # The tables print them as a section of their own; k below 2 is refused, naming the option
+    shown = kept.report("slots", *range_, "--min-customers", "2")
+    assert shown.returncode == 0 and "unresolved values said by 2+ customers" in shown.stdout
+    refused = kept.report("slots", *range_, "--min-customers", "1")
+    assert refused.returncode == 2 and "--min-customers" in refused.stderr

@@ -25,7 +25,7 @@ from alexa_skill_metrics.periods import GRANULARITIES
 from alexa_skill_metrics.storage.rollups import RollupStore
 from sample_skill.envelopes import DEMO_SKILL_ID, Envelopes
 from sample_skill.traffic import game_dialog
-from tests.conftest import KEY
+from tests.conftest import KEY, table_items
 
 TRAFFIC_START_MS = 1_767_568_200_000  # 2026-01-04T23:10:00Z: sessions cross hour and day boundaries
 RANGE_START_MS = TRAFFIC_START_MS - 86_400_000
@@ -157,7 +157,7 @@ def record_traffic(
     from alexa_skill_metrics import SkillMetrics
     from alexa_skill_metrics.aggregation.stream import lambda_record
     from alexa_skill_metrics.storage.table import create_table
-    from sample_skill.app import build_handler, release_handlers
+    from sample_skill.app import SLOT_VALUES, build_handler, release_handlers
     from sample_skill.traffic import Rollout
 
     saved = dict(os.environ)
@@ -168,7 +168,10 @@ def record_traffic(
         with mock_aws():
             client = boto3.client("dynamodb", region_name="us-east-1")
             create_table(client, "traffic")
-            metrics = SkillMetrics(table_name="traffic", pseudonym_key=KEY, client=client)
+            # the sample skill's own opt-in: its colour slot's unresolved values reach the value index
+            metrics = SkillMetrics(
+                table_name="traffic", pseudonym_key=KEY, client=client, slot_values=SLOT_VALUES
+            )
             handler = build_handler(metrics)
             if rollout is not None:
                 at, canary = rollout
@@ -302,6 +305,17 @@ def summary(rollup: Rollup) -> dict[str, Any]:
         "endpoint_values": rollup.endpoint_summary().total(),
         "endpoint_p50": rollup.endpoint_summary().quantile(0.5) if rollup.latency.total() < 200 else None,
     }
+
+
+def assert_values_indexed(client: Any, table: str, events: Sequence[Event]) -> None:
+    """The value index holds each event with unresolved values once, with its values (none else)."""
+    from alexa_skill_metrics.storage.keys import event_sk
+    from alexa_skill_metrics.storage.slot_values import KIND
+
+    index = [i for i in table_items(client, table) if i.get("kind", {}).get("S") == KIND]
+    got = sorted((i["sk"]["S"], i["uv"]["S"]) for i in index)
+    expected = sorted((event_sk(e.timestamp_ms, e.request_id), e.uv) for e in events if e.uv)
+    assert got == expected, (len(got), len(expected))
 
 
 def assert_matches_fold(

@@ -89,11 +89,17 @@ def record(
     then, a 10% canary for six hours first (``traffic.Rollout``); without it, events have no release.
     """
     from alexa_skill_metrics import SkillMetrics
-    from sample_skill.app import build_handler, release_handlers
+    from sample_skill.app import SLOT_VALUES, build_handler, release_handlers
     from sample_skill.traffic import Rollout, Simulation
 
     client = CapturingClient()
-    metrics = SkillMetrics(table_name="captured", pseudonym_key=KEY, client=client, stage=stage)  # type: ignore[arg-type]
+    metrics = SkillMetrics(  # the sample skill's own opt-in: the colour slot's unresolved values
+        table_name="captured",
+        pseudonym_key=KEY,
+        client=client,
+        stage=stage,
+        slot_values=SLOT_VALUES,  # type: ignore[arg-type]
+    )
     handler = (
         build_handler(metrics)
         if rollout_at_ms is None

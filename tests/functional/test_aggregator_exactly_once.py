@@ -19,7 +19,7 @@ from alexa_skill_metrics.aggregation.handler import lambda_handler, process_reco
 from alexa_skill_metrics.aggregation.rollup import FirstUtterance, fold
 from alexa_skill_metrics.model import ALL_INTENTS
 from tests.conftest import TABLE
-from tests.functional.conftest import Traffic, assert_matches_fold, batches
+from tests.functional.conftest import Traffic, assert_matches_fold, assert_values_indexed, batches
 
 
 @pytest.fixture(params=["hours", "weeks"])
@@ -142,6 +142,7 @@ def test_one_clean_pass_equals_the_fold(dynamodb: Any, traffic: Traffic) -> None
         assert _failed(lambda_handler({"Records": batch}, None, aggregator=aggregator)) == []
     # Then the rollups are those of one fold over all events
     assert_matches_fold(dynamodb, TABLE, traffic.events)
+    assert_values_indexed(dynamodb, TABLE, traffic.events)
 
 
 def test_replayed_batches_change_nothing_and_write_nothing(dynamodb: Any, traffic: Traffic) -> None:
@@ -157,6 +158,7 @@ def test_replayed_batches_change_nothing_and_write_nothing(dynamodb: Any, traffi
     assert sum(r.rollups_written + r.customers_written for r in replay) == 0
     assert all(r.failed == [] for r in replay)
     assert_matches_fold(dynamodb, TABLE, traffic.events)
+    assert_values_indexed(dynamodb, TABLE, traffic.events)
 
 
 def test_duplicates_within_and_across_batches(dynamodb: Any, traffic: Traffic) -> None:
@@ -170,6 +172,7 @@ def test_duplicates_within_and_across_batches(dynamodb: Any, traffic: Traffic) -
         assert _failed(lambda_handler({"Records": doubled}, None, aggregator=aggregator)) == []
     # Then every event counted once
     assert_matches_fold(dynamodb, TABLE, traffic.events)
+    assert_values_indexed(dynamodb, TABLE, traffic.events)
 
 
 def _lanes(traffic: Traffic) -> dict[str, list[tuple[StreamRecord, dict[str, Any]]]]:
@@ -232,6 +235,7 @@ def test_partition_keys_reordered_across_batches(dynamodb: Any, traffic: Traffic
         remaining = remaining[size:]
     # Then the rollups equal the fold: session ends in their start's bucket, new customers where they began
     assert_matches_fold(dynamodb, TABLE, traffic.events)
+    assert_values_indexed(dynamodb, TABLE, traffic.events)
 
 
 @pytest.mark.parametrize("every", [4, 13])
@@ -283,6 +287,7 @@ def test_crash_after_customer_writes_before_any_rollup(dynamodb: Any, traffic: T
     assert _failed(lambda_handler({"Records": even}, None, aggregator=aggregator)) == []
     # Then the new-customer counts the crashed batch owed are there, moved where they belong, once
     assert_matches_fold(dynamodb, TABLE, traffic.events)
+    assert_values_indexed(dynamodb, TABLE, traffic.events)
 
 
 def test_bisected_batches(dynamodb: Any, traffic: Traffic) -> None:
@@ -307,6 +312,7 @@ def test_bisected_batches(dynamodb: Any, traffic: Traffic) -> None:
         assert _failed(lambda_handler({"Records": rest}, None, aggregator=aggregator)) == []
     # Then nothing counted twice or went missing
     assert_matches_fold(dynamodb, TABLE, traffic.events)
+    assert_values_indexed(dynamodb, TABLE, traffic.events)
 
 
 @pytest.mark.parametrize("split", ["adaptive", "always"])
@@ -360,6 +366,7 @@ def test_throttled_rollup_write_fails_exactly_its_records(
     for rest in batches(traffic.records[150:], 100):
         deliver(rest, aggregator)
     assert_matches_fold(dynamodb, TABLE, traffic.events)
+    assert_values_indexed(dynamodb, TABLE, traffic.events)
 
 
 def test_failed_customer_write_holds_back_its_partition_keys(dynamodb: Any, traffic: Traffic) -> None:
@@ -391,6 +398,7 @@ def test_failed_customer_write_holds_back_its_partition_keys(dynamodb: Any, traf
     for rest in batches(traffic.records[200:], 100):
         deliver(rest, aggregator)
     assert_matches_fold(dynamodb, TABLE, traffic.events)
+    assert_values_indexed(dynamodb, TABLE, traffic.events)
 
 
 def test_concurrent_writer_conflicts_are_redone(dynamodb: Any, traffic: Traffic) -> None:
@@ -413,6 +421,7 @@ def test_concurrent_writer_conflicts_are_redone(dynamodb: Any, traffic: Traffic)
     result = process_records(first_half, aggregator)[1]
     assert result.rollups_written == 0
     assert_matches_fold(dynamodb, TABLE, traffic.events)
+    assert_values_indexed(dynamodb, TABLE, traffic.events)
 
 
 def test_conflicts_are_counted(dynamodb: Any, traffic: Traffic) -> None:
@@ -434,6 +443,7 @@ def test_conflicts_are_counted(dynamodb: Any, traffic: Traffic) -> None:
     assert all(r.failed == [] for r in results)
     assert results[0].conflicts > 0
     assert_matches_fold(dynamodb, TABLE, traffic.events)
+    assert_values_indexed(dynamodb, TABLE, traffic.events)
 
 
 def _split_lanes(traffic: Traffic) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -485,3 +495,30 @@ def test_failed_read_reports_the_records_it_was_for(dynamodb: Any, traffic: Traf
     for rest in batches(traffic.records[100:], 100):
         deliver(rest, aggregator)
     assert_matches_fold(dynamodb, TABLE, traffic.events)
+    assert_values_indexed(dynamodb, TABLE, traffic.events)
+
+
+def test_a_failed_value_copy_fails_exactly_its_record_and_redelivery_copies_it(
+    dynamodb: Any, traffic: Traffic
+) -> None:
+    # Given the value index throttles the first copy of one event's unresolved values
+    batch = traffic.records[:400]
+    with_values = [r for r in batch if "uv" in r["dynamodb"]["NewImage"]]
+    assert with_values, "the traffic says unresolved colours"
+    throttled = with_values[0]["dynamodb"]["SequenceNumber"]
+    target_sk = with_values[0]["dynamodb"]["NewImage"]["sk"]["S"]
+    thrown = []
+
+    def before_put(kwargs: dict[str, Any]) -> None:
+        item = kwargs["Item"]
+        if item.get("kind", {}).get("S") == "uvalue" and item["sk"]["S"] == target_sk and not thrown:
+            thrown.append(1)
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutItem")
+
+    aggregator = Aggregator(TABLE, FaultyClient(dynamodb, before_put))
+    # When the batch is delivered, then retried from the failed record as Lambda does
+    failed = _failed(lambda_handler({"Records": batch}, None, aggregator=aggregator))
+    assert failed == [throttled]
+    deliver(batch, aggregator)
+    # Then every figure and the index count each event once
+    assert thrown and assert_values_indexed(dynamodb, TABLE, [r.event for r in traffic.decoded[:400]]) is None

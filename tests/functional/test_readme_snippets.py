@@ -249,24 +249,42 @@ def test_local_example() -> None:
     assert overview["sessions"]["total"] == 1
 
 
+def test_slot_values_example(skill_env: Any) -> None:
+    # The opt-in, in its two forms: the type read from the envelope, or declared
+    namespace = run_snippet("slot-values")
+    assert namespace["metrics"].settings.slot_values == (("OrderIntent", "dish", None),)
+    assert namespace["declared"].settings.slot_values == (("OrderIntent", "dish", "DishType"),)
+    assert namespace["metrics"].recorder.enabled
+
+
 def test_delete_customer_example(skill_env: Any) -> None:
     from alexa_skill_metrics import SkillMetrics
     from alexa_skill_metrics.aggregation.stream import drain_stream
     from alexa_skill_metrics.recording.pseudonym import Pseudonymizer
     from sample_skill.app import build_handler
 
-    # Given two customers recorded and aggregated (first-seen items written)
-    handler = build_handler(SkillMetrics())
+    # Given two customers recorded and aggregated (first-seen items written), the first also saying
+    # a colour no value matched in the opted-in colour slot (a value index copy)
+    handler = build_handler(SkillMetrics(slot_values={"RollDiceIntent": ["colour"]}))
     handler(launch("readme-a", "amzn1.ask.account.FORGETME"), lambda_context())
     handler(launch("readme-b", "amzn1.ask.account.KEEPME"), lambda_context())
+    roll = copy.deepcopy(launch("readme-c", "amzn1.ask.account.FORGETME"))
+    authority = f"amzn1.er-authority.echo-sdk.{SKILL}.DiceColour"
+    colour = {"name": "colour", "value": "zqforget me", "resolutions": {"resolutionsPerAuthority": [
+        {"authority": authority, "status": {"code": "ER_SUCCESS_NO_MATCH"}}]}}  # fmt: skip
+    intent = {"name": "RollDiceIntent", "slots": {"colour": colour}}
+    roll["request"] = {**roll["request"], "type": "IntentRequest", "intent": intent}
+    handler(roll, lambda_context())
     drain_stream(TABLE, dynamodb=skill_env)
     customers_before = [i for i in table_items(skill_env, TABLE) if i["pk"]["S"].startswith("CUST#")]
     assert len(customers_before) == 2
+    assert [i for i in table_items(skill_env, TABLE) if i["pk"]["S"].startswith("UVAL#")]
     # When the example deletes the first one's data
     delete_customer = run_snippet("delete-customer")["delete_customer"]
     deleted = delete_customer("amzn1.ask.account.FORGETME", SKILL, 1_767_571_200_000, 1_767_657_600_000)
-    # Then their event and first-seen item are gone, and the other customer's remain
-    assert deleted == 1
+    # Then their events, first-seen item and value copy are gone, and the other customer's remain
+    assert deleted == 2
+    assert "zqforget" not in json.dumps(table_items(skill_env, TABLE), default=repr)
     (kept,) = metric_events(skill_env)
     assert kept["sk"]["S"].endswith("readme-b")
     (customer,) = [i for i in table_items(skill_env, TABLE) if i["pk"]["S"].startswith("CUST#")]

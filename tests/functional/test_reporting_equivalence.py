@@ -570,6 +570,72 @@ def test_the_traffic_exercises_dialogs(deployment: Deployment) -> None:
     assert totals["started"] == totals["completed"] + totals["abandoned"] + totals["active"]
 
 
+def _values_counted_from_raw_events(
+    events: list[Event], start_ms: int, end_ms: int, k: int, **filters: str
+) -> tuple[list[tuple[str, str, str, int, int]], int]:
+    """Unresolved values straight from the events' ``uv``: (intent, slot, value, utterances, customers)."""
+    said: Counter[tuple[str, str, str]] = Counter()
+    who: dict[tuple[str, str, str], set[str]] = {}
+    for event in events:
+        if event.stage != "live" or not (start_ms <= event.timestamp_ms < end_ms) or not event.uv:
+            continue
+        if any(getattr(event, name) != wanted for name, wanted in filters.items()):
+            continue
+        for part in event.uv.split("\x1e"):
+            slot, _, value = part.partition("\x1f")
+            key = (str(event.intent), slot, value)
+            said[key] += 1
+            who.setdefault(key, set()).add(str(event.customer))
+    shown = [(*key, said[key], len(who[key])) for key in said if len(who[key]) >= k]
+    return sorted(shown), len(said) - len(shown)
+
+
+@pytest.mark.parametrize("k", [2, 5, 40])
+@pytest.mark.parametrize(
+    "filters", [{}, {"locale": "en-GB"}, {"intent": "RollDiceIntent"}, {"intent": "AMAZON.HelpIntent"}]
+)
+def test_unresolved_values_equal_a_count_over_the_raw_events(
+    deployment: Deployment, k: int, filters: dict[str, str]
+) -> None:
+    # Given the opted-in colour slot's unresolved values, counted straight from the raw events
+    start, end = RANGES["unaligned"]
+    view_start, view_end = (
+        START_MS + 10 * HOUR_MS + 15 * 60_000,
+        START_MS + 2 * DAY_MS + 3 * HOUR_MS + 15 * 60_000,
+    )
+    expected, withheld = _values_counted_from_raw_events(
+        deployment.events, view_start, view_end, k, **filters
+    )
+    # When both sources report them with that k
+    request = view_request(start, end, period="SINGLE", minCustomers=str(k), **filters)
+    stored = deployment.stored().view("slots", request)["unresolvedValues"]
+    recomputed = deployment.recomputed().view("slots", request)["unresolvedValues"]
+    # Then the value index gives exactly what the raw events say, k applied, most customers first
+    assert stored == recomputed
+    got = [(v["intent"], v["slot"], v["value"], v["utterances"], v["customers"]) for v in stored["values"]]
+    assert sorted(got) == expected and stored["withheld"] == withheld and stored["minCustomers"] == k
+    assert [v["customers"] for v in stored["values"]] == sorted(
+        (v["customers"] for v in stored["values"]), reverse=True
+    )
+    if filters.get("intent") != "AMAZON.HelpIntent" and k < 40:
+        assert got, "the traffic's customers say unresolved colours often enough"
+    if filters.get("intent") == "AMAZON.HelpIntent":
+        assert got == [] and withheld == 0  # an intent not opted in has no values at all
+
+
+def test_unresolved_values_are_case_folded_and_below_k_withheld(deployment: Deployment) -> None:
+    # When the whole range is reported with the default k
+    view = deployment.stored().view("slots", view_request(START_MS, END_MS, period="SINGLE"))
+    values = view["unresolvedValues"]
+    # Then "Sparkly " and "sparkly" count as one value, and the rare phrase is withheld, not shown
+    shown = {v["value"] for v in values["values"]}
+    assert {"sparkly", "glittery", "rainbow"} <= shown and "Sparkly " not in shown
+    assert values["minCustomers"] == 5 and all(v["customers"] >= 5 for v in values["values"])
+    said_rarely = {e.customer for e in deployment.events if e.uv and "zq purple polka dots" in e.uv}
+    assert 0 < len(said_rarely) < 5, "the traffic says the rare phrase, by fewer than k customers"
+    assert "zq purple polka dots" not in json.dumps(view) and values["withheld"] >= 1
+
+
 @pytest.mark.parametrize(
     ("namespace", "name", "stat", "v1_metric"),
     [

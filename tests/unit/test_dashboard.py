@@ -583,3 +583,30 @@ def test_the_voice_model_tab_lists_dialogs_most_abandoned_first() -> None:
     ]
     assert "SetUpGameIntent" in table.group(0)  # the row's heading
     assert cells == ["2", "1", "1", "50.00%", "3 / 3", "asked for players: 1"]
+
+
+def test_voice_model_tab_lists_unresolved_values_said_by_k_customers_escaped() -> None:
+    # Given an opted-in slot's unresolved values: one said by five customers (with markup in it),
+    # one by four
+    from alexa_skill_metrics.model import encode_values
+
+    at = JAN5 + 10 * 3_600_000
+    said = [("<b>glittery</b>", 5), ("zqrare", 4)]
+    events = [
+        event(n, at + n * 1_000, "IntentRequest", f"c{n}", f"s{n}", at + n * 1_000, intent="RollDiceIntent",
+              new_session=True, should_end_session=True, slots="colour:fuuu-",
+              uv=encode_values([("colour", v)]))
+        for n, (v, customers) in enumerate((v, c) for v, c in said for _ in range(c))
+    ]  # fmt: skip
+    views = report(events)
+    (tab,) = [t for t in build_tabs(views) if t.id == "slots"]
+    # Then the table lists the first with its counts, and says one other was withheld
+    table = next(b for b in tab.blocks if getattr(b, "id", "") == "unresolved-values")
+    assert table.rows == (("RollDiceIntent.colour", "<b>glittery</b>", "5", "5"),)  # type: ignore[union-attr]
+    assert "1 other value said by fewer customers not shown" in table.caption  # type: ignore[union-attr]
+    # And the page escapes what customers said, and never shows the value below k
+    page = render_dashboard(views)
+    assert "&lt;b&gt;glittery&lt;/b&gt;" in page and "<b>glittery" not in page and "zqrare" not in page
+    # Without values of opted-in slots, a note says how to opt in
+    (plain,) = [t for t in build_tabs(report(events[:1])) if t.id == "slots"]
+    assert any("slot_values" in getattr(b, "text", "") for b in plain.blocks)

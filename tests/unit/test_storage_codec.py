@@ -222,3 +222,43 @@ def test_a_dialog_step_round_trips() -> None:
     item = event_to_item(event, 90)
     assert item["dg"] == {"S": f"c - 3 e:dish {T - 9_000} OrderIntent"}
     assert item_to_event(item) == event
+
+
+def most_values() -> str:
+    """The most unresolved values an event keeps (``slot_values.MAX_VALUES_BYTES``), each at its longest."""
+    from alexa_skill_metrics.model import encode_values
+    from alexa_skill_metrics.recording.slot_values import MAX_VALUE_BYTES, MAX_VALUES_BYTES
+
+    text = encode_values([("d" * 12, "é" * (MAX_VALUE_BYTES // 2))] * 2)
+    assert text is not None and len(text.encode()) <= MAX_VALUES_BYTES
+    return text
+
+
+def real_ids(event: Event) -> Event:
+    return replace(event, intent="OrderIntent", last_intent="OrderIntent", exception="KeyError",
+                   request_id="amzn1.echo-api.request.6919844a-733e-4e89-893a-fdcb77e2ef0d",
+                   session_id="amzn1.echo-api.session.abeee1a7-aee0-41e6-8192-e6faaed9f5ef",
+                   skill_id="amzn1.ask.skill.6919844a-733e-4e89-893a-fdcb77e2ef0d")  # fmt: skip
+
+
+def test_an_event_with_ten_slots_and_the_most_values_fits_one_write_unit() -> None:
+    # Real identifiers, ten slots of 6-letter names, and the most values the recorder keeps
+    event = replace(real_ids(largest_event()), slots=" ".join([f"slot{n:02d}:fuu--" for n in range(10)]),
+                    uv=most_values())  # fmt: skip
+    item = event_to_item(event, 90)
+    assert item_size(item) < 1024
+    assert item_to_event(item) == event  # nothing had to go
+
+
+@pytest.mark.parametrize("ids", ["real", "longest"])
+def test_values_go_first_when_statuses_and_values_do_not_both_fit(ids: str) -> None:
+    # The most slot statuses (ten 33-letter names) and the most values
+    event = replace(largest_event(), uv=most_values())
+    event = real_ids(event) if ids == "real" else event
+    item = event_to_item(event, 90)
+    assert item_size(item) < 1024
+    kept = item_to_event(item)
+    assert kept.uv is None or (event.uv or "").startswith(kept.uv)
+    # the statuses kept are those an event without values keeps: the values went first
+    assert kept.slots == item_to_event(event_to_item(replace(event, uv=None), 90)).slots
+    assert kept == replace(event, slots=kept.slots, uv=kept.uv)

@@ -98,6 +98,11 @@ def process_records(
         processor.process()
     failed = [str(f["itemIdentifier"]) for f in processor.response()["batchItemFailures"]]
     result = target.process(decoded) if decoded else BatchResult()
+    if any(record.event.uv for record in decoded):
+        from alexa_skill_metrics.aggregation.slot_values import copy_values
+        from alexa_skill_metrics.storage.slot_values import ValueStore
+
+        result.failed += copy_values(usable, ValueStore(target.table_name, target.rollups.client))
     seen = set(failed)
     for sequence_number in result.failed:
         if sequence_number not in seen:

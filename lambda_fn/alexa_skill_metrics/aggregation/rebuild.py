@@ -154,6 +154,7 @@ class RebuildResult:
     customers_reactivated: int = 0  # customers given active days their stored item lacked
     attempts: int = 0
     stages: list[str] = field(default_factory=list)
+    values_copied: int = 0  # events whose unresolved values were copied into the value index again
 
 
 def align_range(start_ms: int, end_ms: int) -> tuple[int, int]:
@@ -221,6 +222,13 @@ def rebuild(
             if written:
                 result.stages.append(stage)
             break
+    from alexa_skill_metrics.aggregation.slot_values import copy_event_values
+    from alexa_skill_metrics.storage.slot_values import ValueStore
+
+    # The value index of the range, from the raw events again: what a set-aside batch never copied.
+    result.values_copied = copy_event_values(
+        (e for e in events if start <= e.timestamp_ms < end), ValueStore(table_name, client)
+    )
     return result
 
 

@@ -28,7 +28,9 @@ import click
 from alexa_skill_metrics.cli.support import SKILL_ID, TIME, URL, Failure, Group, explain
 from alexa_skill_metrics.config import STAGES, Settings
 from alexa_skill_metrics.formatting import plural
+from alexa_skill_metrics.model import DEFAULT_MIN_CUSTOMERS, LEAST_MIN_CUSTOMERS
 from alexa_skill_metrics.periods import PERIODS
+from alexa_skill_metrics.reporting.params import MAX_MIN_CUSTOMERS
 from alexa_skill_metrics.reporting.views.retention import COHORTS
 
 if TYPE_CHECKING:
@@ -172,7 +174,8 @@ def _entries(pairs: Iterable[tuple[str, str]], width: int = 76) -> str:
 # The report's options, by the API parameter each one sends; ``metric`` and ``skillType`` the client sets.
 _API_OPTIONS = {"startTime": "--start", "endTime": "--end", "period": "--period", "cohort": "--cohort",
                 "stage": "--stage", "locale": "--locale", "intent": "--intent", "release": "--release",
-                "maxResults": "--max-results", "nextToken": "--next-token"}  # fmt: skip
+                "maxResults": "--max-results", "nextToken": "--next-token",
+                "minCustomers": "--min-customers"}  # fmt: skip
 
 
 @cli.command(epilog=_report_epilog())
@@ -195,8 +198,14 @@ _API_OPTIONS = {"startTime": "--start", "endTime": "--end", "period": "--period"
 )
 @click.option("--stage", type=click.Choice(STAGES), help=_STAGE_HELP)
 @click.option("--locale", help="e.g. en-US [default: all locales; not for retention]")
-@click.option("--intent", help="Intent filter (customers and utterances views, metrics).")
+@click.option("--intent", help="Intent filter (customers, utterances and slots views, metrics).")
 @click.option("--release", help="Release filter, e.g. 7 or v1.4.2 (- : recorded without one); not retention.")
+@click.option(
+    "--min-customers",
+    type=click.IntRange(LEAST_MIN_CUSTOMERS, MAX_MIN_CUSTOMERS),
+    help="Slots: list an unresolved value once this many distinct customers said it "
+    f"[default: {DEFAULT_MIN_CUSTOMERS}].",
+)
 @click.option("--endpoint", type=URL, help="A deployed reporting API URL; requests are signed with SigV4.")
 @click.option("--recompute", is_flag=True, help="Compute from raw events instead of rollups.")
 @click.option(
@@ -231,6 +240,7 @@ def report(
     table: str | None,
     as_csv: bool = False,
     release: str | None = None,
+    min_customers: int | None = None,
 ) -> None:
     """Print a view or an SMAPI metric (names below), in-process from the table or from --endpoint.
 
@@ -244,7 +254,8 @@ def report(
         raise click.UsageError("--recompute reads the table; it cannot go with --endpoint")
     given = {"startTime": start_time, "endTime": end_time, "period": period, "cohort": cohort,
              "locale": locale, "intent": intent, "release": release, "nextToken": next_token,
-             "maxResults": str(max_results) if max_results else None}  # fmt: skip
+             "maxResults": str(max_results) if max_results else None,
+             "minCustomers": str(min_customers) if min_customers else None}  # fmt: skip
     params = report_params(name, given, context.stage(stage))
     table_name = None if endpoint else context.settings(table_name=table).table_name
 

@@ -78,12 +78,35 @@ def print_report(console: Console, body: Mapping[str, Any]) -> None:
                 skip = _WIDE_IN_SERIES if key == "series" else ()
                 rows = [_flatten({k: v for k, v in row.items() if k not in skip}) for row in value]
                 print_rows(console, key, rows)
+        elif isinstance(value, Mapping) and key == "unresolvedValues":
+            _print_values(console, value)
+            summary[f"{key}.withheld"] = value["withheld"]
         elif isinstance(value, Mapping):
             summary.update(_flatten(value, key if key != "totals" else ""))
         else:
             summary[key] = value
     if summary:
         print_pairs(console, "summary", summary)
+
+
+def _print_values(console: Console, values: Mapping[str, Any]) -> None:
+    """The slots view's unresolved values: what customers said, escaped (it is not console markup)."""
+    from rich.markup import escape
+
+    title = f"unresolved values said by {values['minCustomers']}+ customers"
+    if not values["values"]:
+        console.print(f"[italic]{title}[/]: none (only opted-in slots, SkillMetrics(slot_values=...))")
+        return
+    rows = [
+        {
+            "intent.slot": f"{v['intent']}.{v['slot']}",
+            "value": escape(v["value"]),
+            "customers": v["customers"],
+            "utterances": v["utterances"],
+        }
+        for v in values["values"]
+    ]
+    print_rows(console, title, rows)
 
 
 def print_rows(console: Console, title: str, rows: Sequence[Mapping[str, Any]]) -> None:

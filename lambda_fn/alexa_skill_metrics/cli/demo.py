@@ -231,6 +231,15 @@ def summary(views: dict[str, dict[str, Any]]) -> list[str]:
         )
         where = f", most left at {left[0]['slot'] or left[0]['question']}" if left else ""
         lines.append(line + where if len(line + where) <= 80 else line)
+    values = views.get("slots", {}).get("unresolvedValues")
+    if values and values["values"]:  # the sample skill opts its colour slot in
+        line = f"Unresolved values said by {values['minCustomers']}+ customers:"
+        for v in values["values"]:
+            more = f" {v['value']} ({v['customers']})"
+            if len(line) + len(more) + 1 > 80:
+                break
+            line += more + ","
+        lines.append(line.rstrip(","))
     retention, paths = views.get("retention"), views.get("paths")
     if retention is not None and paths is not None:
         cohorts = retention["cohorts"]
@@ -320,4 +329,4 @@ def _sample_skill_handlers(client: Any = None) -> Any:
         return app.release_handlers(app.metrics)
     from alexa_skill_metrics import SkillMetrics
 
-    return app.release_handlers(SkillMetrics(client=client))
+    return app.release_handlers(SkillMetrics(client=client, slot_values=app.SLOT_VALUES))

@@ -764,6 +764,7 @@ def voice_model_tab(view: View) -> Tab:
             caption="Filled slots with a resolution, by outcome.",
         ),
         *_dialog_blocks(view["dialogs"]),
+        unresolved_values_table(view["unresolvedValues"]),
     ]
     return tab_for(view, "Voice model", cards, blocks)
 
@@ -822,6 +823,35 @@ def _dialog_blocks(dialogs: dict[str, Any]) -> list[Block]:
             "directive in it.",
         )
     ]
+
+
+def unresolved_values_table(values: dict[str, Any]) -> Table | Note:
+    """What customers said that did not resolve, for the opted-in slots: synonyms to add."""
+    k = values["minCustomers"]
+    withheld = values["withheld"]
+    hidden = (
+        f" {count(withheld)} other value{'s' if withheld != 1 else ''} said by fewer customers not shown."
+        if withheld
+        else ""
+    )
+    if not values["values"]:
+        return Note(
+            "Unresolved values",
+            f"No value of an opted-in slot was said by {k} or more distinct customers in this range.{hidden} "
+            "Values are recorded only for the slots a skill opts in (SkillMetrics(slot_values=...)).",
+        )
+    return Table(
+        id="unresolved-values",
+        title=f"Unresolved values said by {k} or more customers",
+        columns=("Intent.slot", "Value (case-folded)", "Customers", "Utterances"),
+        rows=tuple(
+            (f"{v['intent']}.{v['slot']}", v["value"], count(v["customers"]), count(v["utterances"]))
+            for v in values["values"]
+        ),
+        numeric=(False, False, True, True),
+        caption="What customers said for the opted-in slots that matched no value, synonym or dynamic "
+        f"entity: add the ones that mean a value as synonyms.{hidden}",
+    )
 
 
 BUILDERS = {

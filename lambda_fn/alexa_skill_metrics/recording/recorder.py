@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from ask_sdk_model.response import Response
 
     from alexa_skill_metrics.recording.pseudonym import Pseudonymizer
+    from alexa_skill_metrics.recording.slot_values import ValuePolicy
     from alexa_skill_metrics.storage.delivery import Delivery
     from alexa_skill_metrics.storage.writer import EventWriter
 
@@ -113,6 +114,7 @@ class Invocation:
         "stamp",
         "started",
         "startup_ms",
+        "uv",
         "wrapped",
     )
 
@@ -137,6 +139,7 @@ class Invocation:
         self.release: str | None = None  # METRICS.md, Releases: the label, else the function version
         self.alias: str | None = None  # the Lambda alias the request came through
         self.asked: str | None = None  # the question the reply's Dialog directive asked (recording.dialogs)
+        self.uv: str | None = None  # unresolved values of opted-in slots (recording.slot_values)
 
     @property
     def outgoing(self) -> Any:
@@ -173,6 +176,11 @@ class Recorder:
         self._pseudonymizer: Pseudonymizer | None = None
         self.enabled = settings is not None
         self._health_attached = not _health_wanted(settings)
+        self._values: ValuePolicy | None = None
+        if settings is not None and settings.slot_values:
+            from alexa_skill_metrics.recording.slot_values import ValuePolicy
+
+            self._values = ValuePolicy(settings.slot_values) or None
 
     # --- the wrapper's side -------------------------------------------------------------------
 
@@ -359,6 +367,7 @@ class Recorder:
             slots=f.slots,
             confirmation=f.confirmation,
             dialog=_dialog_step(f, inv.asked, None if starts else incoming),
+            uv=inv.uv,
         )
 
     @property
@@ -401,12 +410,18 @@ class Recorder:
     def _invocation(self, envelope: Callable[[], Any], wrapped: bool) -> Invocation:
         received_ms = int(self._clock() * 1000)
         startup_ms = _claim_cold_start()
+        uv = None
         try:
-            fields = read_envelope(envelope(), received_ms)
+            raw = envelope()
+            fields = read_envelope(raw, received_ms)
+            if self._values is not None and fields.request_type == "IntentRequest":
+                request = raw.get("request") if isinstance(raw, dict) else None
+                uv = self._values.read(request.get("intent") if isinstance(request, dict) else None)
         except Exception as exc:  # classify tolerates any input; should it ever fail, record what is left
             self._internal_error(exc)
             fields = read_envelope(None, received_ms)
         inv = Invocation(fields, received_ms, wrapped, startup_ms)
+        inv.uv = uv
         if self._settings is not None and self._settings.release:
             inv.release = self._settings.release  # the developer's label wins over the function version
         return inv

@@ -48,9 +48,9 @@ class SkillMetrics:
 
     Configuration comes from the environment (``METRICS_TABLE``, ``METRICS_STAGE``,
     ``METRICS_PSEUDONYM_KEY``, ``METRICS_RETENTION_DAYS``, ``METRICS_TIMEOUT_MS``,
-    ``METRICS_DELIVERY``, ``METRICS_RELEASE``); keyword arguments override it. A missing or
-    invalid setting is logged once, as an error naming the setting, and recording is switched
-    off: the skill keeps answering.
+    ``METRICS_DELIVERY``, ``METRICS_RELEASE``, ``METRICS_SLOT_VALUES``); keyword arguments
+    override it. A missing or invalid setting is logged once, as an error naming the setting, and
+    recording is switched off: the skill keeps answering.
 
     In Lambda (``AWS_LAMBDA_RUNTIME_API`` set, ``METRICS_DELIVERY=auto``), the handler built by
     ``lambda_handler``/``wrap`` during init writes each event after the reply has been posted
@@ -68,7 +68,9 @@ class SkillMetrics:
     **overrides:
         Any ``Settings`` field: ``table_name``, ``stage``, ``pseudonym_key``, ``retention_days``,
         ``timeout_ms``, ``delivery``, ``release`` (a label such as a git commit, which names
-        the release instead of the Lambda function version: how a web service names its own).
+        the release instead of the Lambda function version: how a web service names its own),
+        ``slot_values`` (``{"OrderIntent": ["dish"]}``: the slots whose unresolved values are
+        recorded, personal built-in types refused; ``recording.slot_values``).
     """
 
     def __init__(

@@ -37,6 +37,9 @@ _HEADER = frozenset(
 Fetch = Callable[[str, Mapping[str, str | None]], dict[str, Any]]
 
 
+_ECHOED = frozenset({"minCustomers"})
+
+
 def is_empty(body: Mapping[str, Any]) -> bool:
     """True when every figure of a view or metric body is zero or null."""
     if "values" in body and "metric" in body:
@@ -49,8 +52,8 @@ def _numbers(value: Any) -> list[float]:
         return []
     if isinstance(value, int | float):
         return [value]
-    if isinstance(value, Mapping):
-        return [n for inner in value.values() for n in _numbers(inner)]
+    if isinstance(value, Mapping):  # a parameter echoed back (the slots view's k) is no figure
+        return [n for key, inner in value.items() if key not in _ECHOED for n in _numbers(inner)]
     if isinstance(value, list):
         return [n for inner in value for n in _numbers(inner)]
     return []

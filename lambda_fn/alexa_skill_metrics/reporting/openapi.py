@@ -22,12 +22,14 @@ from functools import cache
 from typing import Any
 
 from alexa_skill_metrics.config import STAGES
+from alexa_skill_metrics.model import DEFAULT_MIN_CUSTOMERS, LEAST_MIN_CUSTOMERS
 from alexa_skill_metrics.periods import PERIODS
 from alexa_skill_metrics.reporting.errors import BadRequest
 from alexa_skill_metrics.reporting.metrics import METRICS, MetricResponse
 from alexa_skill_metrics.reporting.params import (
     INTENT,
     LOCALE,
+    MAX_MIN_CUSTOMERS,
     MAX_RANGE_DAYS,
     MAX_RESULTS,
     MAX_TOKEN_CHARS,
@@ -187,6 +189,19 @@ def openapi_document() -> dict[str, Any]:
     views_parameters = [
         *_common_parameters(metric=False),
         _param("view", "path", view_description, {"type": "string", "enum": list(VIEWS)}, True),
+        _param(
+            "minCustomers",
+            "query",
+            "slots view only (other views answer 400): k, the distinct customers who must have said "
+            "an unresolved value in the range before it is listed in unresolvedValues",
+            {
+                "type": "integer",
+                "minimum": LEAST_MIN_CUSTOMERS,
+                "maximum": MAX_MIN_CUSTOMERS,
+                "default": DEFAULT_MIN_CUSTOMERS,
+            },
+            False,
+        ),
     ]
     document: dict[str, Any] = {
         "openapi": "3.1.0",

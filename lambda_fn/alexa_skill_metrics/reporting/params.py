@@ -35,7 +35,12 @@ from datetime import UTC, datetime
 from typing import cast
 
 from alexa_skill_metrics.config import STAGES
-from alexa_skill_metrics.model import NO_RELEASE, RELEASE_PATTERN
+from alexa_skill_metrics.model import (
+    DEFAULT_MIN_CUSTOMERS,
+    LEAST_MIN_CUSTOMERS,
+    NO_RELEASE,
+    RELEASE_PATTERN,
+)
 from alexa_skill_metrics.periods import BUCKET_MS, PERIODS, Period, floor_ms, format_time
 from alexa_skill_metrics.reporting.errors import BadRequest
 
@@ -57,8 +62,11 @@ EARLIEST_MS = 1_420_070_400_000  # 2015-01-01: no Alexa skill ran before it
 LATEST_MS = 4_102_444_800_000  # 2100-01-01
 
 VIEW_DEFAULT_PERIOD: Period = "P1D"
-REPORT_PARAMS = ("startTime", "endTime", "period", "stage", "locale", "intent", "release")
-METRIC_PARAMS = (*REPORT_PARAMS, "metric", "skillType", "maxResults", "nextToken")
+_FILTERS = ("startTime", "endTime", "period", "stage", "locale", "intent", "release")
+# minCustomers: the slots view's k for unresolved values (METRICS.md); other views refuse it.
+REPORT_PARAMS = (*_FILTERS, "minCustomers")
+METRIC_PARAMS = (*_FILTERS, "metric", "skillType", "maxResults", "nextToken")
+MAX_MIN_CUSTOMERS = 1_000_000
 
 # Re-exported: the views and the API's callers format times through this module.
 __all__ = ["format_time"]
@@ -150,6 +158,31 @@ def release_param(params: Mapping[str, str | None]) -> str | None:
     return pattern("release", params.get("release"), RELEASE, "7, $LATEST or a label such as v1.4.2")
 
 
+def min_customers_param(raw: str | None) -> int | None:
+    """``minCustomers``: at least 2, so no value said by one customer is ever reported.
+
+    >>> min_customers_param("7"), min_customers_param(None)
+    (7, None)
+    """
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(
+            "minCustomers",
+            f"is {raw[:40]!r}, not a whole number of customers (at least {LEAST_MIN_CUSTOMERS})",
+        ) from None
+    if not LEAST_MIN_CUSTOMERS <= value <= MAX_MIN_CUSTOMERS:
+        raise BadRequest(
+            "minCustomers",
+            f"is {value}; a value is reported only once at least {LEAST_MIN_CUSTOMERS} distinct "
+            f"customers said it (default {DEFAULT_MIN_CUSTOMERS}), so use {LEAST_MIN_CUSTOMERS} "
+            f"to {MAX_MIN_CUSTOMERS:,}",
+        )
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class ReportRequest:
     """What one report covers: a skill, a half-open UTC range, a period and filters.
@@ -165,6 +198,7 @@ class ReportRequest:
     locale: str | None = None
     intent: str | None = None
     release: str | None = None
+    min_customers: int | None = None  # as asked (``minCustomers``); the slots view's default is 5
 
     @classmethod
     def from_params(
@@ -189,6 +223,7 @@ class ReportRequest:
             locale=pattern("locale", params.get("locale"), LOCALE, "en-US"),
             intent=pattern("intent", params.get("intent"), INTENT, "AMAZON.StopIntent or LaunchRequest"),
             release=release_param(params),
+            min_customers=min_customers_param(params.get("minCustomers")),
         )
 
     def aligned(self, granularity: str) -> ReportRequest:

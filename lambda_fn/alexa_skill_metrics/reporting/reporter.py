@@ -117,6 +117,10 @@ class Reporter:
                 "intent",
                 f"cannot filter the {name} view; the customers, utterances and slots views take an intent",
             )
+        if request.min_customers is not None and name != "slots":
+            raise BadRequest(
+                "minCustomers", f"applies to the slots view only (its unresolved values), not {name}"
+            )
         bucket = max(request.bucket, spec.min_bucket, key=BUCKET_MS.__getitem__)
         window = request.aligned(bucket)
         if spec.reads != "tiling" and window.points() > MAX_VIEW_POINTS:
@@ -135,8 +139,29 @@ class Reporter:
             release=window.release,
         )
         rollups = [(k, r) for k, r in found if request.intent is None or k.intent == request.intent]
-        view: ViewHeader = spec.build(Frame(window, self.clock(), self.source.exact, rollups))
+        now_ms = self.clock()
+        view: ViewHeader = spec.build(Frame(window, now_ms, self.source.exact, rollups))
+        if name == "slots":
+            view = self._with_values(view, window, now_ms)
         return view
+
+    def _with_values(self, view: ViewHeader, window: ReportRequest, now_ms: int) -> ViewHeader:
+        """The slots view with its unresolved values: read over the range, grouped, k applied."""
+        from dataclasses import replace
+
+        from alexa_skill_metrics.model import DEFAULT_MIN_CUSTOMERS
+        from alexa_skill_metrics.reporting.views.slots import SlotsView, unresolved_values
+
+        found = self.source.slot_values(window.skill_id, window.stage, window.start_ms, window.end_ms, now_ms)
+        values = unresolved_values(
+            found,
+            window.min_customers or DEFAULT_MIN_CUSTOMERS,
+            intent=window.intent,
+            locale=window.locale,
+            release=window.release,
+        )
+        assert isinstance(view, SlotsView)
+        return replace(view, unresolved_values=values)
 
     def build_retention(self, skill_id: str, params: Mapping[str, str]) -> RetentionView:
         """The retention view (cohorts) for query ``params``: one day rollup per day and locale read.

@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from alexa_skill_metrics.model import ALL_INTENTS
+from alexa_skill_metrics.model import ALL_INTENTS, ValueSighting
 from alexa_skill_metrics.periods import HOUR_MS
 
 if TYPE_CHECKING:
@@ -61,6 +61,12 @@ class RollupSource(ABC):
     def items_read(self) -> int:
         """DynamoDB items read so far (rollups, or raw events for a recomputation)."""
 
+    def slot_values(
+        self, skill_id: str, stage: str, start_ms: int, end_ms: int, now_ms: int
+    ) -> list[ValueSighting]:
+        """Unresolved values of opted-in slots said in ``[start_ms, end_ms)`` (none by default)."""
+        return []
+
 
 class StoredRollups(RollupSource):
     """Rollups the aggregator stored: one key-range Query per span."""
@@ -69,6 +75,7 @@ class StoredRollups(RollupSource):
 
     def __init__(self, store: RollupStore) -> None:
         self.store = store
+        self.values_read = 0  # value index items read (``slot_values``)
 
     def fetch(
         self,
@@ -92,6 +99,17 @@ class StoredRollups(RollupSource):
     @property
     def items_read(self) -> int:
         return self.store.items_read
+
+    def slot_values(
+        self, skill_id: str, stage: str, start_ms: int, end_ms: int, now_ms: int
+    ) -> list[ValueSighting]:
+        """From the value index: one Query per day, values whose raw event has expired left out."""
+        from alexa_skill_metrics.storage.slot_values import ValueStore
+
+        store = ValueStore(self.store.table_name, self.store.client)
+        found = list(store.read(skill_id, stage, start_ms, end_ms, now_ms))
+        self.values_read += store.items_read
+        return found
 
 
 class EventFeed(Protocol):
@@ -181,3 +199,10 @@ class RecomputedRollups(RollupSource):
     @property
     def items_read(self) -> int:
         return self.feed.items_read
+
+    def slot_values(
+        self, skill_id: str, stage: str, start_ms: int, end_ms: int, now_ms: int
+    ) -> list[ValueSighting]:
+        """Straight from the raw events (the reference the value index is held to)."""
+        events = self.feed.read(skill_id, start_ms, end_ms)
+        return [s for e in events if e.stage == stage and e.uv for s in ValueSighting.of_event(e)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alexa_skill_metrics.model import Event, Outcome
+from alexa_skill_metrics.model import VALUE_SEPARATOR, Event, Outcome
 from alexa_skill_metrics.storage.keys import PK, SK, TTL_ATTRIBUTE, event_pk, event_sk, skill_of
 
 SCHEMA_VERSION = 1
@@ -44,6 +44,7 @@ _STRINGS = (
     "slots",
     "confirmation",
     "dialog",
+    "uv",  # unresolved values of opted-in slots only (recording.slot_values), already short
 )
 _NUMBERS = ("timestamp_ms", "received_ms", "session_start_ms", "previous_ms")
 _BOOLS = ("timestamp_from_alexa", "new_session", "should_end_session", "last_prompt", "last_unhandled")
@@ -118,20 +119,27 @@ EVENT_BYTES = 1000  # an event stays one write unit (1 KB), with room for Dynamo
 
 
 def _fit_slots(item: Item) -> None:
-    """Cut the slot statuses, whole slots from the end, so the item stays under ``EVENT_BYTES``.
+    """Cut unresolved values, then slot statuses, so the item stays under ``EVENT_BYTES``.
 
-    Only events with every identifier at its longest need it: with real ids (about 55 characters)
-    a request with the recorder's maximum of slot statuses is about 800 bytes. A dialog step
-    (``dg``) is never cut, its figures must stay exact: with real ids it fits beside the rest (the
-    slot statuses give way); only an event whose every identifier is at the 100-character cut and
-    that carries a long dialog step takes a second write unit.
+    Only events with every identifier at its longest, or many slots with long names, need it: with
+    real ids (about 55 characters) a request with ten slot statuses of 6-letter names and the most
+    unresolved values (``slot_values.MAX_VALUES_BYTES``) is about 800 bytes. Values go first, whole
+    ones from the end: the slot figures count every utterance, the values are a sample for synonyms.
+    Slot statuses go next. A dialog step (``dg``) is never cut, its figures must stay exact: with
+    real ids it fits beside the rest; only an event whose every identifier is at the 100-character
+    cut and that carries a long dialog step takes a second write unit.
     """
+    if "uv" in item:
+        values = item["uv"]["S"]
+        while _size(item) > EVENT_BYTES and values:
+            values = values.rpartition(VALUE_SEPARATOR)[0]
+            item["uv"] = {"S": values}
+        if not values:
+            del item["uv"]
     slots = _attr("slots")
     if slots not in item:
         return
-    rest = sum(
-        len(name) + len(str(next(iter(value.values())))) for name, value in item.items() if name != slots
-    )
+    rest = _size(item) - len(slots) - len(item[slots]["S"].encode())
     budget = EVENT_BYTES - rest - len(slots)
     codes = item[slots]["S"]
     while len(codes.encode()) > budget and " " in codes:
@@ -140,6 +148,11 @@ def _fit_slots(item: Item) -> None:
         del item[slots]
     else:
         item[slots] = {"S": codes}
+
+
+def _size(item: Item) -> int:
+    """About DynamoDB's size of ``item``: names plus values as text (numbers over-counted)."""
+    return sum(len(name) + len(str(next(iter(value.values()))).encode()) for name, value in item.items())
 
 
 def is_event_item(item: Item) -> bool:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from alexa_skill_metrics.periods import buckets
 from alexa_skill_metrics.storage.codec import is_event_item, item_to_event
-from alexa_skill_metrics.storage.keys import PK, SK, event_partitions, event_read_shards
+from alexa_skill_metrics.storage.keys import event_partitions, event_read_shards
 from alexa_skill_metrics.storage.rollups import TableAccess
 
 if TYPE_CHECKING:
@@ -115,20 +115,4 @@ class EventReader(TableAccess):
                 self.skipped += 1
 
     def _partition(self, pk: str, low: str, high: str) -> list[dict[str, Any]]:
-        return list(self._query(pk, low, high))
-
-    def _query(self, pk: str, low: str, high: str) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
-            "ExpressionAttributeNames": {"#pk": PK, "#sk": SK},
-            "ExpressionAttributeValues": {":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}},
-        }
-        while True:
-            page = self.client.query(**kwargs)
-            self._count(1, int(page.get("ScannedCount", len(page["Items"]))))
-            yield from page["Items"]
-            last = page.get("LastEvaluatedKey")
-            if not last:
-                return
-            kwargs["ExclusiveStartKey"] = last
+        return list(self.query_range(pk, low, high))

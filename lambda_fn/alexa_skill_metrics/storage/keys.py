@@ -38,6 +38,11 @@ Customers (the aggregator's first-seen state)
     ``pk = CUST#<skill id>#<stage>#<customer pseudonym>``, ``sk = CUSTOMER_SK``: one item per
     customer, read in batches by key, so no partition key is hot.
 
+Unresolved values (the aggregator's copy of opted-in slots' values, for reports)
+    ``pk = UVAL#<skill id>#<stage>#<yyyymmdd>`` (the event's UTC day), ``sk`` the event's own
+    (``event_sk``): one item per event that carries values, with that event's ``expires_at``, so
+    it expires with it. A range is one Query per day; a redelivered event writes the same item.
+
 Watermarks
     Rollup items remember, per event partition key, the last stream record applied from it;
     ``watermark_key`` is that partition key without its ``EVT#<skill id>#`` prefix (the rollup
@@ -218,6 +223,20 @@ def is_rollup_key(pk: str) -> bool:
     return pk.startswith(ROLLUP_PREFIX)
 
 
+VALUE_PREFIX = "UVAL#"
+_DAY_FORMAT = "%Y%m%d"
+
+
+def value_pk(skill_id: str, stage: str, timestamp_ms: int) -> str:
+    """Partition of a skill's unresolved values of one stage and UTC day.
+
+    >>> value_pk("amzn1.ask.skill.1", "live", 1_767_607_200_000)
+    'UVAL#amzn1.ask.skill.1#live#20260105'
+    """
+    day = datetime.fromtimestamp(timestamp_ms / 1000, UTC).strftime(_DAY_FORMAT)
+    return f"{VALUE_PREFIX}{skill_id}#{stage}#{day}"
+
+
 def customer_pk(skill_id: str, stage: str, customer: str) -> str:
     return f"{CUSTOMER_PREFIX}{skill_id}#{stage}#{customer}"
 
@@ -228,7 +247,7 @@ def skill_in_key(pk: str) -> str | None:
     >>> skill_in_key("CUST#amzn1.ask.skill.1#live#c1"), skill_in_key("other")
     ('amzn1.ask.skill.1', None)
     """
-    for prefix in (EVENT_PREFIX, ROLLUP_PREFIX, CUSTOMER_PREFIX):
+    for prefix in (EVENT_PREFIX, ROLLUP_PREFIX, CUSTOMER_PREFIX, VALUE_PREFIX):
         if pk.startswith(prefix):
             return pk[len(prefix) :].split("#", 1)[0] or None
     return None

@@ -378,6 +378,23 @@ class TableAccess:
             self._client = analytics_client()
         return self._client
 
+    def query_range(self, pk: str, low: str, high: str) -> Iterator[dict[str, Any]]:
+        """Every item of partition ``pk`` with a sort key between ``low`` and ``high`` (inclusive)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
+            "ExpressionAttributeNames": {"#pk": PK, "#sk": SK},
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}},
+        }
+        while True:
+            page = self.client.query(**kwargs)
+            self._count(1, int(page.get("ScannedCount", len(page["Items"]))))
+            yield from page["Items"]
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
     def batch_get(self, keys: Sequence[tuple[str, str]]) -> Iterator[Item]:
         """Strongly consistent BatchGetItem of ``(pk, sk)`` keys, 100 a call, retrying unprocessed keys."""
         for start in range(0, len(keys), BATCH_GET_LIMIT):

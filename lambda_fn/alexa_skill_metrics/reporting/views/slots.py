@@ -6,6 +6,10 @@ recorded for these). A slot's **unresolved rate** is (unresolved + errored) / it
 utterances that had a resolution: the share of what customers said that the voice model could
 not map to a value; the view lists the slots worst first, so the synonyms to add come first.
 Static slot type values and dynamic entities are reported on their own (``static``, ``dynamic``).
+``unresolvedValues`` lists what customers said for the slots a developer opted in
+(``SkillMetrics(slot_values=...)``) that did not resolve, over the whole range, only where at least
+``minCustomers`` (k, default 5, at least 2) distinct customers said it; read from the value index
+(``storage.slot_values``) or, recomputed, from the raw events (``unresolved_values``).
 
 Example
 -------
@@ -20,10 +24,17 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from alexa_skill_metrics.model import AUTHORITY_KINDS, Rollup
+from alexa_skill_metrics.model import (
+    AUTHORITY_KINDS,
+    DEFAULT_MIN_CUSTOMERS,
+    NO_RELEASE,
+    Rollup,
+    ValueSighting,
+)
 from alexa_skill_metrics.reporting.params import format_time
 from alexa_skill_metrics.reporting.schema import doc
 from alexa_skill_metrics.reporting.views.common import Frame, Timed, ViewHeader, header, ratio
@@ -95,6 +106,32 @@ class IntentConfirmations:
 
 
 @dataclass(frozen=True)
+class UnresolvedValue:
+    """A value customers said for an opted-in slot that did not resolve, said by k or more of them."""
+
+    intent: str = field(metadata=doc("The intent"))
+    slot: str = field(metadata=doc("The opted-in slot"))
+    value: str = field(metadata=doc("What was said, case-folded, surrounding space removed"))
+    utterances: int = field(metadata=doc("Utterances in the range in which it was said and did not resolve"))
+    customers: int = field(
+        metadata=doc("Distinct customers who said it in the range (at least minCustomers)")
+    )
+
+
+@dataclass(frozen=True)
+class UnresolvedValues:
+    """Unresolved values of the slots the developer opted in (none unless ``slot_values`` is set)."""
+
+    min_customers: int = field(
+        metadata=doc("k: a value is listed only when at least this many distinct customers said it")
+    )
+    values: list[UnresolvedValue] = field(
+        metadata=doc("Values said by at least minCustomers customers, most customers first")
+    )
+    withheld: int = field(metadata=doc("Distinct values said by fewer customers: counted, never shown"))
+
+
+@dataclass(frozen=True)
 class SlotsView(ViewHeader):
     """The voice model's view: slots filled, resolved or not, confirmations; worst slots first."""
 
@@ -111,6 +148,13 @@ class SlotsView(ViewHeader):
     )
     dialogs: Dialogs = field(
         metadata=doc("Dialogs per intent (dialogState): started, completed, abandoned and where, turns")
+    )
+    unresolved_values: UnresolvedValues = field(
+        default_factory=lambda: UnresolvedValues(DEFAULT_MIN_CUSTOMERS, [], 0),
+        metadata=doc(
+            "Unresolved values of opted-in slots over the whole range (period and series do not "
+            "apply), only those at least minCustomers distinct customers said"
+        ),
     )
 
 
@@ -156,6 +200,45 @@ def slot_rows(intent: str, rollup: Rollup) -> list[SlotRow]:
         )
         rows.append(SlotRow(**_figures(counts), intent=intent, slot=slot, static=static, dynamic=dynamic))
     return rows
+
+
+def unresolved_values(
+    sightings: Iterable[ValueSighting],
+    min_customers: int = DEFAULT_MIN_CUSTOMERS,
+    *,
+    intent: str | None = None,
+    locale: str | None = None,
+    release: str | None = None,
+) -> UnresolvedValues:
+    """Group sightings by intent, slot and value; keep those ``min_customers`` customers said.
+
+    >>> from alexa_skill_metrics.model import ValueSighting
+    >>> seen = [ValueSighting("OrderIntent", "dish", "larb", f"c{n % 3}", "en-US", None, 0) for n in range(4)]
+    >>> found = unresolved_values(seen, 2)
+    >>> [(v.value, v.utterances, v.customers) for v in found.values], found.withheld
+    ([('larb', 4, 3)], 0)
+    >>> unresolved_values(seen, 4).withheld
+    1
+    """
+    utterances: dict[tuple[str, str, str], int] = {}
+    customers: dict[tuple[str, str, str], set[str]] = {}
+    for s in sightings:
+        if (intent is not None and s.intent != intent) or (locale is not None and s.locale != locale):
+            continue
+        if release is not None and (s.release or NO_RELEASE) != release:
+            continue
+        key = (s.intent, s.slot, s.value)
+        utterances[key] = utterances.get(key, 0) + 1
+        who = customers.setdefault(key, set())
+        if s.customer is not None:  # a value said by no known customer counts towards no k
+            who.add(s.customer)
+    shown = [
+        UnresolvedValue(i, slot, value, utterances[(i, slot, value)], len(who))
+        for (i, slot, value), who in customers.items()
+        if len(who) >= min_customers
+    ]
+    shown.sort(key=lambda v: (-v.customers, -v.utterances, v.intent, v.slot, v.value))
+    return UnresolvedValues(min_customers, shown, len(customers) - len(shown))
 
 
 def slots(frame: Frame) -> SlotsView:
