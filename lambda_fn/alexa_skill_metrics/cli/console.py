@@ -81,12 +81,24 @@ def print_report(console: Console, body: Mapping[str, Any]) -> None:
         elif isinstance(value, Mapping) and key == "unresolvedValues":
             _print_values(console, value)
             summary[f"{key}.withheld"] = value["withheld"]
+        elif isinstance(value, Mapping) and any(isinstance(inner, list) for inner in value.values()):
+            _print_section(console, key, value)
         elif isinstance(value, Mapping):
             summary.update(_flatten(value, key if key != "totals" else ""))
         else:
             summary[key] = value
     if summary:
         print_pairs(console, "summary", summary)
+
+
+def _print_section(console: Console, name: str, section: Mapping[str, Any]) -> None:
+    """A view's section with rows of its own (the slots view's ``dialogs``): its figures, then each list."""
+    figures = {k: v for k, v in section.items() if not isinstance(v, list)}
+    if figures:
+        print_pairs(console, name, _flatten(figures))
+    for key, rows in section.items():
+        if isinstance(rows, list) and rows and all(isinstance(row, Mapping) for row in rows):
+            print_rows(console, f"{name} {key}", [_flatten(row) for row in rows])
 
 
 def _print_values(console: Console, values: Mapping[str, Any]) -> None:
