@@ -50,7 +50,7 @@ from alexa_skill_metrics.reporting.params import (
 )
 from alexa_skill_metrics.reporting.schema import doc
 from alexa_skill_metrics.reporting.views.common import endpoint, ratio
-from alexa_skill_metrics.reporting.views.friction import friction_figures, prompts_customers_leave
+from alexa_skill_metrics.reporting.views.friction import exits, friction_figures, prompts_customers_leave
 
 if TYPE_CHECKING:
     from alexa_skill_metrics.model import Rollup, RollupKey
@@ -429,12 +429,12 @@ def _rates(rollup: Rollup) -> dict[str, Rate]:
         "unhandled rate": Rate(rollup.unhandled, rollup.utterances),
         "friction rate": Rate(friction_events, rollup.utterances),
         "cold-start share": Rate(rollup.cold_starts, rollup.latency.total()),
-        "exit rate": Rate(*_exits_of_prompts(prompts_customers_leave(rollup))),
+        "exit rate": Rate(exits(rollup), sum(rollup.kept_open.values())),  # the friction view's rows summed
     }
 
 
-def _exits_of_prompts(rows: Sequence[PromptExits]) -> tuple[int, int]:
-    return sum(row.exits for row in rows), sum(row.prompts for row in rows)
+def _exit_rate(row: PromptExits | None) -> Rate:
+    return Rate(row.exits, row.prompts) if row is not None else Rate(0, 0)
 
 
 def _prompt_exit_rates(base: Rollup, cand: Rollup) -> list[PromptExitRate]:
@@ -444,11 +444,7 @@ def _prompt_exit_rates(base: Rollup, cand: Rollup) -> list[PromptExitRate]:
     rows = []
     for intent in before.keys() | after.keys():
         was, now = before.get(intent), after.get(intent)
-        rate = verdict(
-            Rate(*_exits_of_prompts([was] if was else [])),
-            Rate(*_exits_of_prompts([now] if now else [])),
-            f"exit rate after {intent}",
-        )
+        rate = verdict(_exit_rate(was), _exit_rate(now), f"exit rate after {intent}")
         rows.append(PromptExitRate(intent=intent, exit_rate=rate))
     return sorted(rows, key=lambda row: (-row.exit_rate.difference, row.intent))
 
