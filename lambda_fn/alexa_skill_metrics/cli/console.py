@@ -98,7 +98,11 @@ def _print_section(console: Console, name: str, section: Mapping[str, Any]) -> N
         print_pairs(console, name, _flatten(figures))
     for key, rows in section.items():
         if isinstance(rows, list) and rows and all(isinstance(row, Mapping) for row in rows):
-            print_rows(console, f"{name} {key}", [_flatten(row) for row in rows])
+            flat = [_flatten(row) for row in rows]
+            # the row's name leads its table (the key column), wherever the view puts it
+            print_rows(
+                console, f"{name} {key}", [{"intent": r["intent"], **r} if "intent" in r else r for r in flat]
+            )
 
 
 def _print_values(console: Console, values: Mapping[str, Any]) -> None:
